@@ -1,0 +1,149 @@
+"""The multilayer perceptron: Dense → ReLU → … → Dense, read out through a softmax.
+
+All weights and biases live in one flat array (`params`), each layer's W and b being views of
+it, and likewise their gradients in `grads`. Layers see ordinary 2-D arrays; the optimizer sees
+one vector, so an update costs a handful of NumPy calls whatever the depth of the network.
+Weights come first in the buffer so that weight decay can skip the biases with one slice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .config import TrainConfig
+from .errors import ConfigError
+from .layers import Dense, ReLU
+from .losses import cross_entropy, softmax
+
+N_INPUTS, N_CLASSES = 784, 10
+PREDICT_CHUNK = 4096  # rows per forward pass at inference: bounds memory for any N
+
+
+class MLP:
+    """A fully connected classifier of 28×28 digit images.
+
+    >>> model = MLP(hidden=(128, 64), seed=0)
+    >>> model.layer_sizes
+    (784, 128, 64, 10)
+    """
+
+    def __init__(
+        self,
+        hidden: tuple[int, ...] = (128, 64),
+        *,
+        init: str = "he",
+        seed: int | None = 0,
+        dtype: str | np.dtype = "float32",
+    ):
+        problems = TrainConfig(hidden=tuple(hidden), init=init, dtype=np.dtype(dtype).name).problems()
+        if problems:
+            raise ConfigError(problems)
+        self.layer_sizes = (N_INPUTS, *(int(h) for h in hidden), N_CLASSES)
+        self.dtype = np.dtype(dtype)
+        self.meta: dict[str, Any] = {}
+        shapes = list(zip(self.layer_sizes, self.layer_sizes[1:]))
+        self.n_weights = sum(a * b for a, b in shapes)
+        self.params = np.zeros(self.n_weights + sum(b for _, b in shapes), self.dtype)
+        self.grads = np.zeros_like(self.params)
+        self.weights = _views(self.params, shapes)
+        self.biases = _views(self.params[self.n_weights :], [(b,) for _, b in shapes])
+        self._build_layers(shapes)
+        self._initialise(init, np.random.default_rng(seed))
+
+    def _build_layers(self, shapes: list[tuple[int, int]]) -> None:
+        weight_grads = _views(self.grads, shapes)
+        bias_grads = _views(self.grads[self.n_weights :], [(b,) for _, b in shapes])
+        self.layers: list[Dense | ReLU] = []
+        for W, b, dW, db in zip(self.weights, self.biases, weight_grads, bias_grads):
+            self.layers += [Dense(W, b, dW, db), ReLU()]
+        self.layers.pop()  # the last Dense feeds the softmax, not a ReLU
+
+    def _initialise(self, init: str, rng: np.random.Generator) -> None:
+        for W in self.weights:
+            # He: variance 2/fan_in keeps ReLU activations at the same scale layer after layer.
+            # Small: the classic N(0, 0.01²), which works for shallow nets and starts slower.
+            scale = np.sqrt(2.0 / W.shape[0]) if init == "he" else 0.01
+            W[...] = rng.standard_normal(W.shape) * scale
+        self.params[self.n_weights :] = 0.0
+
+    # -- the maths -------------------------------------------------------------------------
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Logits (N, 10) for a batch of flattened, [0, 1]-scaled images (N, 784)."""
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad_logits: np.ndarray) -> None:
+        """Fill `grads` from dL/dlogits, going through the layers in reverse."""
+        grad = grad_logits
+        for layer in reversed(self.layers[1:]):
+            grad = layer.backward(grad)
+        self.layers[0].backward(grad, need_input_grad=False)
+
+    def loss_and_gradients(self, x: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
+        """Mean cross-entropy of a batch, its logits, and the gradients left in `grads`."""
+        logits = self.forward(x)
+        loss, grad_logits = cross_entropy(logits, labels)
+        self.backward(grad_logits)
+        return loss, logits
+
+    # -- the estimator interface ------------------------------------------------------------
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        """Probabilities of the ten digits: (10,) for one image, (N, 10) for a batch.
+
+        Accepts 28×28 or flattened 784 images, uint8 (0–255) or float (0–1).
+        """
+        batch, single = as_batch(images, self.dtype)
+        probs = np.empty((len(batch), self.layer_sizes[-1]), self.dtype)
+        for start in range(0, len(batch), PREDICT_CHUNK):
+            chunk = slice(start, start + PREDICT_CHUNK)
+            probs[chunk] = softmax(self.forward(batch[chunk]))
+        return probs[0] if single else probs
+
+    def predict(self, images: np.ndarray) -> np.ndarray | int:
+        """The most probable digit: an int for one image, an array for a batch."""
+        probs = self.predict_proba(images)
+        return int(probs.argmax()) if probs.ndim == 1 else probs.argmax(axis=1)
+
+    def score(self, images: np.ndarray, labels: np.ndarray) -> float:
+        """Accuracy on a labelled set."""
+        return float(np.mean(self.predict(images) == np.asarray(labels)))
+
+    def fit(self, images: np.ndarray, labels: np.ndarray, config: TrainConfig | None = None) -> MLP:
+        """Train on (images, labels) with `config` (whose `hidden` must match), and return self."""
+        from .training import train  # the training loop builds on this module, not vice versa
+
+        for _ in train(self, images, labels, config or TrainConfig(hidden=self.layer_sizes[1:-1])):
+            pass
+        return self
+
+    def __repr__(self) -> str:
+        return f"MLP({'-'.join(map(str, self.layer_sizes))}, {self.dtype.name})"
+
+
+def as_batch(images: np.ndarray, dtype: np.dtype | str = "float32") -> tuple[np.ndarray, bool]:
+    """Images in any of the accepted layouts as a (N, 784) float batch, and whether it was one image."""
+    images = np.asarray(images)
+    single = images.shape in ((28, 28), (N_INPUTS,))
+    if single:
+        images = images[None]
+    if images.ndim == 3 and images.shape[1:] == (28, 28):
+        images = images.reshape(len(images), N_INPUTS)
+    if images.ndim != 2 or images.shape[1] != N_INPUTS:
+        raise ValueError(f"expected 28×28 images or rows of 784 pixels, got shape {images.shape}")
+    if images.dtype == np.uint8:
+        return np.multiply(images, 1 / 255, dtype=dtype), single
+    return images.astype(dtype, copy=False), single
+
+
+def _views(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+    views, start = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        views.append(flat[start : start + size].reshape(shape))
+        start += size
+    return views

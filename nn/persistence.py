@@ -1,0 +1,123 @@
+"""Saving and loading models as `.npz`: plain arrays and one JSON string, never a pickle.
+
+A model file holds `format` (a marker), `layer_sizes`, the weights `W0…` and biases `b0…`,
+and `meta`: JSON with the hyper-parameters, the per-epoch history and the test accuracy.
+Loading uses `allow_pickle=False` — a pickle can run any code it likes when read — and then
+checks every key, shape, dtype and value, so a file is either a sound model or a clear error.
+Saving writes a temporary file beside the target and renames it over, so a crash half-way
+leaves the old file intact, never a torn one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelFileError
+from .network import MLP, N_CLASSES, N_INPUTS
+
+FORMAT = "digitlab-mlp-v1"
+MAX_FILE_BYTES = 256 * 1024 * 1024
+FLOAT_DTYPES = ("float32", "float64")
+
+
+def save_model(model: MLP, path: str | Path) -> Path:
+    """Write `model` to `path` atomically and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {
+        "format": np.array(FORMAT),
+        "layer_sizes": np.array(model.layer_sizes, dtype=np.int64),
+        "meta": np.array(json.dumps(model.meta)),
+    }
+    for i, (W, b) in enumerate(zip(model.weights, model.biases)):
+        arrays[f"W{i}"], arrays[f"b{i}"] = W, b
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_model(path: str | Path) -> MLP:
+    """Read a model saved by `save_model`, or raise `ModelFileError` saying what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file {path} does not exist")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ModelFileError(
+            f"model file {path} is {size:,} bytes, more than any Digit Lab model "
+            f"({MAX_FILE_BYTES:,}); refusing to read it"
+        )
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path} is not a Digit Lab model: a model is an .npz (zip) archive")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return _model_from_arrays(path, {key: archive[key] for key in archive.files})
+    except ModelFileError:
+        raise
+    except ValueError as exc:  # what NumPy raises for pickled members with allow_pickle=False
+        raise ModelFileError(
+            f"{path} holds data that is not plain arrays ({exc}); "
+            "it was not written by Digit Lab and will not be loaded"
+        ) from None
+    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
+        raise ModelFileError(f"{path} is damaged and cannot be read ({exc})") from None
+
+
+def _model_from_arrays(path: Path, arrays: dict[str, np.ndarray]) -> MLP:
+    def bad(problem: str) -> ModelFileError:
+        return ModelFileError(f"{path} is not a valid Digit Lab model: {problem}")
+
+    if "format" not in arrays or arrays["format"].shape != () or str(arrays["format"]) != FORMAT:
+        raise bad(f"its 'format' entry is missing or is not {FORMAT!r}")
+    sizes = arrays.get("layer_sizes")
+    if sizes is None or sizes.ndim != 1 or sizes.dtype.kind not in "iu" or len(sizes) < 3:
+        raise bad("'layer_sizes' must list at least three integer layer widths")
+    sizes = tuple(int(s) for s in sizes)
+    if (sizes[0], sizes[-1]) != (N_INPUTS, N_CLASSES):
+        raise bad(f"layer sizes {sizes} must start at {N_INPUTS} inputs and end at {N_CLASSES} classes")
+    n_layers = len(sizes) - 1
+    expected = {"format", "layer_sizes", "meta"} | {f"{p}{i}" for p in "Wb" for i in range(n_layers)}
+    if set(arrays) != expected:
+        raise bad(f"expected entries {sorted(expected)}, found {sorted(arrays)}")
+    dtypes = {arrays[f"{p}{i}"].dtype.name for p in "Wb" for i in range(n_layers)}
+    if len(dtypes) != 1 or not dtypes <= set(FLOAT_DTYPES):
+        raise bad(f"weights must all be float32 or all float64, found {sorted(dtypes)}")
+    try:
+        model = MLP(hidden=sizes[1:-1], dtype=dtypes.pop())
+    except ValueError as exc:
+        raise bad(f"layer sizes {sizes}: {exc}") from None
+    for i, (W, b) in enumerate(zip(model.weights, model.biases)):
+        for name, target in ((f"W{i}", W), (f"b{i}", b)):
+            if arrays[name].shape != target.shape:
+                raise bad(f"{name} has shape {arrays[name].shape}, expected {target.shape}")
+            target[...] = arrays[name]
+    if not np.isfinite(model.params).all():
+        raise bad("some weights are NaN or infinite")
+    model.meta = _parse_meta(arrays["meta"], bad)
+    return model
+
+
+def _parse_meta(entry: np.ndarray, bad) -> dict:
+    if entry.shape != () or entry.dtype.kind != "U":
+        raise bad("'meta' must be a JSON string")
+    try:
+        meta = json.loads(str(entry))
+    except json.JSONDecodeError as exc:
+        raise bad(f"'meta' is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise bad("'meta' must be a JSON object")
+    return meta

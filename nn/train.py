@@ -1,0 +1,101 @@
+"""Command line: train a network on MNIST and report every epoch.
+
+python -m nn.train                          # the defaults: 784-128-64-10, 20 epochs
+python -m nn.train --hidden 256 128 --epochs 5 --save models/mine.npz
+python -m nn.train --batch-size 1 --optimizer sgd --lr 0.01 --train-size 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import PARAMETERS, TrainConfig
+from .errors import DigitLabError
+from .experiment import TrainingRun
+from .persistence import save_model
+from .training import BatchProgress, EpochEnd, RunEnd
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m nn.train",
+        description="Train a fully connected network on MNIST with NumPy and report each epoch.",
+    )
+    for name in PARAMETERS:
+        spec, default = PARAMETERS[name], getattr(defaults, name)
+        flag = "--" + name.replace("_", "-")
+        kwargs: dict = {"help": f"{spec.help} (default: {_show(default)})", "default": default}
+        if spec.choices:
+            kwargs["choices"] = spec.choices
+        elif name == "hidden":
+            kwargs.update(type=int, nargs="+", metavar="WIDTH", default=list(default))
+        elif name == "train_size":
+            kwargs.update(type=int, metavar="N", help=f"{spec.help} (default: all)")
+        else:
+            kwargs["type"] = float if isinstance(spec.minimum, float) else int
+        parser.add_argument(flag, **kwargs)
+    parser.add_argument("--save", type=Path, metavar="PATH", help="write the trained model to this .npz file")
+    return parser
+
+
+def _show(default: object) -> str:
+    return " ".join(map(str, default)) if isinstance(default, (list, tuple)) else str(default)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    values = {name: getattr(args, name) for name in PARAMETERS}
+    values["hidden"] = tuple(values["hidden"])
+    return TrainConfig(**values)
+
+
+def format_epoch(event: EpochEnd) -> str:
+    held_out = (
+        f"test acc {event.test_accuracy:.4f}"
+        if event.test_accuracy is not None
+        else f"val acc {event.val_accuracy:.4f}"
+        if event.val_accuracy is not None
+        else ""
+    )
+    width = len(str(event.epochs))
+    return (
+        f"epoch {event.epoch:>{width}}/{event.epochs}  loss {event.loss:.4f}  "
+        f"train acc {event.train_accuracy:.4f}  {held_out}  {event.seconds:.2f}s"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    live = sys.stderr.isatty()
+    try:
+        run = TrainingRun(config_from_args(args))
+        for event in run.events():
+            if isinstance(event, BatchProgress) and live:
+                print(
+                    f"\repoch {event.epoch}: {event.batch}/{event.batches} batches  loss {event.loss:.4f}",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            elif isinstance(event, EpochEnd):
+                if live:
+                    print("\r\033[K", end="", file=sys.stderr)
+                print(format_epoch(event), flush=True)
+            elif isinstance(event, RunEnd) and event.status != "completed":
+                print(event.message, file=sys.stderr)
+        if args.save:
+            print(f"saved {save_model(run.model, args.save)}")
+    except DigitLabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted; nothing saved", file=sys.stderr)
+        return 130
+    print(f"test accuracy: {run.model.meta['test_accuracy']:.4f}")
+    return 1 if run.result.status == "diverged" else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

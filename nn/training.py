@@ -1,0 +1,162 @@
+"""The training loop: minibatch gradient descent that reports as it goes and can be stopped.
+
+`train` is a generator of small, plain events, so the same loop serves the command line (which
+prints them), the app (which charts them from a background thread) and the tests (which assert
+on them). It never prints and keeps no global state.
+
+Batch size 1 is the classic stochastic mode: the weights move after every single image.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import augment
+from .config import TrainConfig
+from .optimizers import make_optimizer
+from .schedules import learning_rate
+
+if TYPE_CHECKING:
+    from .network import MLP
+
+PROGRESS_UPDATES_PER_EPOCH = 50
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Part-way through an epoch: `batch` of `batches` done, mean loss so far."""
+
+    epoch: int
+    epochs: int
+    batch: int
+    batches: int
+    loss: float
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    """One epoch done. Accuracies on sets that were not given are None."""
+
+    epoch: int
+    epochs: int
+    loss: float
+    train_accuracy: float
+    val_accuracy: float | None
+    test_accuracy: float | None
+    seconds: float
+    lr: float
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    """The run is over: `status` is "completed", "stopped" or "diverged"."""
+
+    status: str
+    epochs_done: int
+    seconds: float
+    message: str
+
+
+Event = BatchProgress | EpochEnd | RunEnd
+LabelledSet = tuple[np.ndarray, np.ndarray]
+
+
+def train(
+    model: MLP,
+    images: np.ndarray,
+    labels: np.ndarray,
+    config: TrainConfig,
+    *,
+    validation: LabelledSet | None = None,
+    test: LabelledSet | None = None,
+    stop: threading.Event | None = None,
+) -> Iterator[Event]:
+    """Train `model` in place on uint8 or [0, 1] images, yielding progress as it goes.
+
+    Setting `stop` (from any thread) ends the run after the current batch, keeping the
+    weights learned so far. A loss that stops being finite ends it at once and restores the
+    weights of the last completed epoch. Either way the last event is a `RunEnd`, and
+    `model.meta["history"]` holds one dict per completed epoch.
+    """
+    config.validate()
+    if tuple(config.hidden) != model.layer_sizes[1:-1]:
+        raise ValueError(f"config.hidden {config.hidden} does not match the model {model}")
+    rng = np.random.default_rng(config.seed)
+    optimizer = make_optimizer(
+        config.optimizer, model.params, model.grads, model.n_weights, config.weight_decay, config.momentum
+    )
+    history = model.meta.setdefault("history", [])
+    model.meta["config"] = config.to_dict()
+    n, bs = len(labels), config.batch_size
+    batches = math.ceil(n / bs)
+    report_every = max(1, batches // PROGRESS_UPDATES_PER_EPOCH)
+    scale = 1 / 255 if images.dtype == np.uint8 else 1.0
+    started = time.perf_counter()
+
+    for epoch in range(1, config.epochs + 1):
+        epoch_start = time.perf_counter()
+        snapshot = model.params.copy()
+        order = rng.permutation(n)
+        epoch_images = images[order]
+        if config.augment != "none":
+            epoch_images = augment.distort(epoch_images, rng, config.augment)
+        epoch_images = epoch_images.reshape(n, -1)
+        epoch_labels = labels[order]
+        loss_sum, correct = 0.0, 0
+        for b in range(batches):
+            x = np.multiply(epoch_images[b * bs : (b + 1) * bs], scale, dtype=model.dtype)
+            y = epoch_labels[b * bs : (b + 1) * bs]
+            loss, logits = model.loss_and_gradients(x, y)
+            if not math.isfinite(loss):
+                model.params[...] = snapshot
+                yield _diverged(epoch, time.perf_counter() - started, config.lr)
+                return
+            lr = learning_rate(config.schedule, config.lr, (epoch - 1 + b / batches) / config.epochs)
+            optimizer.step(lr)
+            loss_sum += loss * len(y)
+            correct += int(np.count_nonzero(logits.argmax(axis=1) == y))
+            if (b + 1) % report_every == 0 and b + 1 < batches:
+                yield BatchProgress(epoch, config.epochs, b + 1, batches, loss_sum / min(n, (b + 1) * bs))
+            if stop is not None and stop.is_set():
+                yield _stopped(epoch, len(history), time.perf_counter() - started)
+                return
+        end = EpochEnd(
+            epoch=epoch,
+            epochs=config.epochs,
+            loss=loss_sum / n,
+            train_accuracy=correct / n,
+            val_accuracy=model.score(*validation) if validation is not None else None,
+            test_accuracy=model.score(*test) if test is not None else None,
+            seconds=time.perf_counter() - epoch_start,
+            lr=lr,
+        )
+        history.append(asdict(end))
+        yield end
+    yield RunEnd("completed", config.epochs, time.perf_counter() - started, f"trained {config.epochs} epochs")
+
+
+def _diverged(epoch: int, seconds: float, lr: float) -> RunEnd:
+    return RunEnd(
+        "diverged",
+        epoch - 1,
+        seconds,
+        f"training diverged in epoch {epoch}: the loss became infinite or NaN. "
+        f"Try a smaller learning rate than {lr:g}. The model keeps the weights it had at the "
+        f"end of epoch {epoch - 1}.",
+    )
+
+
+def _stopped(epoch: int, epochs_done: int, seconds: float) -> RunEnd:
+    return RunEnd(
+        "stopped",
+        epochs_done,
+        seconds,
+        f"stopped during epoch {epoch}; the model keeps the weights learned so far",
+    )
