@@ -1,0 +1,74 @@
+"""Command line: classify image files of single digits with a saved model.
+
+    python -m nn.predict --model models/default.npz my_seven.png scan.jpg
+    python -m nn.predict --model models/default.npz --json *.png
+
+Each image goes through the same MNIST-style preprocessing as the app's drawing page, so a
+digit classifies the same here and there. A file that cannot be classified gets its own error
+line (and a non-zero exit status); the others are still classified.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import DigitLabError
+from .persistence import load_model
+from .preprocess import load_image, mnist_style
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m nn.predict",
+        description="Classify images of handwritten digits (PNG/JPEG, any size, either polarity).",
+    )
+    parser.add_argument("--model", type=Path, required=True, help="a model .npz saved by nn.train or the app")
+    parser.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="image files, one digit each")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON array of results instead of lines"
+    )
+    return parser
+
+
+def classify_file(model, path: Path) -> dict:
+    """{"path", "digit", "confidence", "probabilities"} for one image file, or raises."""
+    probs = model.predict_proba(mnist_style(load_image(path)))
+    digit = int(probs.argmax())
+    return {
+        "path": str(path),
+        "digit": digit,
+        "confidence": round(float(probs[digit]), 4),
+        "probabilities": [round(float(p), 4) for p in probs],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        model = load_model(args.model)
+    except DigitLabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    results, failed = [], False
+    for path in args.images:
+        try:
+            result = classify_file(model, path)
+        except DigitLabError as exc:
+            failed = True
+            result = {"path": str(path), "error": str(exc)}
+            if not args.json:
+                print(f"{path}: error: {exc}", file=sys.stderr)
+        else:
+            if not args.json:
+                print(f"{path}: {result['digit']} ({result['confidence']:.2f})")
+        results.append(result)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
