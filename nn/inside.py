@@ -1,0 +1,140 @@
+"""What a trained network holds inside: its layers' activations, its first-layer features, and
+how its weights and activations are distributed.
+
+Everything here reads a model without changing it. The layers of an `MLP` remember their last
+input for the backward pass and write gradients into the model's shared buffer, so looking
+inside through them while another thread predicts with (or trains) the same model would race.
+`detached_layers` therefore builds fresh `Dense`/`ReLU` layers that share the model's weights
+but own their caches and gradient buffers: the same maths as training, none of its state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import TrainConfig
+from .layers import Dense, ReLU
+from .network import MLP, as_batch
+
+SIDE = 28
+
+
+def detached_layers(model: MLP) -> list[Dense | ReLU]:
+    """Layers computing exactly what `model.layers` compute, with private scratch state."""
+    layers: list[Dense | ReLU] = []
+    for W, b in zip(model.weights, model.biases):
+        layers += [Dense(W, b, np.empty_like(W), np.empty_like(b)), ReLU()]
+    layers.pop()  # as in the model: the last Dense feeds the softmax
+    return layers
+
+
+def layer_names(model: MLP) -> list[str]:
+    """One label per Dense layer, e.g. "hidden 1 (128)" … "output (10)"."""
+    sizes = model.layer_sizes[1:]
+    return [f"hidden {i + 1} ({n})" for i, n in enumerate(sizes[:-1])] + [f"output ({sizes[-1]})"]
+
+
+def activations(model: MLP, images: np.ndarray) -> list[np.ndarray]:
+    """What every layer outputs for `images`: each hidden layer after its ReLU, then the logits.
+
+    One image (28×28 or 784) gives 1-D arrays, a batch gives (N, width) arrays.
+    """
+    x, single = as_batch(images, model.dtype)
+    outputs = []
+    for layer in detached_layers(model):
+        x = layer.forward(x)
+        if isinstance(layer, ReLU):
+            outputs.append(x)
+    outputs.append(x)  # the logits
+    return [a[0] for a in outputs] if single else outputs
+
+
+def first_layer_features(model: MLP) -> np.ndarray:
+    """The first layer's weights as one 28×28 image per neuron: the pattern each one responds to.
+
+    A neuron's input is the dot product of the image with its weights, so it fires most for
+    images that look like its positive weights and least for those that look like its negative.
+    """
+    W = model.weights[0]
+    return W.T.reshape(W.shape[1], SIDE, SIDE)
+
+
+def tile(images: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
+    """Lay (N, h, w) images out as one grid image, each scaled to [-1, 1] by its largest |value|.
+
+    Scaling each tile on its own makes faint and strong neurons equally readable, and the
+    symmetric range keeps 0 at the centre of a diverging colour scale. Gaps and empty cells
+    are NaN, which charts draw as blank.
+    """
+    n, h, w = images.shape
+    if n == 0 or columns < 1:
+        raise ValueError(f"need at least one image and one column (got {n} images, {columns} columns)")
+    rows = -(-n // columns)
+    grid = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), np.nan)
+    peaks = np.abs(images).reshape(n, -1).max(axis=1)
+    peaks[peaks == 0] = 1.0  # an all-zero tile stays zero instead of dividing by zero
+    for i, (image, peak) in enumerate(zip(images, peaks)):
+        top, left = (i // columns) * (h + gap), (i % columns) * (w + gap)
+        grid[top : top + h, left : left + w] = image / peak
+    return grid
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Histograms of one layer's values before and after training, over the same bins."""
+
+    layer: str
+    edges: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+    zero_before: float  # fraction of exact zeros: silent ReLU units, for activations
+    zero_after: float
+
+
+def compare(layer: str, before: np.ndarray, after: np.ndarray, bins: int = 40) -> Distribution:
+    """Histogram two sets of values over shared bins, so their bars can be laid over each other."""
+    before, after = np.ravel(before), np.ravel(after)
+    low = float(min(before.min(), after.min()))
+    high = float(max(before.max(), after.max()))
+    edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
+    return Distribution(
+        layer=layer,
+        edges=edges,
+        before=np.histogram(before, edges)[0],
+        after=np.histogram(after, edges)[0],
+        zero_before=float(np.mean(before == 0)),
+        zero_after=float(np.mean(after == 0)),
+    )
+
+
+def initial_model(model: MLP) -> MLP | None:
+    """The network as it was before any training, rebuilt from its recorded configuration.
+
+    Initialisation depends only on the architecture, the init scheme and the seed, so the
+    untrained network can be recreated exactly. Returns None for a model whose metadata does
+    not say how it was built (e.g. one uploaded from elsewhere).
+    """
+    try:
+        config = TrainConfig.from_dict(model.meta["config"]).validate()
+    except (KeyError, TypeError, ValueError):  # ValueError includes ConfigError
+        return None
+    if tuple(config.hidden) != model.layer_sizes[1:-1]:
+        return None
+    return MLP(config.hidden, init=config.init, seed=config.seed, dtype=model.dtype)
+
+
+def weight_distributions(before: MLP, after: MLP, bins: int = 40) -> list[Distribution]:
+    """Per layer, the weights of the untrained and the trained network."""
+    names = layer_names(after)
+    return [compare(name, b, a, bins) for name, b, a in zip(names, before.weights, after.weights)]
+
+
+def activation_distributions(
+    before: MLP, after: MLP, images: np.ndarray, bins: int = 40
+) -> list[Distribution]:
+    """Per layer, what the untrained and the trained network compute for the same images."""
+    names = layer_names(after)
+    pairs = zip(names, activations(before, images), activations(after, images))
+    return [compare(name, b, a, bins) for name, b, a in pairs]
