@@ -1,0 +1,33 @@
+"""Shared fixtures for the engine's tests: the real MNIST, and one network trained on it once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nn import MLP, TrainConfig, load_mnist, save_model
+from nn.data import MNIST
+from nn.experiment import TrainingRun
+
+QUICK_CONFIG = TrainConfig(epochs=2)  # the default network and optimizer, ~97 % test accuracy
+
+
+@pytest.fixture(scope="session")
+def mnist() -> MNIST:
+    return load_mnist()
+
+
+@pytest.fixture(scope="session")
+def trained_model(mnist: MNIST) -> MLP:
+    """The default 784-128-64-10 network after two epochs on all of MNIST (shared: do not modify)."""
+    run = TrainingRun(QUICK_CONFIG, mnist)
+    for _ in run.events():
+        pass
+    assert run.result is not None and run.result.status == "completed"
+    return run.model
+
+
+@pytest.fixture(scope="session")
+def model_file(trained_model: MLP, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_model(trained_model, tmp_path_factory.mktemp("model") / "model.npz")
