@@ -1,0 +1,365 @@
+"""A local record of every training run: what was trained, how, how well, and its model file.
+
+One SQLite database (the standard library's `sqlite3`) holds a row per run — name, creation
+time, hyper-parameters and per-epoch history as JSON, test accuracy, seconds, status — and a
+folder beside it holds each run's `.npz` model, written by `save_model` (so atomically). The
+default place is `data/runs.sqlite` with models in `data/runs/`; `DIGITLAB_RUNS_DB` moves both,
+which is how tests and scripts keep their runs out of the user's store.
+
+Several writers at once are normal (the CLI in a terminal, two browser tabs training): every
+operation opens its own connection, writes inside `BEGIN IMMEDIATE` and waits for a busy
+database instead of failing, and the database runs in WAL mode so readers never block writers.
+A damaged database is reported, never silently replaced: it holds the user's history.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .config import TrainConfig
+from .data import load_mnist
+from .errors import DigitLabError, ModelFileError
+from .network import MLP
+from .persistence import load_model, save_model
+
+DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "runs.sqlite"
+DB_ENV = "DIGITLAB_RUNS_DB"
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # a 784-2048-2048-10 float64 model is ~46 MB
+MAX_NAME_LENGTH = 80
+BUSY_TIMEOUT_SECONDS = 30.0
+SOURCES = ("cli", "app", "upload", "finetune")
+SCHEMA_VERSION = 1
+SCHEMA = f"""
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    created TEXT NOT NULL,
+    source TEXT NOT NULL,
+    config TEXT,
+    history TEXT NOT NULL,
+    test_accuracy REAL,
+    seconds REAL,
+    status TEXT NOT NULL,
+    model_file TEXT NOT NULL,
+    details TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+PRAGMA user_version = {SCHEMA_VERSION};
+COMMIT;
+"""
+COLUMNS = "id, name, created, source, config, history, test_accuracy, seconds, status, model_file, details"
+
+
+class RunStoreError(DigitLabError):
+    """The run store is unreadable, or a run asked for is not in it."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One recorded training run."""
+
+    id: int
+    name: str
+    created: str  # ISO 8601, UTC
+    source: str  # one of SOURCES
+    config: dict[str, Any] | None  # None when unknown (an uploaded model that did not say)
+    history: list[dict[str, Any]]  # one dict per epoch, as `EpochEnd` fields
+    test_accuracy: float | None
+    seconds: float | None
+    status: str
+    model_path: Path
+    details: dict[str, Any]  # anything source-specific, e.g. a fine-tune's before/after
+
+    @property
+    def architecture(self) -> str:
+        hidden = (self.config or {}).get("hidden")
+        return "-".join(map(str, (784, *hidden, 10))) if hidden else "?"
+
+
+class RunStore:
+    """The runs recorded in one database file (created on first use)."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path or os.environ.get(DB_ENV) or DEFAULT_DB).resolve()
+        self.model_dir = self.path.parent / self.path.stem
+        self._open()
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def add(
+        self, model: MLP, *, source: str, name: str | None = None, details: dict[str, Any] | None = None
+    ) -> Run:
+        """Save `model` into the store and record it from its metadata; return the new run."""
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+        meta = model.meta
+        config = _valid_config(meta.get("config"))
+        row = {
+            "name": _clean_name(name or default_name(model)),
+            "created": _timestamp(meta.get("trained_at")),
+            "source": source,
+            "config": json.dumps(config) if config is not None else None,
+            "history": json.dumps(_valid_history(meta.get("history"))),
+            "test_accuracy": _number(meta.get("test_accuracy")),
+            "seconds": _number(meta.get("train_seconds")),
+            "status": str(meta.get("status", "completed")),
+            "details": json.dumps(details or {}),
+        }
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        model_path = save_model(model, self.model_dir / f"run-{stamp}-{uuid.uuid4().hex[:8]}.npz")
+        row["model_file"] = model_path.name
+        try:
+            with self._transaction() as db:
+                cursor = db.execute(
+                    f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                    tuple(row.values()),
+                )
+                run_id = cursor.lastrowid
+        except BaseException:
+            model_path.unlink(missing_ok=True)  # a model file without its row is litter
+            raise
+        return self.get(run_id)
+
+    def import_model(self, data: bytes, *, name: str, max_bytes: int = MAX_UPLOAD_BYTES) -> Run:
+        """Record an uploaded `.npz` after validating it exactly as `load_model` does.
+
+        The bytes go to a private temporary file, are loaded without unpickling and checked
+        key by key; only a sound model is stored (re-saved by `save_model`), with its test
+        accuracy measured here rather than taken from the file's own claim.
+        """
+        if not data:
+            raise ModelFileError("the uploaded file is empty")
+        if len(data) > max_bytes:
+            raise ModelFileError(
+                f"the uploaded file is {len(data):,} bytes; a model may be at most {max_bytes:,} bytes"
+            )
+        self.model_dir.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=self.model_dir, prefix=".upload-", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            model = load_model(temp)
+        except ModelFileError as exc:
+            raise ModelFileError(str(exc).replace(temp, "the uploaded file")) from None
+        finally:
+            Path(temp).unlink(missing_ok=True)
+        mnist = load_mnist()
+        model.meta["test_accuracy"] = model.score(mnist.test_images, mnist.test_labels)
+        model.meta.pop("trained_at", None)  # recorded as created now: when it arrived here
+        return self.add(model, source="upload", name=name)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def runs(self) -> list[Run]:
+        """All runs, newest first."""
+        with self._reading() as db:
+            rows = db.execute(f"SELECT {COLUMNS} FROM runs ORDER BY id DESC").fetchall()
+        return [self._run(row) for row in rows]
+
+    def get(self, run_id: int) -> Run:
+        with self._reading() as db:
+            row = db.execute(f"SELECT {COLUMNS} FROM runs WHERE id = ?", (int(run_id),)).fetchone()
+        if row is None:
+            raise RunStoreError(f"there is no run {run_id} in {self.path}")
+        return self._run(row)
+
+    def load(self, run_id: int) -> MLP:
+        """The trained model of a run."""
+        return load_model(self.get(run_id).model_path)
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def rename(self, run_id: int, name: str) -> Run:
+        with self._transaction() as db:
+            changed = db.execute("UPDATE runs SET name = ? WHERE id = ?", (_clean_name(name), int(run_id)))
+        if changed.rowcount == 0:
+            raise RunStoreError(f"there is no run {run_id} in {self.path}")
+        return self.get(run_id)
+
+    def delete(self, run_id: int) -> None:
+        """Forget a run and delete its model file; the active run, if it was this one, is unset."""
+        run = self.get(run_id)
+        with self._transaction() as db:
+            db.execute("DELETE FROM runs WHERE id = ?", (run.id,))
+            db.execute("DELETE FROM settings WHERE key = 'active_run' AND value = ?", (str(run.id),))
+        run.model_path.unlink(missing_ok=True)
+
+    def set_active(self, run_id: int) -> Run:
+        """Make a run's model the one the app uses."""
+        run = self.get(run_id)
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO settings VALUES ('active_run', ?)", (str(run.id),))
+        return run
+
+    def active(self) -> Run | None:
+        """The active run, or None when none was chosen (or it has been deleted)."""
+        with self._reading() as db:
+            row = db.execute(
+                f"SELECT {COLUMNS} FROM runs WHERE id = "
+                "(SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'active_run')"
+            ).fetchone()
+        return self._run(row) if row else None
+
+    # -- the database ------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        """Create the store, or check that the existing file is a sound run store."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._guard():
+            db = self._connect()
+            try:
+                if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                    raise sqlite3.DatabaseError("the integrity check failed")
+                tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if tables - {"sqlite_sequence"} and version != SCHEMA_VERSION:
+                    raise self._damaged("it is an SQLite database but not a Digit Lab run store")
+                if version == 0:  # new (IF NOT EXISTS: another process may be creating it too)
+                    db.executescript(SCHEMA)
+                db.execute("PRAGMA journal_mode = WAL")
+            finally:
+                db.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        return db
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._guard():
+            db = self._connect()
+            try:
+                yield db
+            finally:
+                db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: all of it lands, or none of it (and the error propagates)."""
+        with self._reading() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise RunStoreError(f"the run store {self.path} stayed busy for too long ({exc})") from None
+            raise self._damaged(str(exc)) from None
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(str(exc)) from None
+
+    def _damaged(self, problem: str) -> RunStoreError:
+        return RunStoreError(
+            f"the run store {self.path} cannot be used: {problem}. It has been left exactly as it "
+            f"was; move it aside (or point {DB_ENV} elsewhere) to start a new store."
+        )
+
+    def _run(self, row: tuple) -> Run:
+        try:
+            config, history, details = (json.loads(v) if v is not None else None for v in row[4:6] + row[10:])
+        except json.JSONDecodeError as exc:
+            raise self._damaged(f"run {row[0]} holds malformed JSON ({exc})") from None
+        return Run(
+            id=row[0],
+            name=row[1],
+            created=row[2],
+            source=row[3],
+            config=config,
+            history=history,
+            test_accuracy=row[6],
+            seconds=row[7],
+            status=row[8],
+            model_path=self.model_dir / Path(row[9]).name,  # never outside the store's folder
+            details=details,
+        )
+
+
+def record_run(
+    model: MLP,
+    *,
+    source: str,
+    name: str | None = None,
+    details: dict[str, Any] | None = None,
+    store: RunStore | None = None,
+) -> Run:
+    """Record a finished (or stopped) training run in the default store, or in `store`.
+
+    The one call the command line and the app make after training, so that every run shows
+    up on the Compare runs page whichever way it was started.
+    """
+    return (store or RunStore()).add(model, source=source, name=name, details=details)
+
+
+def default_name(model: MLP) -> str:
+    """e.g. "784-128-64-10 · momentum lr 0.1 · 20 epochs"."""
+    config = _valid_config(model.meta.get("config"))
+    arch = "-".join(map(str, model.layer_sizes))
+    if config is None:
+        return arch
+    epochs = len(_valid_history(model.meta.get("history")))
+    return f"{arch} · {config['optimizer']} lr {config['lr']:g} · {epochs} epochs"
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(str(name).split())
+    if not name:
+        raise ValueError("a run's name cannot be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"a run's name can have at most {MAX_NAME_LENGTH} characters (got {len(name)})")
+    return name
+
+
+def _valid_config(config: Any) -> dict[str, Any] | None:
+    """The hyper-parameters if they are a valid configuration; a model's metadata may be foreign."""
+    try:
+        return TrainConfig.from_dict(config).validate().to_dict()
+    except (TypeError, ValueError, AttributeError):  # ValueError includes ConfigError
+        return None
+
+
+def _valid_history(history: Any) -> list[dict[str, Any]]:
+    """Epochs whose every value is a plain finite number, None or a string; else no history."""
+    if not isinstance(history, list):
+        return []
+    for epoch in history:
+        if not isinstance(epoch, dict) or not all(_plain(v) for v in epoch.values()):
+            return []
+    return history
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, str) or _number(value) is not None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _timestamp(value: Any) -> str:
+    try:
+        return datetime.fromisoformat(value).astimezone(UTC).isoformat(timespec="seconds")
+    except (TypeError, ValueError):
+        return datetime.now(UTC).isoformat(timespec="seconds")

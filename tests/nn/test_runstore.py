@@ -1,0 +1,211 @@
+"""The run store records runs, survives concurrent writers and refuses to paper over damage."""
+
+import io
+import sqlite3
+import threading
+
+import numpy as np
+import pytest
+
+from nn import MLP, ModelFileError, TrainConfig, load_mnist, save_model
+from nn.persistence import FORMAT
+from nn.runstore import RunStore, RunStoreError, record_run
+
+
+def trained_like(hidden=(8,), seed=0, epochs=2, accuracy=0.9) -> MLP:
+    """A small model with the metadata a training run leaves behind (no training needed)."""
+    model = MLP(hidden, seed=seed)
+    config = TrainConfig(hidden=hidden, epochs=epochs, seed=seed)
+    model.meta.update(
+        config=config.to_dict(),
+        history=[{"epoch": e, "epochs": epochs, "loss": 1.0 / e, "test_accuracy": accuracy} for e in (1, 2)],
+        test_accuracy=accuracy,
+        train_seconds=1.5,
+        status="completed",
+        trained_at="2026-11-24T07:00:00+00:00",
+    )
+    return model
+
+
+@pytest.fixture
+def store(tmp_path) -> RunStore:
+    return RunStore(tmp_path / "runs.sqlite")
+
+
+def test_add_get_and_load_round_trip(store: RunStore) -> None:
+    model = trained_like(hidden=(8, 4))
+    run = store.add(model, source="cli", name="  first   run ")
+    assert run.name == "first run"
+    assert (run.source, run.status, run.test_accuracy, run.seconds) == ("cli", "completed", 0.9, 1.5)
+    assert run.created == "2026-11-24T07:00:00+00:00"
+    assert run.config == model.meta["config"] and run.architecture == "784-8-4-10"
+    assert [e["loss"] for e in run.history] == [1.0, 0.5]
+    assert run.model_path.parent == store.model_dir and run.model_path.is_file()
+    np.testing.assert_array_equal(store.load(run.id).params, model.params)
+    assert store.get(run.id) == run
+    assert store.runs() == [run]
+
+
+def test_list_is_newest_first_and_default_names_describe_the_run(store: RunStore) -> None:
+    first = store.add(trained_like(), source="cli")
+    second = store.add(trained_like(seed=1), source="app")
+    assert [r.id for r in store.runs()] == [second.id, first.id]
+    assert first.name == "784-8-10 · momentum lr 0.1 · 2 epochs"
+
+
+def test_rename_delete_and_active(store: RunStore) -> None:
+    a = store.add(trained_like(), source="cli", name="a")
+    b = store.add(trained_like(seed=1), source="app", name="b")
+    assert store.active() is None
+    assert store.set_active(b.id).id == b.id and store.active().id == b.id
+    assert store.rename(b.id, "better name").name == "better name"
+    assert store.active().name == "better name"
+    store.delete(b.id)
+    assert not b.model_path.exists()
+    assert store.active() is None
+    assert [r.id for r in store.runs()] == [a.id]
+    with pytest.raises(RunStoreError, match=f"no run {b.id}"):
+        store.get(b.id)
+    with pytest.raises(RunStoreError, match="no run"):
+        store.rename(b.id, "x")
+    with pytest.raises(RunStoreError, match="no run"):
+        store.set_active(b.id)
+    with pytest.raises(ValueError, match="empty"):
+        store.rename(a.id, "   ")
+    with pytest.raises(ValueError, match="at most 80"):
+        store.rename(a.id, "x" * 81)
+    with pytest.raises(ValueError, match="source"):
+        store.add(trained_like(), source="elsewhere")
+    assert store.get(a.id).name == "a"
+
+
+def test_foreign_metadata_is_recorded_only_where_it_is_sound(store: RunStore) -> None:
+    model = MLP((8,), seed=0)
+    model.meta.update(config={"hidden": [8], "lr": -1}, history=[{"loss": [1, 2]}], test_accuracy="high")
+    run = store.add(model, source="upload")
+    assert (run.config, run.history, run.test_accuracy, run.architecture) == (None, [], None, "?")
+    assert run.name == "784-8-10"
+
+
+def test_record_run_uses_the_store_named_by_the_environment(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("DIGITLAB_RUNS_DB", str(tmp_path / "elsewhere" / "store.sqlite"))
+    run = record_run(trained_like(), source="cli", details={"note": "from a test"})
+    assert run.model_path.parent == tmp_path / "elsewhere" / "store"
+    assert RunStore().get(run.id).details == {"note": "from a test"}
+
+
+def test_two_threads_writing_at_once_lose_nothing(tmp_path) -> None:
+    path = tmp_path / "runs.sqlite"
+    RunStore(path)
+    start, errors = threading.Barrier(2), []
+
+    def writer(tag: str) -> None:
+        try:
+            store = RunStore(path)  # each thread with its own handle, as two browser sessions
+            start.wait()
+            for i in range(15):
+                run = store.add(trained_like(seed=i), source="app", name=f"{tag}-{i}")
+                store.rename(run.id, f"{tag}-{i}-renamed")
+                store.set_active(run.id)
+        except Exception as exc:  # surfaced below: a thread's exception would otherwise vanish
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(tag,)) for tag in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    runs = RunStore(path).runs()
+    assert sorted(r.name for r in runs) == sorted(f"{t}-{i}-renamed" for t in "ab" for i in range(15))
+    assert len({r.id for r in runs}) == 30
+    assert all(r.model_path.is_file() for r in runs)
+    assert len(list((tmp_path / "runs").glob("*.npz"))) == 30
+    assert RunStore(path).active().id in {r.id for r in runs}
+
+
+def test_a_file_that_is_not_a_database_is_reported_and_left_alone(tmp_path) -> None:
+    path = tmp_path / "runs.sqlite"
+    path.write_bytes(b"these are not the runs you are looking for" * 100)
+    before = path.read_bytes()
+    with pytest.raises(RunStoreError, match=r"cannot be used.*not a database.*left exactly as it was"):
+        RunStore(path)
+    assert path.read_bytes() == before
+
+
+def test_a_truncated_store_is_reported_and_left_alone(tmp_path) -> None:
+    path = tmp_path / "runs.sqlite"
+    store = RunStore(path)
+    for i in range(30):
+        store.add(trained_like(seed=i), source="cli", name="padding " + "x" * 60)
+    with sqlite3.connect(path) as db:  # fold the WAL into the main file, as on a clean exit
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(RunStoreError, match="cannot be used"):
+        RunStore(path).runs()
+    assert path.read_bytes() == data[: len(data) // 2]
+
+
+def test_another_programs_database_is_not_taken_over(tmp_path) -> None:
+    path = tmp_path / "runs.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE invoices (id INTEGER)")
+    with pytest.raises(RunStoreError, match="not a Digit Lab run store"):
+        RunStore(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT name FROM sqlite_master").fetchall() == [("invoices",)]
+
+
+def test_a_damaged_row_is_reported(store: RunStore) -> None:
+    run = store.add(trained_like(), source="cli")
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE runs SET history = '[{broken' WHERE id = ?", (run.id,))
+    with pytest.raises(RunStoreError, match=f"run {run.id} holds malformed JSON"):
+        store.runs()
+
+
+def npz_bytes(**arrays) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def test_upload_of_a_sound_model_is_stored_with_its_accuracy_measured(store: RunStore, tmp_path) -> None:
+    model = trained_like(hidden=(16,))
+    model.meta["test_accuracy"] = 0.999  # the file's own claim is not trusted
+    path = save_model(model, tmp_path / "mine.npz")
+    run = store.import_model(path.read_bytes(), name="uploaded")
+    mnist = load_mnist()
+    assert run.source == "upload" and run.name == "uploaded"
+    assert run.test_accuracy == pytest.approx(model.score(mnist.test_images, mnist.test_labels))
+    assert run.config == model.meta["config"]
+    np.testing.assert_array_equal(store.load(run.id).params, model.params)
+    assert sorted(p.name for p in store.model_dir.iterdir()) == [run.model_path.name]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"x" * 2001, "2,001 bytes; a model may be at most 2,000 bytes"),
+        (b"PK\x03\x04 not really a zip", "not a Digit Lab model"),
+        (npz_bytes(format=np.array(FORMAT), meta=np.array({"evil": 1}, dtype=object)), "not plain arrays"),
+        (npz_bytes(format=np.array("something else")), "format"),
+    ],
+)
+def test_bad_uploads_are_refused_and_leave_nothing_behind(store: RunStore, data: bytes, message: str) -> None:
+    with pytest.raises(ModelFileError, match=message):
+        store.import_model(data, name="bad", max_bytes=2000 if len(data) > 2000 else 10**6)
+    assert store.runs() == []
+    assert list(store.model_dir.glob("*")) == []
+
+
+def test_upload_with_wrong_shapes_is_refused(store: RunStore, tmp_path) -> None:
+    model = MLP((8,), seed=0)
+    arrays = {"format": np.array(FORMAT), "layer_sizes": np.array([784, 8, 10]), "meta": np.array("{}")}
+    arrays |= {"W0": model.weights[0][:100], "b0": model.biases[0]}
+    arrays |= {"W1": model.weights[1], "b1": model.biases[1]}
+    with pytest.raises(ModelFileError, match=r"^the uploaded file is not a valid .*: W0 has shape"):
+        store.import_model(npz_bytes(**arrays), name="bad")
+    assert store.runs() == []
