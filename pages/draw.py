@@ -1,0 +1,60 @@
+"""Draw page: draw a digit with the mouse and watch the network read it as you draw."""
+
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from ui import cache, charts, session
+from ui.drawing import classify_drawing
+from ui.pixels import enlarge
+
+CANVAS = "canvas_clears"  # bumping this gives the canvas a new key, which empties it
+
+
+def clear_canvas() -> None:
+    st.session_state[CANVAS] = st.session_state.get(CANVAS, 0) + 1
+
+
+st.title("Draw a digit")
+active = session.active_model()
+if active is None:
+    st.info("There is no model to read your digit yet: train one on the Train page.", icon=":material/info:")
+    st.stop()
+
+st.caption(
+    "Draw one digit, 0 to 9, large and centred. Before the network sees it, your drawing is "
+    "prepared the way MNIST's digits were: cropped, scaled into a 20×20 box and centred by its "
+    "centre of mass in a 28×28 image."
+)
+canvas_column, seen_column, answer_column = st.columns([3, 2, 3])
+with canvas_column:
+    drawing = st_canvas(
+        stroke_width=18,
+        stroke_color="#ffffff",
+        background_color="#000000",
+        width=280,
+        height=280,
+        drawing_mode="freedraw",
+        update_streamlit=True,
+        return_image_data=True,
+        key=f"canvas_{st.session_state.get(CANVAS, 0)}",
+    )
+    st.button("Clear", icon=":material/ink_eraser:", on_click=clear_canvas)
+
+guess = classify_drawing(cache.model(active.path), drawing.image_data)
+if guess is None:
+    seen_column.info(
+        "Draw a digit in the black square: the network's guess appears here.", icon=":material/draw:"
+    )
+else:
+    with seen_column:
+        st.image(enlarge(guess.seen, 6), caption="What the network sees: 28×28 pixels")
+    with answer_column:
+        st.metric(
+            "Prediction",
+            str(guess.digit),
+            f"{guess.confidence:.0%} confident",
+            delta_color="off",
+            delta_arrow="off",
+        )
+        st.plotly_chart(charts.probability_chart(guess.probs), width="stretch")
+        st.caption("One bar per digit: the network's probability that your drawing is that digit.")

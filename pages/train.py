@@ -1,0 +1,92 @@
+"""Train page: choose hyper-parameters, press Train, watch the loss fall epoch by epoch."""
+
+import streamlit as st
+
+from ui import charts, params, session
+
+config, problems = params.hyperparameter_sidebar()
+run = session.trainer()
+running = run is not None and run.progress().running
+
+st.title("Train a network")
+st.markdown(
+    "Each **epoch** shows the network every training image once. For each small batch it makes "
+    "a guess (*forward pass*), measures how wrong it was (the **loss**), works out which way "
+    "to nudge every weight to be less wrong (*backpropagation*) and takes a small step that way "
+    "(*gradient descent*). Set the hyper-parameters in the sidebar and press **Train**."
+)
+
+left, right, _ = st.columns([1, 1, 4])
+left.button(
+    "Train",
+    type="primary",
+    icon=":material/play_arrow:",
+    disabled=running or bool(problems),
+    on_click=session.start_training,
+    args=(config,),
+    width="stretch",
+)
+right.button(
+    "Stop",
+    icon=":material/stop:",
+    disabled=not running or run.stopping,
+    on_click=run.stop if running else None,
+    help="end the run after the current batch and keep the model trained so far",
+    width="stretch",
+)
+if problems:
+    st.error("Some settings cannot work together: see the messages in the sidebar.", icon=":material/error:")
+
+
+@st.fragment(run_every=0.5 if running else None)
+def live_progress() -> None:
+    """Redrawn every half second while a run trains, so progress streams in without a rerun."""
+    current = session.trainer()
+    if current is None:
+        st.info("No run yet in this session. The chart of the loss appears here as soon as you press Train.")
+        return
+    progress = current.progress()
+    epochs_done = len(progress.epochs)
+    if progress.running:
+        batch = progress.batch
+        within = batch.batch / batch.batches if batch else 0.0
+        st.progress(
+            within,
+            text=f"Epoch {min(epochs_done + 1, progress.config.epochs)} of {progress.config.epochs}: "
+            f"{within:.0%} of the batches" + (" · stopping…" if current.stopping else ""),
+        )
+    if progress.epochs:
+        last = progress.epochs[-1]
+        held_out = last.val_accuracy if last.val_accuracy is not None else last.test_accuracy
+        cols = st.columns(4)
+        cols[0].metric("Epochs done", f"{epochs_done} / {progress.config.epochs}")
+        cols[1].metric("Average loss", f"{last.loss:.4f}")
+        cols[2].metric("Held-out accuracy", f"{held_out:.2%}")
+        cols[3].metric("Epoch time", f"{last.seconds:.1f} s")
+    st.plotly_chart(charts.training_chart(progress.epochs, progress.config.epochs), width="stretch")
+    st.caption(
+        "**Loss** is the average of −log(probability the network gave the right digit): 2.3 means "
+        "a blind guess among ten, 0 a certain and correct answer. **Held-out accuracy** is measured "
+        "on images the network never trains on; when it stops rising while training accuracy keeps "
+        "climbing, the network has started memorising instead of learning."
+    )
+    _outcome(progress)
+    if not progress.running and not session.run_settled():
+        st.rerun()  # the whole app, so the sidebar shows the newly saved model as active
+
+
+def _outcome(progress) -> None:
+    if progress.error:
+        st.error(progress.error, icon=":material/error:")
+    elif progress.end is not None and progress.end.status == "diverged":
+        st.warning(progress.end.message, icon=":material/warning:")
+    elif progress.end is not None and progress.end.status == "stopped":
+        st.warning(progress.end.message.capitalize() + ".", icon=":material/stop_circle:")
+    if progress.saved_to is not None:
+        st.success(
+            f"Saved as `{progress.saved_to.name}`; it is now the active model for the other pages.",
+            icon=":material/check_circle:",
+        )
+
+
+live_progress()

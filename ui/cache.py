@@ -1,0 +1,51 @@
+"""What the app loads once and shares across reruns, pages and sessions.
+
+MNIST takes a second or two to decompress and verify, and the 10k test predictions a few
+hundred milliseconds per model, so neither may happen on every click. Models and predictions
+are keyed by file path *and* modification time: a file rewritten in place is read again.
+`cache_resource` hands out the same object without copying, so the arrays are read-only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from nn.data import MNIST, load_mnist
+from nn.network import MLP
+from nn.persistence import load_model
+
+from . import models
+from .predictions import TestPredictions, predict_test_set
+
+
+@st.cache_resource(show_spinner="Loading MNIST…")
+def mnist() -> MNIST:
+    return load_mnist()
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _model(path: str, mtime: float) -> MLP:
+    return load_model(path)
+
+
+def model(path: Path) -> MLP:
+    """The model saved at `path`, read once per version of the file."""
+    return _model(str(path), path.stat().st_mtime)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Classifying the 10,000 test images…")
+def _test_predictions(path: str, mtime: float) -> TestPredictions:
+    data = mnist()
+    return predict_test_set(_model(path, mtime), data.test_images, data.test_labels)
+
+
+def test_predictions(path: Path) -> TestPredictions:
+    """The model's answers on the whole test set, computed once per model file version."""
+    return _test_predictions(str(path), path.stat().st_mtime)
+
+
+def saved_models() -> tuple[list[models.SavedModel], list[str]]:
+    """Every readable model in the models directory (each file read once), and the problems."""
+    return models.list_models(models.models_dir(), load=model)

@@ -1,0 +1,148 @@
+"""The model registry: the networks saved under `models/`, and which one the app is using.
+
+Shipped models (such as `default.npz`) sit in the models directory itself; models trained in
+the app go to its `runs/` folder, each under a name of its own (time stamp plus a random
+suffix), so two browser tabs that finish training in the same second still write two files.
+Every write goes through `nn.persistence.save_model`, which is atomic. The choice of active
+model is a one-line pointer file, so it survives a restart of the app.
+
+Tests and experiments point the app at another directory with `DIGITLAB_MODELS_DIR`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from nn.errors import ModelFileError
+from nn.network import MLP
+from nn.persistence import load_model, save_model
+
+MODELS_DIR_ENV = "DIGITLAB_MODELS_DIR"
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+RUNS = "runs"
+ACTIVE_POINTER = "active.txt"
+
+Loader = Callable[[Path], MLP]
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """What the sidebar tells a person about one model file, read from its metadata."""
+
+    path: Path
+    layer_sizes: tuple[int, ...]
+    test_accuracy: float | None
+    trained_at: str | None
+    status: str | None
+    epochs_done: int | None
+
+    @property
+    def architecture(self) -> str:
+        return "-".join(map(str, self.layer_sizes))
+
+    @property
+    def trained_in_app(self) -> bool:
+        return self.path.parent.name == RUNS
+
+    @property
+    def label(self) -> str:
+        """Short, unique name for a model picker: shipped models by name, runs by time."""
+        accuracy = f" · {self.test_accuracy:.1%}" if self.test_accuracy is not None else ""
+        name = self.path.stem if not self.trained_in_app else f"run {self.path.stem.removeprefix('run-')}"
+        return f"{name} · {self.architecture}{accuracy}"
+
+
+def models_dir() -> Path:
+    """Where models live: `$DIGITLAB_MODELS_DIR` if set, else the repository's `models/`."""
+    return Path(os.environ.get(MODELS_DIR_ENV) or DEFAULT_MODELS_DIR)
+
+
+def describe(path: Path, load: Loader = load_model) -> SavedModel:
+    """Read a model file's metadata, or raise `ModelFileError`."""
+    model = load(path)
+    meta = model.meta
+    return SavedModel(
+        path=path,
+        layer_sizes=model.layer_sizes,
+        test_accuracy=meta.get("test_accuracy"),
+        trained_at=meta.get("trained_at"),
+        status=meta.get("status"),
+        epochs_done=meta.get("epochs_done"),
+    )
+
+
+def list_models(directory: Path, load: Loader = load_model) -> tuple[list[SavedModel], list[str]]:
+    """Shipped models by name, then runs newest first; plus a message for each unreadable file.
+
+    A damaged file must not hide the good ones, so it is reported, not raised.
+    """
+    shipped = sorted(directory.glob("*.npz"))
+    runs = sorted((directory / RUNS).glob("*.npz"), reverse=True)  # names start with a time stamp
+    models, problems = [], []
+    for path in [*shipped, *runs]:
+        try:
+            models.append(describe(path, load))
+        except ModelFileError as exc:
+            problems.append(str(exc))
+    return models, problems
+
+
+def new_run_path(directory: Path, hidden: tuple[int, ...], now: datetime | None = None) -> Path:
+    """A fresh file name under `runs/` that no other run (in this or another tab) has taken."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    widths = "x".join(map(str, hidden))
+    while True:
+        path = directory / RUNS / f"run-{stamp}-{widths}-{secrets.token_hex(3)}.npz"
+        if not path.exists():
+            return path
+
+
+def save_run(model: MLP, directory: Path) -> Path:
+    """Save a model trained in the app under a new name, atomically, and return its path."""
+    return save_model(model, new_run_path(directory, model.layer_sizes[1:-1]))
+
+
+def read_active(directory: Path) -> Path | None:
+    """The model last made active (in any session), if the pointer names an existing file."""
+    pointer = directory / ACTIVE_POINTER
+    try:
+        relative = pointer.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    path = (directory / relative).resolve()
+    # A pointer is only followed inside the models directory, whatever its text says.
+    if relative and path.is_relative_to(directory.resolve()) and path.is_file():
+        return path
+    return None
+
+
+def write_active(directory: Path, path: Path) -> None:
+    """Remember `path` as the active model, atomically (a temporary file renamed over)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    relative = Path(path).resolve().relative_to(directory.resolve()).as_posix()
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{ACTIVE_POINTER}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(relative + "\n")
+        os.replace(temp, directory / ACTIVE_POINTER)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def initial_choice(models: list[SavedModel], directory: Path) -> SavedModel | None:
+    """The model a new session starts with: the remembered one, else the newest run, else any."""
+    if not models:
+        return None
+    remembered = read_active(directory)
+    by_path = {m.path.resolve(): m for m in models}
+    if remembered is not None and remembered in by_path:
+        return by_path[remembered]
+    runs = [m for m in models if m.trained_in_app]
+    return runs[0] if runs else models[0]

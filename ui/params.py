@@ -1,0 +1,120 @@
+"""The Train page's sidebar: one control per hyper-parameter, built from `nn.config.PARAMETERS`.
+
+Limits and explanations come from `PARAMETERS`, so the sidebar, the command line and the
+validation always agree. Each control reserves a slot beneath it; once every value is read,
+`TrainConfig.problems()` fills the slot of each offending control with its message, so an
+invalid combination is explained where it can be fixed.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nn.config import MAX_LAYER_WIDTH, PARAMETERS, Parameter, TrainConfig
+
+LABELS = {
+    "epochs": "Epochs",
+    "hidden": "Hidden layers",
+    "lr": "Learning rate",
+    "batch_size": "Batch size",
+    "optimizer": "Optimizer",
+    "seed": "Random seed",
+    "train_size": "Training images",
+    "momentum": "Momentum",
+    "weight_decay": "Weight decay",
+    "schedule": "Learning-rate schedule",
+    "init": "Weight initialisation",
+    "augment": "Data augmentation",
+    "val_size": "Validation images",
+    "dtype": "Precision",
+}
+MAIN = ("epochs", "hidden", "lr", "batch_size", "optimizer", "seed", "train_size")
+MAX_HIDDEN_LAYERS = 6  # a UI choice: deeper plain MLPs teach little more and train slowly here
+EXTRA_LAYER_WIDTH = 32
+FLOAT_STEPS = {"lr": 0.01, "momentum": 0.05, "weight_decay": 1e-4}
+INT_STEPS = {"train_size": 1000, "val_size": 1000, "batch_size": 16}
+
+
+def hyperparameter_sidebar() -> tuple[TrainConfig, dict[str, str]]:
+    """Draw the controls; return the configuration they describe and its problems."""
+    defaults = TrainConfig()
+    values, slots = {}, {}
+    with st.sidebar:
+        st.header("Hyper-parameters")
+        for name in MAIN:
+            values[name] = _control(PARAMETERS[name], getattr(defaults, name))
+            slots[name] = st.empty()
+        with st.expander("More settings"):
+            for name in [n for n in PARAMETERS if n not in MAIN]:
+                values[name] = _control(PARAMETERS[name], getattr(defaults, name))
+                slots[name] = st.empty()
+    config = TrainConfig(**values)
+    problems = config.problems()
+    for name, message in problems.items():
+        slots[name].error(f"{LABELS[name]} {message}", icon=":material/error:")
+    return config, problems
+
+
+def _control(spec: Parameter, default):
+    label, key = LABELS[spec.name], f"hp_{spec.name}"
+    if spec.choices is not None:
+        return st.selectbox(label, spec.choices, index=spec.choices.index(default), help=spec.help, key=key)
+    if spec.name == "hidden":
+        return _hidden_layers(spec, default)
+    if spec.name == "train_size":
+        return st.number_input(
+            label,
+            int(spec.minimum),
+            int(spec.maximum),
+            value=None,
+            step=INT_STEPS[spec.name],
+            placeholder=f"all {int(spec.maximum):,}",
+            help=spec.help,
+            key=key,
+        )
+    if isinstance(spec.minimum, float):
+        return st.number_input(
+            label,
+            spec.minimum,
+            spec.maximum,
+            value=float(default),
+            step=FLOAT_STEPS[spec.name],
+            format="%g",
+            help=spec.help,
+            key=key,
+        )
+    return st.number_input(
+        label,
+        int(spec.minimum),
+        int(spec.maximum),
+        value=int(default),
+        step=INT_STEPS.get(spec.name, 1),
+        help=spec.help,
+        key=key,
+    )
+
+
+def _hidden_layers(spec: Parameter, default: tuple[int, ...]) -> tuple[int, ...]:
+    count = st.number_input(
+        LABELS["hidden"],
+        1,
+        MAX_HIDDEN_LAYERS,
+        value=len(default),
+        key="hp_hidden_count",
+        help="how many layers sit between the 784 pixels and the 10 digit scores",
+    )
+    widths = []
+    for i in range(int(count)):
+        width_default = default[i] if i < len(default) else EXTRA_LAYER_WIDTH
+        widths.append(
+            st.number_input(
+                f"Layer {i + 1} width",
+                1,
+                MAX_LAYER_WIDTH,
+                value=width_default,
+                step=16,
+                help=spec.help,
+                key=f"hp_hidden_{i}",
+            )
+        )
+    return tuple(int(w) for w in widths)

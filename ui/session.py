@@ -1,0 +1,121 @@
+"""State shared by the pages of one browser session: the active model and the training run.
+
+Each browser tab is its own Streamlit session with its own `st.session_state`, so each tab
+has its own active model and its own run. The choice is also written to the models directory,
+so the next session (after a restart, say) starts with the model last chosen or trained.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import streamlit as st
+
+from nn.config import TrainConfig
+
+from . import cache, models
+from .trainer import Trainer
+
+ACTIVE = "active_model"  # the sidebar picker's key: the active model's path, as a string
+TRAINER = "trainer"
+SETTLED = "settled_run"  # the finished run already acted upon, so that happens only once
+
+
+def active_model() -> models.SavedModel | None:
+    """The model the pages use, as chosen in the sidebar (None when no model exists yet)."""
+    saved, _ = cache.saved_models()
+    by_path = {str(m.path): m for m in saved}
+    return by_path.get(st.session_state.get(ACTIVE))
+
+
+def model_picker() -> models.SavedModel | None:
+    """The sidebar's model section: pick a saved model and read what it is."""
+    adopt_finished_run()
+    saved, problems = cache.saved_models()
+    by_path = {str(m.path): m for m in saved}
+    with st.sidebar:
+        st.header("Active model")
+        for problem in problems:
+            st.warning(problem, icon=":material/broken_image:")
+        if not saved:
+            st.info("No model yet: train one on the Train page.", icon=":material/info:")
+            return None
+        if st.session_state.get(ACTIVE) not in by_path:
+            st.session_state[ACTIVE] = str(models.initial_choice(saved, models.models_dir()).path)
+        chosen = st.selectbox(
+            "Model",
+            list(by_path),
+            format_func=lambda path: by_path[path].label,
+            key=ACTIVE,
+            on_change=_remember_choice,
+            help="every page uses this model; models you train appear here",
+        )
+        st.caption(describe(by_path[chosen]))
+        _training_note()
+    return by_path[chosen]
+
+
+def describe(model: models.SavedModel) -> str:
+    """One paragraph a learner can read: the shape of the network, how good, when trained."""
+    hidden = " → ".join(map(str, model.layer_sizes[1:-1]))
+    lines = [f"**{model.architecture}**: 784 pixels in → hidden layers {hidden} → 10 digit scores."]
+    if model.test_accuracy is not None:
+        lines.append(f"Test accuracy **{model.test_accuracy:.2%}** on 10,000 unseen digits.")
+    if model.trained_at:
+        when = _readable_time(model.trained_at)
+        epochs = f" ({model.epochs_done} epochs, {model.status})" if model.epochs_done is not None else ""
+        lines.append(f"Trained {when}{epochs}.")
+    return "  \n".join(lines)
+
+
+def _readable_time(stamp: str) -> str:
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%d %b %Y, %H:%M")
+    except ValueError:  # a hand-edited file: show what it says rather than fail the page
+        return stamp
+
+
+def start_training(config: TrainConfig) -> None:
+    """Start a run in the background (one per session), unless one is already running."""
+    current = st.session_state.get(TRAINER)
+    if current is not None and current.progress().running:
+        return
+    st.session_state[TRAINER] = Trainer(config, models.models_dir(), mnist=cache.mnist()).start()
+
+
+def trainer() -> Trainer | None:
+    return st.session_state.get(TRAINER)
+
+
+def adopt_finished_run() -> None:
+    """Once a run has ended, make its saved model active (once); call before the picker is drawn."""
+    run = trainer()
+    if run is None or run_settled():
+        return
+    progress = run.progress()
+    if not progress.running:
+        st.session_state[SETTLED] = run
+        if progress.saved_to is not None:
+            st.session_state[ACTIVE] = str(progress.saved_to)
+
+
+def run_settled() -> bool:
+    """Whether the session's last run has ended and the app has caught up with its outcome."""
+    return st.session_state.get(SETTLED) is trainer()
+
+
+def _remember_choice() -> None:
+    models.write_active(models.models_dir(), Path(st.session_state[ACTIVE]))
+
+
+def _training_note() -> None:
+    run = trainer()
+    if run is None:
+        return
+    progress = run.progress()
+    if progress.running:
+        st.caption(
+            f":material/model_training: Training: {len(progress.epochs)} of "
+            f"{progress.config.epochs} epochs done."
+        )

@@ -1,0 +1,121 @@
+"""Training in a background thread, so a run survives clicks, reruns and page switches.
+
+Streamlit reruns the page script on every interaction and abandons a script that is still
+running, so a training loop inside the page would die at the first click. Instead the page
+starts a `Trainer`, keeps it in `st.session_state`, and redraws its progress every half second
+from a fragment. The worker thread never touches Streamlit: it appends the plain events of
+`nn.training` to a log under a lock, and the page reads a consistent snapshot of that log.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from nn.config import TrainConfig
+from nn.data import MNIST
+from nn.errors import DigitLabError
+from nn.experiment import TrainingRun
+from nn.training import BatchProgress, EpochEnd, RunEnd
+
+from .models import save_run, write_active
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Everything the Train page shows about a run, as of one moment."""
+
+    config: TrainConfig
+    epochs: tuple[EpochEnd, ...]
+    batch: BatchProgress | None
+    end: RunEnd | None
+    saved_to: Path | None
+    error: str | None
+    running: bool
+
+
+class Trainer:
+    """One training run in a daemon thread: start it, stop it, read its progress."""
+
+    def __init__(self, config: TrainConfig, models_dir: Path, mnist: MNIST | None = None):
+        self.config = config.validate()
+        self.models_dir = models_dir
+        self._mnist = mnist
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._epochs: list[EpochEnd] = []
+        self._batch: BatchProgress | None = None
+        self._end: RunEnd | None = None
+        self._saved_to: Path | None = None
+        self._error: str | None = None
+        self._thread = threading.Thread(target=self._work, name="digitlab-trainer", daemon=True)
+
+    def start(self) -> Trainer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the run to end after its current batch; the model trained so far is kept."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the run to end; True if it has."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def progress(self) -> Progress:
+        with self._lock:
+            return Progress(
+                config=self.config,
+                epochs=tuple(self._epochs),
+                batch=self._batch,
+                end=self._end,
+                saved_to=self._saved_to,
+                error=self._error,
+                running=self._thread.is_alive(),
+            )
+
+    def _work(self) -> None:
+        try:
+            run = TrainingRun(self.config, self._mnist)
+            for event in run.events(self._stop):
+                self._record(event)
+            if should_keep(run.result):
+                saved = save_run(run.model, self.models_dir)
+                write_active(self.models_dir, saved)
+                with self._lock:
+                    self._saved_to = saved
+        except DigitLabError as exc:
+            self._fail(str(exc))
+        except Exception as exc:  # a worker thread's crash would otherwise vanish without a word
+            self._fail(f"training failed unexpectedly: {type(exc).__name__}: {exc}")
+
+    def _record(self, event: BatchProgress | EpochEnd | RunEnd) -> None:
+        with self._lock:
+            if isinstance(event, BatchProgress):
+                self._batch = event
+            elif isinstance(event, EpochEnd):
+                self._epochs.append(event)
+                self._batch = None
+            else:
+                self._end = event
+
+    def _fail(self, message: str) -> None:
+        with self._lock:
+            self._error = message
+
+
+def should_keep(end: RunEnd | None) -> bool:
+    """Completed and stopped runs are saved; a diverged run only if an epoch finished first.
+
+    A stopped run keeps whatever it learned, even part of one epoch. A diverged run has been
+    rolled back to its last completed epoch, which is worth keeping only if there was one.
+    """
+    if end is None:
+        return False
+    return end.status in ("completed", "stopped") or end.epochs_done > 0
