@@ -64,6 +64,7 @@ def load_model(path: str | Path) -> MLP:
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"{path} is not a Digit Lab model: a model is an .npz (zip) archive")
     try:
+        _check_unpacked_size(path)
         with np.load(path, allow_pickle=False) as archive:
             return _model_from_arrays(path, {key: archive[key] for key in archive.files})
     except ModelFileError:
@@ -73,8 +74,20 @@ def load_model(path: str | Path) -> MLP:
             f"{path} holds data that is not plain arrays ({exc}); "
             "it was not written by Digit Lab and will not be loaded"
         ) from None
-    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
+    except (OSError, zipfile.BadZipFile, EOFError, KeyError, MemoryError) as exc:
+        # MemoryError: a member's header declares an array larger than memory, as no model's does.
         raise ModelFileError(f"{path} is damaged and cannot be read ({exc})") from None
+
+
+def _check_unpacked_size(path: Path) -> None:
+    """Refuse a zip bomb: a small archive whose members inflate beyond any real model."""
+    with zipfile.ZipFile(path) as archive:
+        unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > MAX_FILE_BYTES:
+        raise ModelFileError(
+            f"model file {path} would unpack to {unpacked:,} bytes, more than any Digit Lab model "
+            f"({MAX_FILE_BYTES:,}); refusing to read it"
+        )
 
 
 def _model_from_arrays(path: Path, arrays: dict[str, np.ndarray]) -> MLP:
