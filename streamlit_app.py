@@ -1,7 +1,10 @@
 """Digit Lab: watch a neural network learn to read handwritten digits.
 
 Run with `streamlit run streamlit_app.py`. This file only sets up what every page shares (the
-navigation and the active-model picker in the sidebar); each page lives in `pages/`.
+navigation and the active-model picker in the sidebar); each page lives in `app_pages/`.
+The folder is not called `pages/` on purpose: Streamlit still treats a `pages/` folder as an
+old-style multipage app until `st.navigation` first runs, so on a fresh server a deep link such
+as /predictions would run that page alone, without this file's sidebar.
 """
 
 import streamlit as st
@@ -12,9 +15,9 @@ st.set_page_config(page_title="Digit Lab", page_icon=":material/draw:", layout="
 
 navigation = st.navigation(
     [
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
-        st.Page("pages/predictions.py", title="Predictions", icon=":material/grid_view:"),
-        st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
+        st.Page("app_pages/train.py", title="Train", icon=":material/model_training:", default=True),
+        st.Page("app_pages/predictions.py", title="Predictions", icon=":material/grid_view:"),
+        st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:"),
     ]
 )
 session.model_picker()

@@ -25,7 +25,7 @@ ALL, MISTAKES = "all", "misclassified"
 PER_PAGE = 24
 
 
-def filtered(test: predictions.TestPredictions) -> np.ndarray:
+def filtered(test: predictions.Predictions) -> np.ndarray:
     """Indices of the test images that match the current filters, sorted as asked."""
     state = st.session_state
     return predictions.select(

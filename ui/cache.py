@@ -17,7 +17,7 @@ from nn.network import MLP
 from nn.persistence import load_model
 
 from . import models
-from .predictions import TestPredictions, predict_test_set
+from .predictions import Predictions, predict_test_set
 
 
 @st.cache_resource(show_spinner="Loading MNIST…")
@@ -36,12 +36,12 @@ def model(path: Path) -> MLP:
 
 
 @st.cache_resource(max_entries=8, show_spinner="Classifying the 10,000 test images…")
-def _test_predictions(path: str, mtime: float) -> TestPredictions:
+def _test_predictions(path: str, mtime: float) -> Predictions:
     data = mnist()
     return predict_test_set(_model(path, mtime), data.test_images, data.test_labels)
 
 
-def test_predictions(path: Path) -> TestPredictions:
+def test_predictions(path: Path) -> Predictions:
     """The model's answers on the whole test set, computed once per model file version."""
     return _test_predictions(str(path), path.stat().st_mtime)
 

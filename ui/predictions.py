@@ -21,7 +21,7 @@ SORTS = {
 
 
 @dataclass(frozen=True)
-class TestPredictions:
+class Predictions:
     """What the model says about each test image: its probabilities and the label it should say."""
 
     probs: np.ndarray  # (N, 10)
@@ -49,14 +49,14 @@ class TestPredictions:
         return per_class_accuracy(self.confusion)
 
 
-def predict_test_set(model: MLP, images: np.ndarray, labels: np.ndarray) -> TestPredictions:
+def predict_test_set(model: MLP, images: np.ndarray, labels: np.ndarray) -> Predictions:
     probs = model.predict_proba(images)
     probs.flags.writeable = False  # shared through the cache by every session
-    return TestPredictions(probs=probs, labels=np.asarray(labels))
+    return Predictions(probs=probs, labels=np.asarray(labels))
 
 
 def select(
-    predictions: TestPredictions,
+    predictions: Predictions,
     *,
     mistakes_only: bool = False,
     true_class: int | None = None,

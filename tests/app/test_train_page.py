@@ -1,0 +1,118 @@
+"""The Train page without a browser: its controls, its validation and a real (tiny) run."""
+
+import json
+
+from app_driver import button, open_page
+
+from nn.config import MAX_WEIGHTS, PARAMETERS, TrainConfig
+from nn.persistence import load_model
+from ui import session
+from ui.models import ACTIVE_POINTER, RUNS
+
+TRAIN_TIMEOUT = 300
+
+
+def number_inputs(app):
+    return {w.key: w for w in app.sidebar.number_input}
+
+
+def test_sidebar_offers_every_hyperparameter_with_the_defaults(models_dir):
+    app = open_page("app_pages/train.py")
+    inputs, selects = number_inputs(app), {s.key: s for s in app.sidebar.selectbox}
+    defaults = TrainConfig()
+    assert inputs["hp_epochs"].value == 20
+    assert inputs["hp_hidden_count"].value == 2
+    assert (inputs["hp_hidden_0"].value, inputs["hp_hidden_1"].value) == (128, 64)
+    assert inputs["hp_lr"].value == defaults.lr
+    assert inputs["hp_batch_size"].value == defaults.batch_size
+    assert inputs["hp_seed"].value == defaults.seed
+    assert inputs["hp_train_size"].value is None  # all 60,000 images
+    assert selects["hp_optimizer"].value == defaults.optimizer
+    assert list(selects["hp_optimizer"].options) == list(PARAMETERS["optimizer"].choices)
+    assert inputs["hp_epochs"].help == PARAMETERS["epochs"].help
+    assert not button(app, "Train").disabled
+    assert button(app, "Stop").disabled
+    assert "No run yet" in app.info[0].value
+
+
+def test_hidden_layer_count_adds_and_removes_width_controls(models_dir):
+    app = open_page("app_pages/train.py")
+    number_inputs(app)["hp_hidden_count"].set_value(3).run()
+    widths = [k for k in number_inputs(app) if k.startswith("hp_hidden_") and k != "hp_hidden_count"]
+    assert widths == ["hp_hidden_0", "hp_hidden_1", "hp_hidden_2"]
+    number_inputs(app)["hp_hidden_count"].set_value(1).run()
+    assert "hp_hidden_1" not in number_inputs(app)
+
+
+def test_too_many_weights_is_explained_beside_the_hidden_layers_and_blocks_training(models_dir):
+    app = open_page("app_pages/train.py")
+    inputs = number_inputs(app)
+    inputs["hp_hidden_0"].set_value(8192)
+    inputs["hp_hidden_1"].set_value(8192).run()
+    sidebar_errors = [e.value for e in app.sidebar.error]
+    assert len(sidebar_errors) == 1
+    assert sidebar_errors[0].startswith("Hidden layers")
+    assert f"{MAX_WEIGHTS:,} weights" in sidebar_errors[0]
+    assert button(app, "Train").disabled
+    assert "see the messages in the sidebar" in app.main.error[0].value
+    assert not app.exception
+
+
+def test_holding_out_the_whole_subset_is_explained_beside_validation_images(models_dir):
+    app = open_page("app_pages/train.py")
+    inputs = number_inputs(app)
+    inputs["hp_train_size"].set_value(1000)
+    inputs["hp_val_size"].set_value(1000).run()
+    messages = [e.value for e in app.sidebar.error]
+    assert messages == [
+        "Validation images holding out 1000 images leaves none of the 1000 training images to learn from"
+    ]
+    assert button(app, "Train").disabled
+
+
+def start_tiny_run(app, epochs: int, train_size: int = 500):
+    inputs = number_inputs(app)
+    inputs["hp_epochs"].set_value(epochs)
+    inputs["hp_hidden_count"].set_value(1)
+    inputs["hp_train_size"].set_value(train_size).run()
+    number_inputs(app)["hp_hidden_0"].set_value(16).run()
+    button(app, "Train").click().run()
+    trainer = app.session_state[session.TRAINER]
+    assert trainer.config.hidden == (16,) and trainer.config.epochs == epochs
+    return trainer
+
+
+def test_a_tiny_run_finishes_saves_its_model_and_becomes_active(models_dir):
+    app = open_page("app_pages/train.py")
+    trainer = start_tiny_run(app, epochs=2)
+    assert trainer.join(TRAIN_TIMEOUT), "the run did not finish"
+    app.run()
+    assert not app.exception
+    saved = list((models_dir / RUNS).glob("*.npz"))
+    assert len(saved) == 1
+    model = load_model(saved[0])
+    assert model.layer_sizes == (784, 16, 10)
+    assert model.meta["status"] == "completed" and model.meta["epochs_done"] == 2
+    assert len(model.meta["history"]) == 2
+    assert app.sidebar.selectbox(key="active_model").value == str(saved[0])
+    assert (models_dir / ACTIVE_POINTER).read_text().strip() == f"{RUNS}/{saved[0].name}"
+    assert any(saved[0].name in s.value for s in app.success)
+    chart = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert [len(trace["x"]) for trace in chart["data"]] == [2, 2, 2]  # loss, train and held-out accuracy
+    assert [m.value for m in app.metric if m.label == "Epochs done"] == ["2 / 2"]
+
+
+def test_stop_ends_the_run_early_and_keeps_the_model_trained_so_far(models_dir):
+    app = open_page("app_pages/train.py")
+    trainer = start_tiny_run(app, epochs=1000, train_size=2000)
+    app.run()
+    assert not button(app, "Stop").disabled
+    button(app, "Stop").click().run()
+    assert trainer.join(TRAIN_TIMEOUT), "Stop did not end the run"
+    app.run()
+    [saved] = (models_dir / RUNS).glob("*.npz")
+    meta = load_model(saved).meta
+    assert meta["status"] == "stopped"
+    assert meta["epochs_done"] < 1000
+    assert any("stopped during epoch" in w.value.lower() for w in app.warning)
+    assert app.sidebar.selectbox(key="active_model").value == str(saved)
