@@ -1,9 +1,217 @@
-"""Random distortions of training images (placeholder until the augmentation work lands)."""
+"""Random distortions of training images, fresh every epoch, vectorised over the whole batch.
+
+A network that only ever sees MNIST's 60,000 images as they are learns those images; one that
+sees each digit slightly rotated, stretched, sheared, wobbled or written with a different pen
+every epoch has to learn what a *digit* looks like. This is how pure MLPs went from 98.4 % to
+99.3 % on MNIST (Simard et al. 2003), and it also makes digits drawn by other people on other
+devices read better.
+
+Every distortion is a map from each output pixel to a point in the source image, read there by
+bilinear interpolation:
+
+- **affine** — rotation, scale, shear and shift: one 2×3 matrix per image.
+- **elastic** (Simard et al. 2003) — on top of the affine map, a random displacement per pixel,
+  smoothed by a Gaussian so that neighbouring pixels move together: the wobble of a hand.
+  The smoothing is a product with a 28×28 Gaussian matrix along each axis, one matrix product
+  for the whole chunk rather than a convolution per image.
+- **pen** — the affine map, then a random stroke thickness (a partial grey dilation or erosion)
+  and a mild blur: other pens, other scanners.
+
+Images are processed in chunks so that memory stays bounded for any number of them.
+"""
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 import numpy as np
+
+SIZE = 28
+PAD = 2  # zero border: a source point more than a pixel off the image reads as background
+BLOCK = 4096  # images per draw of random parameters: few, large matrix products for elastic
+CHUNK = 256  # images per sampling step: its working arrays stay in the CPU cache
+
+
+@dataclass(frozen=True)
+class Distortion:
+    """How strongly each random distortion is applied; zero turns one off."""
+
+    degrees: float = 15.0  # rotation, uniform in ±degrees
+    scale: float = 0.15  # zoom, uniform in 1 ± scale
+    shear: float = 0.3  # horizontal shear factor, uniform in ±shear
+    shift: float = 2.0  # pixels, uniform in ±shift along each axis
+    elastic_alpha: float = 0.0  # elastic displacement scale in pixels (Simard: 34; Cireşan: 36)
+    elastic_sigma: float = 6.0  # smoothness of the displacement field in pixels (Simard: 4; Cireşan: 6)
+    thickness: float = 0.0  # stroke thickness change, a dilation/erosion weight in ±thickness
+    blur: float = 0.0  # blur weight, uniform in [0, blur]
+
+
+# The names the configuration offers (`nn.config.AUGMENTATIONS`), each a recipe.
+RECIPES: dict[str, Distortion] = {
+    "affine": Distortion(),
+    # Simard's α=34, σ=4 was meant to be used alone; on top of the affine map it turns a third
+    # more digits into ones a clean-trained network cannot read. Cireşan et al. (2010), who
+    # combined the two, used the smoother σ=6, α=36.
+    "elastic": Distortion(elastic_alpha=36.0, elastic_sigma=6.0),
+    "pen": Distortion(thickness=0.7, blur=0.5),
+}
 
 
 def distort(images: np.ndarray, rng: np.random.Generator, kind: str) -> np.ndarray:
-    raise NotImplementedError("augmentation is not implemented yet")
+    """Randomly distorted copies of uint8 images (N, 28, 28), as uint8; "none" returns them as they are."""
+    if kind == "none":
+        return images
+    if kind not in RECIPES:
+        raise ValueError(f"unknown augmentation {kind!r}; choose one of none, {', '.join(RECIPES)}")
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[1:] != (SIZE, SIZE) or images.dtype != np.uint8:
+        raise ValueError(f"expected uint8 images of shape (N, 28, 28), got {images.dtype} {images.shape}")
+    recipe = RECIPES[kind]
+    out = np.empty_like(images)
+    for start in range(0, len(images), BLOCK):
+        block = slice(start, start + BLOCK)
+        out[block] = _distort_block(images[block], rng, recipe)
+    return out
+
+
+def _distort_block(images: np.ndarray, rng: np.random.Generator, recipe: Distortion) -> np.ndarray:
+    n = len(images)
+    coords = _affine_coordinates(n, rng, recipe)
+    if recipe.elastic_alpha:
+        coords += _elastic_displacement(n, rng, recipe.elastic_alpha, recipe.elastic_sigma)
+    thickness = rng.uniform(-recipe.thickness, recipe.thickness, n)
+    blur = rng.uniform(0.0, recipe.blur, n)
+    out = np.empty_like(images)
+    for start in range(0, n, CHUNK):
+        chunk = slice(start, start + CHUNK)
+        pixels = _bilinear(images[chunk], coords[chunk])
+        if recipe.thickness:
+            pixels = _change_thickness(pixels, thickness[chunk])
+        if recipe.blur:
+            pixels = _blur(pixels, blur[chunk])
+        np.clip(pixels, 0.0, 255.0, out=pixels)
+        pixels += 0.5  # round to nearest on the cast below
+        out[chunk] = pixels
+    return out
+
+
+def _affine_coordinates(n: int, rng: np.random.Generator, recipe: Distortion) -> np.ndarray:
+    """Source (row, col) of every output pixel, (n, 2, 28·28) float32, under random affine maps.
+
+    The map goes from output to source (its inverse is never needed) about the image centre,
+    so rotating or zooming keeps the digit in place: source = A·(p − centre) + centre − shift,
+    A = shear · rotation / zoom. Each source coordinate is a row term plus a column term, so
+    the grid is one broadcast sum rather than a matrix product.
+    """
+    angle = np.deg2rad(rng.uniform(-recipe.degrees, recipe.degrees, n))
+    zoom = rng.uniform(1 - recipe.scale, 1 + recipe.scale, n)
+    shear = rng.uniform(-recipe.shear, recipe.shear, n)
+    shift = rng.uniform(-recipe.shift, recipe.shift, (n, 2))
+    cos, sin = np.cos(angle) / zoom, np.sin(angle) / zoom
+    from_row = np.stack((cos, sin + shear * cos), axis=1)  # (n, 2): d source / d output row
+    from_col = np.stack((-sin, cos - shear * sin), axis=1)  # (n, 2): d source / d output col
+    offset = (SIZE - 1) / 2 - shift
+    row_terms = (from_row[:, :, None] * _AXIS).astype(np.float32)
+    col_terms = (from_col[:, :, None] * _AXIS + offset[:, :, None]).astype(np.float32)
+    coords = row_terms[:, :, :, None] + col_terms[:, :, None, :]
+    return coords.reshape(n, 2, SIZE * SIZE)
+
+
+def _elastic_displacement(n: int, rng: np.random.Generator, alpha: float, sigma: float) -> np.ndarray:
+    """Smooth random displacements (n, 2, 28·28) in pixels, as in Simard et al. 2003.
+
+    Their field is per-pixel noise N smoothed by a Gaussian along each axis, G·N·Gᵀ, times
+    alpha. G is symmetric, G = U·S·Uᵀ, and Uᵀ·N·U is again independent noise when N is Gaussian,
+    so the same field is B·Z·Bᵀ with B = U·S and Z a small noise matrix. S falls off so fast
+    that a handful of columns of B carry all but 0.01 % of the field's variance: 49 random
+    numbers per field instead of 784, and two thin matrix products for the whole block.
+    (Simard's noise is uniform in ±1; after smoothing over hundreds of pixels the field is
+    Gaussian either way, so Z is Gaussian with the same variance, 1/3.)
+    """
+    basis = _smoothing_basis(sigma)
+    k = basis.shape[1]
+    z = rng.standard_normal((2 * n, k, k), np.float32)
+    z *= np.float32(alpha / np.sqrt(3.0))
+    half = (z.reshape(-1, k) @ basis.T).reshape(2 * n, k, SIZE)  # Z·Bᵀ
+    # B·(Z·Bᵀ) would need Bᵀ on the middle axis; (Z·Bᵀ)ᵀ·Bᵀ is the same field transposed,
+    # which is just as random (rows and columns are smoothed alike), and one plain product.
+    field = half.transpose(0, 2, 1).reshape(-1, k) @ basis.T
+    return field.reshape(n, 2, SIZE * SIZE)
+
+
+@functools.lru_cache(maxsize=8)
+def _smoothing_basis(sigma: float) -> np.ndarray:
+    """B = U·S, truncated: the columns of the Gaussian smoothing matrix's eigenbasis that matter."""
+    offsets = np.arange(SIZE)[:, None] - np.arange(SIZE)[None, :]
+    # beyond the border the field counts as zero, as in Simard et al.
+    gaussian = np.exp(-0.5 * (offsets / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
+    values, vectors = np.linalg.eigh(gaussian)
+    order = np.argsort(-np.abs(values))
+    values, vectors = values[order], vectors[:, order]
+    share = np.cumsum(values**2) ** 2 / np.sum(values**2) ** 2  # of the field's variance
+    k = int(np.searchsorted(share, 1 - 1e-4)) + 1
+    return (vectors[:, :k] * values[:k]).astype(np.float32)
+
+
+def _bilinear(images: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """Images (n, 28, 28) uint8 read at `coords` (n, 2, 28·28): (n, 28, 28) float32 in 0–255.
+
+    The four neighbours of each pixel are packed into one uint32 beforehand, so each output
+    pixel costs one gather instead of four.
+    """
+    n = len(images)
+    padded = np.zeros((n, SIZE + 2 * PAD + 1, SIZE + 2 * PAD + 1), np.uint8)
+    padded[:, PAD : PAD + SIZE, PAD : PAD + SIZE] = images
+    side = SIZE + 2 * PAD
+    quads = np.stack(
+        (padded[:, :-1, :-1], padded[:, :-1, 1:], padded[:, 1:, :-1], padded[:, 1:, 1:]), axis=-1
+    ).view(np.uint32)[..., 0]
+    coords += PAD
+    np.clip(coords, 0.0, side - 1.0, out=coords)  # past the image by a pixel or more reads zeros
+    whole = coords.astype(np.int32)  # non-negative, so truncation is floor
+    coords -= whole  # float32 - int32 would be float64; in place keeps float32
+    index = whole[:, 0] * side + whole[:, 1]
+    index += (np.arange(n, dtype=np.int32) * side * side)[:, None]
+    corners = quads.reshape(-1)[index].view(np.uint8).reshape(n, SIZE * SIZE, 4).astype(np.float32)
+    row, col = coords[:, 0], coords[:, 1]
+    top = corners[..., 1] - corners[..., 0]
+    top *= col
+    top += corners[..., 0]
+    bottom = corners[..., 3] - corners[..., 2]
+    bottom *= col
+    bottom += corners[..., 2]
+    bottom -= top
+    bottom *= row
+    top += bottom
+    return top.reshape(n, SIZE, SIZE)
+
+
+def _change_thickness(pixels: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """Thicker strokes for positive `amount` (per image), thinner for negative.
+
+    A grey dilation (erosion) takes the brightest (darkest) of each pixel and its four
+    neighbours; blending towards it by |amount| moves the stroke's edges by a fraction of a
+    pixel. Erosion is dilation of the negated image, so one pass of maxima does both.
+    """
+    sign = np.where(amount > 0, 1, -1).astype(np.float32)[:, None, None]
+    signed = np.pad(pixels * sign, ((0, 0), (1, 1), (1, 1)), constant_values=0.0)
+    target = signed[:, 1:-1, 1:-1].copy()
+    for shifted in (signed[:, :-2, 1:-1], signed[:, 2:, 1:-1], signed[:, 1:-1, :-2], signed[:, 1:-1, 2:]):
+        np.maximum(target, shifted, out=target)
+    target *= sign
+    target -= pixels
+    target *= np.abs(amount).astype(np.float32)[:, None, None]
+    return target + pixels
+
+
+def _blur(pixels: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """Blend each image towards its [1 2 1]/4 × [1 2 1]/4 blur by its `amount`."""
+    padded = np.pad(pixels, ((0, 0), (1, 1), (1, 1)))
+    rows = padded[:, :-2] + 2 * padded[:, 1:-1] + padded[:, 2:]
+    blurred = (rows[:, :, :-2] + 2 * rows[:, :, 1:-1] + rows[:, :, 2:]) / 16
+    weight = amount.astype(np.float32)[:, None, None]
+    return pixels + weight * (blurred - pixels)
+
+
+_AXIS = np.arange(SIZE) - (SIZE - 1) / 2  # pixel positions relative to the image centre

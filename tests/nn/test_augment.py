@@ -1,0 +1,141 @@
+"""Data augmentation: distorted digits stay digits — same shape, ink in the frame, same class."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nn import MLP
+from nn.augment import RECIPES, _change_thickness, _elastic_displacement, distort
+from nn.config import AUGMENTATIONS, TrainConfig
+from nn.data import MNIST
+from nn.preprocess import mnist_style
+from nn.training import EpochEnd, train
+
+KINDS = [kind for kind in AUGMENTATIONS if kind != "none"]
+SAMPLE = 2000
+
+
+@pytest.fixture(scope="module")
+def digits(mnist: MNIST) -> tuple[np.ndarray, np.ndarray]:
+    return mnist.test_images[:SAMPLE], mnist.test_labels[:SAMPLE]
+
+
+def test_every_configurable_kind_has_a_recipe() -> None:
+    assert set(KINDS) == set(RECIPES)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_keeps_shape_dtype_and_range(digits, kind: str) -> None:
+    images, _ = digits
+    out = distort(images, np.random.default_rng(0), kind)
+    assert out.shape == images.shape and out.dtype == np.uint8
+    assert out.max() > 200 and out.min() == 0  # still full-contrast ink on a blank background
+    assert not np.shares_memory(out, images)
+
+
+def test_none_returns_the_images_untouched(digits) -> None:
+    images, _ = digits
+    assert distort(images, np.random.default_rng(0), "none") is images
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_same_seed_same_distortion_other_seed_other_distortion(digits, kind: str) -> None:
+    images, _ = digits
+    first = distort(images, np.random.default_rng(7), kind)
+    assert np.array_equal(first, distort(images, np.random.default_rng(7), kind))
+    assert not np.array_equal(first, distort(images, np.random.default_rng(8), kind))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_actually_changes_almost_every_image(digits, kind: str) -> None:
+    images, _ = digits
+    out = distort(images, np.random.default_rng(0), kind)
+    changed = np.abs(out.astype(int) - images).reshape(len(images), -1).sum(axis=1)
+    assert np.mean(changed > 255 * 10) > 0.95  # more than ten pixels' worth of ink moved
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_ink_stays_in_the_frame_and_near_the_centre(digits, kind: str) -> None:
+    images, _ = digits
+    out = distort(images, np.random.default_rng(0), kind).astype(float)
+    ink_ratio = out.sum(axis=(1, 2)) / images.sum(axis=(1, 2))
+    # Zoom, stretching and stroke width all change the amount of ink, by up to about half;
+    # a digit pushed out of the frame would lose far more.
+    assert 0.9 < np.median(ink_ratio) < 1.1
+    assert np.mean(ink_ratio > 0.3) > 0.99
+    edge = out.copy()
+    edge[:, 1:-1, 1:-1] = 0  # the outermost pixels: ink there may have been cut off
+    assert edge.sum() / out.sum() < 0.01
+    assert np.mean(edge.sum(axis=(1, 2)) / out.sum(axis=(1, 2)) > 0.05) < 0.03
+    rows = (out.sum(axis=2) * np.arange(28)).sum(axis=1) / out.sum(axis=(1, 2))
+    assert np.mean(np.abs(rows - 13.5) < 4) > 0.98
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_distorted_digits_keep_their_class(trained_model: MLP, digits, kind: str) -> None:
+    """A network that never saw a distorted digit still reads most of them correctly.
+
+    Each digit is first re-centred and re-sized the way the app prepares a drawn digit, since
+    a network trained on centred digits only is thrown by shifts alone; what is left to get
+    past it are the rotations, shears, wobbles and pens.
+    """
+    images, labels = digits[0][:1000], digits[1][:1000]
+    clean = trained_model.score(_as_drawn(images), labels)
+    distorted = trained_model.score(_as_drawn(distort(images, np.random.default_rng(0), kind)), labels)
+    assert clean > 0.9
+    assert distorted > clean - 0.08, f"{kind}: {distorted:.3f} on distorted vs {clean:.3f} on clean digits"
+
+
+def _as_drawn(images: np.ndarray) -> np.ndarray:
+    return np.stack([mnist_style(image) for image in images])
+
+
+def test_elastic_field_matches_simards_direct_construction() -> None:
+    """The eigenbasis shortcut gives the same random field as smoothing per-pixel noise."""
+    rng = np.random.default_rng(0)
+    ours = _elastic_displacement(2000, rng, alpha=34.0, sigma=4.0).reshape(4000, 28, 28)
+    offsets = np.arange(28)[:, None] - np.arange(28)[None, :]
+    gaussian = np.exp(-0.5 * (offsets / 4.0) ** 2) / (4.0 * np.sqrt(2 * np.pi))
+    noise = rng.uniform(-1, 1, (4000, 28, 28))
+    direct = 34.0 * gaussian @ noise @ gaussian.T
+    for position in [(14, 14), (0, 0), (3, 20)]:
+        ours_std, direct_std = (
+            ours[:, position[0], position[1]].std(),
+            direct[:, position[0], position[1]].std(),
+        )
+        assert ours_std == pytest.approx(direct_std, rel=0.08), position
+    for lag in (1, 3, 8):
+        ours_corr = np.corrcoef(ours[:, 14, 10], ours[:, 14, 10 + lag])[0, 1]
+        direct_corr = np.corrcoef(direct[:, 14, 10], direct[:, 14, 10 + lag])[0, 1]
+        assert ours_corr == pytest.approx(direct_corr, abs=0.05), lag
+
+
+def test_thickness_thickens_and_thins_strokes(digits) -> None:
+    images, _ = digits
+    pixels = images[:100].astype(np.float32)
+    ink = pixels.sum()
+    thicker = _change_thickness(pixels, np.full(100, 1.0)).sum()
+    thinner = _change_thickness(pixels, np.full(100, -1.0)).sum()
+    assert thicker > 1.3 * ink and thinner < 0.7 * ink
+    assert np.allclose(_change_thickness(pixels, np.full(100, -1e-9)), pixels, atol=1e-3)
+
+
+def test_rejects_unknown_kinds_and_wrong_images(digits) -> None:
+    images, _ = digits
+    with pytest.raises(ValueError, match="unknown augmentation 'mirror'"):
+        distort(images, np.random.default_rng(0), "mirror")
+    with pytest.raises(ValueError, match="uint8 images"):
+        distort(images.astype(np.float32), np.random.default_rng(0), "affine")
+    with pytest.raises(ValueError, match=r"shape \(N, 28, 28\)"):
+        distort(images.reshape(len(images), -1), np.random.default_rng(0), "affine")
+
+
+def test_training_with_augmentation_learns(mnist: MNIST) -> None:
+    """The training loop's call into augmentation works end to end and the network still learns."""
+    config = TrainConfig(epochs=2, train_size=5000, augment="affine")
+    model = MLP(config.hidden, seed=0)
+    images, labels = mnist.train_images[:5000], mnist.train_labels[:5000]
+    ends = [e for e in train(model, images, labels, config) if isinstance(e, EpochEnd)]
+    assert len(ends) == 2
+    assert model.score(mnist.test_images[:SAMPLE], mnist.test_labels[:SAMPLE]) > 0.85
