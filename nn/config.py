@@ -17,7 +17,7 @@ from .errors import ConfigError
 OPTIMIZERS = ("sgd", "momentum", "adam")
 SCHEDULES = ("constant", "linear", "cosine", "step")
 INITS = ("he", "small")
-AUGMENTATIONS = ("none", "affine", "elastic")
+AUGMENTATIONS = ("none", "affine", "elastic", "pen")  # recipes in nn/augment.py
 DTYPES = ("float32", "float64")
 
 MNIST_TRAIN_SIZE = 60_000
@@ -60,7 +60,13 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter("weight_decay", "L2 penalty on the weights (not the biases)", 0.0, 1.0),
         Parameter("schedule", "how the learning rate changes over the run", choices=SCHEDULES),
         Parameter("init", "weight initialisation: He, or small random (classic)", choices=INITS),
-        Parameter("augment", "random distortions of the training images", choices=AUGMENTATIONS),
+        Parameter(
+            "augment",
+            "random distortions of the training images, fresh every epoch: affine (rotate, scale, "
+            "shear, shift), elastic (affine plus a smooth random wobble), pen (affine plus random "
+            "stroke thickness and blur)",
+            choices=AUGMENTATIONS,
+        ),
         Parameter("seed", "random seed: the same seed gives the same run", 0, 2**32 - 1),
         Parameter(
             "train_size",
@@ -138,6 +144,31 @@ class TrainConfig:
         if "hidden" in values:
             values["hidden"] = tuple(values["hidden"])
         return cls(**values)
+
+
+# Named starting points for a run, from the original recipe to the most accurate one. Each is a
+# plain TrainConfig (any field can still be changed); PRESET_DESCRIPTIONS says what each is for.
+PRESETS: dict[str, TrainConfig] = {
+    "classic": TrainConfig(
+        hidden=(128, 64),
+        epochs=20,
+        lr=0.01,
+        batch_size=1,
+        optimizer="sgd",
+        momentum=0.0,
+        schedule="constant",
+        init="small",
+    ),
+    "default": TrainConfig(),
+    "best": TrainConfig(
+        hidden=(1024, 1024), epochs=30, lr=0.05, batch_size=128, schedule="cosine", augment="elastic"
+    ),
+}
+PRESET_DESCRIPTIONS: dict[str, str] = {
+    "classic": "the original recipe: 784-128-64-10, plain SGD one image at a time, small random init",
+    "default": "the fast mini-batch setup: He init, momentum, cosine decay; about 98 % in seconds",
+    "best": "a wide network trained on freshly distorted digits every epoch: about 99 %, in minutes",
+}
 
 
 def _check(spec: Parameter, value: Any) -> str | None:

@@ -1,6 +1,8 @@
 """Command line: train a network on MNIST and report every epoch.
 
 python -m nn.train                          # the defaults: 784-128-64-10, 20 epochs
+python -m nn.train --preset best --save models/best.npz
+python -m nn.train --preset classic --epochs 3   # a preset, with any flag overriding it
 python -m nn.train --hidden 256 128 --epochs 5 --save models/mine.npz
 python -m nn.train --batch-size 1 --optimizer sgd --lr 0.01 --train-size 5000
 """
@@ -11,18 +13,25 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import PARAMETERS, TrainConfig
+from .config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, TrainConfig
 from .errors import DigitLabError
 from .experiment import TrainingRun
 from .persistence import save_model
 from .training import BatchProgress, EpochEnd, RunEnd
 
 
-def build_parser() -> argparse.ArgumentParser:
-    defaults = TrainConfig()
+def build_parser(defaults: TrainConfig | None = None) -> argparse.ArgumentParser:
+    """The parser, its flags defaulting to `defaults` (a preset's values, or TrainConfig's)."""
+    defaults = defaults or TrainConfig()
     parser = argparse.ArgumentParser(
         prog="python -m nn.train",
         description="Train a fully connected network on MNIST with NumPy and report each epoch.",
+        epilog="presets: " + "; ".join(f"{name} — {text}" for name, text in PRESET_DESCRIPTIONS.items()),
+    )
+    parser.add_argument(
+        "--preset",
+        choices=PRESETS,
+        help="start from a named recipe (listed below); flags given as well override its values",
     )
     for name in PARAMETERS:
         spec, default = PARAMETERS[name], getattr(defaults, name)
@@ -39,6 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument(flag, **kwargs)
     parser.add_argument("--save", type=Path, metavar="PATH", help="write the trained model to this .npz file")
     return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Arguments with the preset's values as defaults, so explicit flags override the preset."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--preset")
+    preset = early.parse_known_args(argv)[0].preset
+    return build_parser(PRESETS.get(preset)).parse_args(argv)
 
 
 def _show(default: object) -> str:
@@ -67,7 +84,7 @@ def format_epoch(event: EpochEnd) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     live = sys.stderr.isatty()
     try:
         run = TrainingRun(config_from_args(args))

@@ -1,0 +1,82 @@
+"""Named presets: valid configurations, in the command line with flags overriding them."""
+
+from __future__ import annotations
+
+import pytest
+
+from nn import load_model
+from nn.config import PRESET_DESCRIPTIONS, PRESETS, TrainConfig
+from nn.experiment import TrainingRun
+from nn.train import main, parse_args
+
+
+def test_presets_are_valid_and_described() -> None:
+    assert list(PRESETS) == ["classic", "default", "best"]
+    assert set(PRESET_DESCRIPTIONS) == set(PRESETS)
+    for name, config in PRESETS.items():
+        assert isinstance(config, TrainConfig) and config.validate() is config, name
+        assert PRESET_DESCRIPTIONS[name].strip(), name
+
+
+def test_each_preset_is_the_recipe_it_claims() -> None:
+    classic, default, best = PRESETS["classic"], PRESETS["default"], PRESETS["best"]
+    assert (classic.hidden, classic.batch_size, classic.optimizer, classic.init, classic.epochs) == (
+        (128, 64),
+        1,
+        "sgd",
+        "small",
+        20,
+    )
+    assert classic.schedule == "constant" and classic.augment == "none"
+    assert default == TrainConfig()
+    assert best.augment != "none"
+    assert min(best.hidden) > max(default.hidden)
+    for config in PRESETS.values():  # the presets train on all of MNIST and report test accuracy
+        assert config.train_size is None and config.val_size == 0
+
+
+def test_cli_preset_sets_the_defaults_and_flags_override_them() -> None:
+    args = parse_args(["--preset", "best", "--epochs", "2", "--lr", "0.01"])
+    config = TrainConfig.from_dict({name: getattr(args, name) for name in TrainConfig().to_dict()})
+    best = PRESETS["best"]
+    assert (config.epochs, config.lr) == (2, 0.01)
+    assert (config.hidden, config.augment, config.batch_size) == (best.hidden, best.augment, best.batch_size)
+    assert parse_args(["--epochs", "3", "--preset", "classic"]).batch_size == 1  # any order
+    assert parse_args([]).batch_size == TrainConfig().batch_size
+
+
+def test_cli_rejects_an_unknown_preset(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--preset", "fastest"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'fastest'" in capsys.readouterr().err
+
+
+def test_cli_trains_the_classic_preset_with_overrides(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "classic.npz"
+    status = main(["--preset", "classic", "--train-size", "300", "--epochs", "1", "--save", str(path)])
+    assert status == 0
+    assert "epoch 1/1" in capsys.readouterr().out
+    config = load_model(path).meta["config"]
+    assert (config["batch_size"], config["optimizer"], config["init"]) == (1, "sgd", "small")
+    assert (config["epochs"], config["train_size"]) == (1, 300)
+
+
+@pytest.mark.parametrize(
+    ("name", "changes"),
+    [
+        ("classic", {"train_size": 5000, "epochs": 2}),
+        ("best", {"train_size": 5000, "epochs": 2, "hidden": [256, 256]}),
+    ],
+)
+def test_preset_learns_in_a_short_run(mnist, name: str, changes: dict) -> None:
+    """Each preset's optimizer, learning rate and initialisation get going on a small subset.
+
+    The classic recipe starts slowly (small weights pass little signal), so this is where a
+    learning rate that is too small, or one that diverges, shows up.
+    """
+    config = TrainConfig.from_dict({**PRESETS[name].to_dict(), **changes})
+    run = TrainingRun(config, mnist)
+    for _ in run.events():
+        pass
+    assert run.model.meta["test_accuracy"] > 0.75, name
