@@ -73,6 +73,8 @@ def load_image(path: str | Path) -> np.ndarray:
             return np.asarray(img.convert(mode))
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
+    except Image.DecompressionBombError as exc:  # PIL refuses these itself, before our own limit
+        raise ImageError(f"{path}: too large for a digit image ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{path}: not a readable image ({exc})") from None
 
