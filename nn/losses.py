@@ -21,13 +21,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean cross-entropy of the batch and its gradient with respect to the logits."""
-    rows = np.arange(len(labels))
+    n, rows = len(labels), np.arange(len(labels))
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     total = exp.sum(axis=1, keepdims=True)
-    sample_losses = np.log(total[:, 0]) - shifted[rows, labels]
-    grad = exp
+    loss = (np.log(total).sum() - shifted[rows, labels].sum()) / n
+    grad = exp  # softmax(z) - onehot(y), divided by n because the loss is a mean
     grad /= total
     grad[rows, labels] -= 1
-    grad /= len(labels)
-    return float(sample_losses.mean()), grad
+    grad /= n
+    return float(loss), grad

@@ -109,10 +109,12 @@ def train(
             epoch_images = augment.distort(epoch_images, rng, config.augment)
         epoch_images = epoch_images.reshape(n, -1)
         epoch_labels = labels[order]
-        loss_sum, correct = 0.0, 0
+        predicted = np.empty(n, np.intp)  # counted once per epoch, not once per batch
+        loss_sum = 0.0
         for b in range(batches):
-            x = np.multiply(epoch_images[b * bs : (b + 1) * bs], scale, dtype=model.dtype)
-            y = epoch_labels[b * bs : (b + 1) * bs]
+            rows = slice(b * bs, (b + 1) * bs)
+            x = np.multiply(epoch_images[rows], scale, dtype=model.dtype)
+            y = epoch_labels[rows]
             loss, logits = model.loss_and_gradients(x, y)
             if not math.isfinite(loss):
                 model.params[...] = snapshot
@@ -121,7 +123,7 @@ def train(
             lr = learning_rate(config.schedule, config.lr, (epoch - 1 + b / batches) / config.epochs)
             optimizer.step(lr)
             loss_sum += loss * len(y)
-            correct += int(np.count_nonzero(logits.argmax(axis=1) == y))
+            logits.argmax(axis=1, out=predicted[rows])
             if (b + 1) % report_every == 0 and b + 1 < batches:
                 yield BatchProgress(epoch, config.epochs, b + 1, batches, loss_sum / min(n, (b + 1) * bs))
             if stop is not None and stop.is_set():
@@ -131,7 +133,7 @@ def train(
             epoch=epoch,
             epochs=config.epochs,
             loss=loss_sum / n,
-            train_accuracy=correct / n,
+            train_accuracy=np.count_nonzero(predicted == epoch_labels) / n,
             val_accuracy=model.score(*validation) if validation is not None else None,
             test_accuracy=model.score(*test) if test is not None else None,
             seconds=time.perf_counter() - epoch_start,

@@ -1,0 +1,289 @@
+"""nn/ against PyTorch and Keras on the same MLP, side by side, in one run on this machine.
+
+    python -m bench.compare                     # the full table (about ten minutes)
+    python -m bench.compare --quick             # seconds: nn/ and the naive code on a subset
+    python -m bench.compare --contenders nn torch-loop --batch-sizes 64 128
+
+Every configuration trains in a fresh process (`bench.worker`), and the runs alternate — all
+contenders at one batch size, then the next size, then the whole round again — so that a busy
+moment on a shared machine slows everyone rather than one row. The first epoch of each process
+is a warm-up (thread pools, graph tracing, caches) and is not timed; the table shows the median
+of the other epochs over all rounds. Frameworks that are not installed are reported as missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from .floor import epoch_flops
+from .frameworks import CONTENDERS, HIDDEN, LABELS, PER_SAMPLE_LR, Job
+
+MNIST_TRAIN = 60_000
+LAYER_SIZES = (784, *HIDDEN, 10)
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+SLOWING_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+REPO = Path(__file__).resolve().parent.parent
+# --quick: a smoke test in seconds; any option given explicitly still wins.
+QUICK = {
+    "contenders": ["nn"],
+    "batch_sizes": [64],
+    "epochs": 2,
+    "rounds": 1,
+    "train_size": 10_000,
+    "per_sample_size": 1_000,
+}
+
+
+@dataclass
+class Row:
+    """All the runs of one contender at one batch size, summarised."""
+
+    label: str
+    batch_size: int
+    epoch_seconds: list[float]
+    accuracies: list[float]
+    peak_rss_mb: float
+    missing: str | None = None
+    scale: float = 1.0  # per-sample rows train on a subset: seconds × scale = a full epoch
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(self.epoch_seconds) * self.scale
+
+
+def run_worker(contender: str, threads: int, *options: str) -> dict:
+    """Run `bench.worker` in a fresh interpreter with `threads` threads for every library."""
+    env = {**os.environ, **dict.fromkeys(THREAD_VARIABLES, str(threads))}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "bench.worker", contender, "--threads", str(threads), *options]
+    done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_job(job: Job) -> dict:
+    options = ["--batch-size", job.batch_size, "--epochs", job.epochs, "--lr", job.lr]
+    return run_worker(job.contender, job.threads, *map(str, [*options, "--train-size", job.train_size]))
+
+
+def available(contender: str) -> str | None:
+    """None if the contender can run here, otherwise why not."""
+    module = CONTENDERS[contender][1]
+    return None if importlib.util.find_spec(module) else f"missing ({module} is not installed)"
+
+
+def plan(args: argparse.Namespace) -> list[list[Job]]:
+    """The jobs of each round, in the order they run."""
+    contenders = [c for c in args.contenders if c != "naive"]
+    per_sample = ["nn", "naive"] if args.per_sample_size else []
+    rounds = []
+    for r in range(args.rounds):
+        jobs = []
+        for batch_size in args.batch_sizes:
+            order = contenders[r % len(contenders) :] + contenders[: r % len(contenders)]
+            jobs += [
+                Job(c, batch_size, args.epochs, args.lr, args.train_size, args.threads)
+                for c in order
+                if not available(c)
+            ]
+        jobs += [Job(c, 1, 1, PER_SAMPLE_LR, args.per_sample_size, args.threads) for c in per_sample]
+        rounds.append(jobs)
+    return rounds
+
+
+def run_all(args: argparse.Namespace, log: bool = True) -> tuple[list[Row], list[dict]]:
+    results: dict[tuple[str, int], list[dict]] = {}
+    raw = []
+    for r, jobs in enumerate(plan(args), start=1):
+        for job in jobs:
+            if log:
+                print(f"round {r}: {job.contender} batch {job.batch_size} …", file=sys.stderr, flush=True)
+            outcome = run_job(job)
+            raw.append({**asdict(job), **outcome})
+            results.setdefault((job.contender, job.batch_size), []).append(outcome)
+    return summarise(args, results), raw
+
+
+def summarise(args: argparse.Namespace, results: dict[tuple[str, int], list[dict]]) -> list[Row]:
+    rows = []
+    contenders = [c for c in args.contenders if c != "naive"]
+    keys = [(c, b) for b in args.batch_sizes for c in contenders]
+    if args.per_sample_size:
+        keys += [("nn", 1), ("naive", 1)]
+    for contender, batch_size in keys:
+        label = LABELS[contender] + (", per sample" if batch_size == 1 and contender == "nn" else "")
+        outcomes = results.get((contender, batch_size))
+        if not outcomes or "missing" in outcomes[0]:
+            reason = available(contender) or (outcomes[0]["missing"] if outcomes else "not run")
+            rows.append(Row(label, batch_size, [], [], 0.0, missing=reason))
+            continue
+        timed = [s for o in outcomes for s in (o["epoch_seconds"][1:] or o["epoch_seconds"])]
+        size = args.per_sample_size if batch_size == 1 else args.train_size
+        rows.append(
+            Row(
+                label,
+                batch_size,
+                timed,
+                [o["test_accuracy"] for o in outcomes],
+                max(o["peak_rss_mb"] for o in outcomes),
+                scale=MNIST_TRAIN / size,
+            )
+        )
+    return rows
+
+
+def format_table(rows: list[Row]) -> str:
+    nn_seconds = {r.batch_size: r.seconds for r in rows if r.label.startswith("nn/") and not r.missing}
+    lines = [
+        "| contender | batch | s/epoch (median) | × nn/ time | test acc | peak RSS MB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        if row.missing:
+            lines.append(f"| {row.label} | {row.batch_size} | {row.missing} | | | |")
+            continue
+        ratio = row.seconds / nn_seconds[row.batch_size] if row.batch_size in nn_seconds else float("nan")
+        star = "*" if row.scale != 1 else ""
+        lines.append(
+            f"| {row.label} | {row.batch_size} | {row.seconds:.3f}{star} | {ratio:.2f} | "
+            f"{statistics.median(row.accuracies):.4f} | {row.peak_rss_mb:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def floor_lines(args: argparse.Namespace, rows: list[Row]) -> list[str]:
+    flops = epoch_flops(LAYER_SIZES, MNIST_TRAIN)
+    network = "-".join(map(str, LAYER_SIZES))
+    lines = [f"GEMM floor: an epoch of {network} is {flops / 1e9:.1f} GFLOP of matrix products"]
+    for threads in sorted({1, args.threads}):
+        rate = run_worker("floor", threads)["gemm_flops_per_second"]
+        lines.append(
+            f"  float32 GEMM {rate / 1e9:.1f} GFLOP/s with {threads} thread(s) → {flops / rate:.3f} s/epoch"
+        )
+        if threads == args.threads:
+            best = min(
+                (r for r in rows if r.label == "nn/" and not r.missing), key=lambda r: r.seconds, default=None
+            )
+            if best:
+                lines.append(
+                    f"  nn/ at its best batch size ({best.batch_size}): {best.seconds:.3f} s/epoch "
+                    f"= {best.seconds / (flops / rate):.2f} × the {threads}-thread floor"
+                )
+    return lines
+
+
+def machine_lines(args: argparse.Namespace) -> list[str]:
+    import numpy as np
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in _read("/proc/cpuinfo").splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    versions = [f"Python {platform.python_version()}", f"numpy {np.__version__} ({_blas()})"]
+    for package in ("torch", "tensorflow-cpu", "keras"):
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} not installed")
+    lines = [
+        f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"machine: {cpu}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end",
+        "software: " + ", ".join(versions),
+        f"settings: {args.threads} threads; lr {args.lr} (per-sample {PER_SAMPLE_LR}), momentum 0.9 "
+        f"(per-sample: plain SGD); {args.epochs} epochs per process, first untimed; {args.rounds} rounds; "
+        f"{args.train_size} training images",
+    ]
+    for name in SLOWING_VARIABLES:
+        if name in os.environ:
+            lines.append(f"warning: {name}={os.environ[name]} is set and may slow NumPy's BLAS")
+    return lines
+
+
+def _blas() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = next(i for i in threadpool_info() if i["user_api"] == "blas")
+        return f"{blas['internal_api']} {blas['version']}, {blas.get('architecture', '?')} kernels"
+    except (ImportError, StopIteration):
+        import numpy as np
+
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas['name']} {blas['version']}"
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--contenders",
+        nargs="+",
+        default=["nn", "torch-loop", "torch-loader", "keras"],
+        choices=[c for c in CONTENDERS if c != "naive"],
+    )
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[32, 64, 128, 256])
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per process; the first is not timed")
+    parser.add_argument("--rounds", type=int, default=2, help="times every configuration runs, alternating")
+    parser.add_argument("--train-size", type=int, default=MNIST_TRAIN)
+    parser.add_argument(
+        "--per-sample-size",
+        type=int,
+        default=10_000,
+        help="images for the per-sample rows (nn/ with batch 1, the naive code); 0 skips them",
+    )
+    parser.add_argument("--lr", type=float, default=0.05)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke test: nn/ only, batch 64, 2 epochs, 1 round, 10000 images, 1000 per sample "
+        "(options given explicitly still apply)",
+    )
+    parser.add_argument("--no-floor", action="store_true", help="skip measuring the GEMM floor")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write every run's raw numbers here")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    if "--quick" in (sys.argv[1:] if argv is None else argv):
+        parser.set_defaults(**QUICK)
+    args = parser.parse_args(argv)
+    rows, raw = run_all(args)
+    lines = [*machine_lines(args), "", format_table(rows), ""]
+    subsets = sorted({MNIST_TRAIN / r.scale for r in rows if r.scale != 1 and not r.missing})
+    if subsets:
+        sizes = " or ".join(f"{size:.0f}" for size in subsets)
+        lines.append(f"* trained on {sizes} images per epoch; s/epoch is scaled to the full {MNIST_TRAIN}")
+    if not args.no_floor:
+        lines += floor_lines(args, rows)
+    print("\n".join(lines))
+    if args.json:
+        args.json.write_text(json.dumps({"rows": [asdict(r) for r in rows], "runs": raw}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
