@@ -1,10 +1,11 @@
 """A local record of every training run: what was trained, how, how well, and its model file.
 
 One SQLite database (the standard library's `sqlite3`) holds a row per run — name, creation
-time, hyper-parameters and per-epoch history as JSON, test accuracy, seconds, status — and a
-folder beside it holds each run's `.npz` model, written by `save_model` (so atomically). The
-default place is `data/runs.sqlite` with models in `data/runs/`; `DIGITLAB_RUNS_DB` moves both,
-which is how tests and scripts keep their runs out of the user's store.
+time, hyper-parameters and per-epoch history as JSON, test accuracy, seconds, status — and
+each run's `.npz` model lives in `models/runs/`, where the app lists the models it can use, so
+every recorded run is also a model the app can switch to. The database defaults to
+`data/runs.sqlite`; `DIGITLAB_RUNS_DB` and `DIGITLAB_MODELS_DIR` move the database and the
+models folder, which is how tests and scripts keep their runs out of the user's.
 
 Several writers at once are normal (the CLI in a terminal, two browser tabs training): every
 operation opens its own connection, writes inside `BEGIN IMMEDIATE` and waits for a busy
@@ -33,8 +34,11 @@ from .errors import DigitLabError, ModelFileError
 from .network import MLP
 from .persistence import load_model, save_model
 
-DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "runs.sqlite"
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = ROOT / "data" / "runs.sqlite"
 DB_ENV = "DIGITLAB_RUNS_DB"
+MODELS_DIR_ENV = "DIGITLAB_MODELS_DIR"
+DEFAULT_MODELS_DIR = ROOT / "models"
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # a 784-2048-2048-10 float64 model is ~46 MB
 MAX_NAME_LENGTH = 80
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -55,7 +59,6 @@ CREATE TABLE IF NOT EXISTS runs (
     model_file TEXT NOT NULL,
     details TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 PRAGMA user_version = {SCHEMA_VERSION};
 COMMIT;
 """
@@ -89,19 +92,30 @@ class Run:
 
 
 class RunStore:
-    """The runs recorded in one database file (created on first use)."""
+    """The runs recorded in one database file (created on first use), their models in `model_dir`."""
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, model_dir: str | Path | None = None):
         self.path = Path(path or os.environ.get(DB_ENV) or DEFAULT_DB).resolve()
-        self.model_dir = self.path.parent / self.path.stem
+        models = os.environ.get(MODELS_DIR_ENV) or DEFAULT_MODELS_DIR
+        self.model_dir = Path(model_dir or Path(models) / "runs").resolve()
         self._open()
 
     # -- recording ---------------------------------------------------------------------------
 
     def add(
-        self, model: MLP, *, source: str, name: str | None = None, details: dict[str, Any] | None = None
+        self,
+        model: MLP,
+        *,
+        source: str,
+        name: str | None = None,
+        details: dict[str, Any] | None = None,
+        saved_at: str | Path | None = None,
     ) -> Run:
-        """Save `model` into the store and record it from its metadata; return the new run."""
+        """Record `model` from its metadata and return the new run.
+
+        A model already saved in `model_dir` (`saved_at`, as the app saves its runs) is recorded
+        where it is; any other is saved there first, so the store owns every file it lists.
+        """
         if source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
         meta = model.meta
@@ -117,8 +131,9 @@ class RunStore:
             "status": str(meta.get("status", "completed")),
             "details": json.dumps(details or {}),
         }
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        model_path = save_model(model, self.model_dir / f"run-{stamp}-{uuid.uuid4().hex[:8]}.npz")
+        model_path = Path(saved_at).resolve() if saved_at else None
+        if model_path is None or model_path.parent != self.model_dir or not model_path.is_file():
+            model_path = save_model(model, self._new_model_path(model))
         row["model_file"] = model_path.name
         try:
             with self._transaction() as db:
@@ -189,28 +204,16 @@ class RunStore:
         return self.get(run_id)
 
     def delete(self, run_id: int) -> None:
-        """Forget a run and delete its model file; the active run, if it was this one, is unset."""
+        """Forget a run and delete its model file."""
         run = self.get(run_id)
         with self._transaction() as db:
             db.execute("DELETE FROM runs WHERE id = ?", (run.id,))
-            db.execute("DELETE FROM settings WHERE key = 'active_run' AND value = ?", (str(run.id),))
-        run.model_path.unlink(missing_ok=True)
+        run.model_path.unlink(missing_ok=True)  # after the row: a row must never lack its file
 
-    def set_active(self, run_id: int) -> Run:
-        """Make a run's model the one the app uses."""
-        run = self.get(run_id)
-        with self._transaction() as db:
-            db.execute("INSERT OR REPLACE INTO settings VALUES ('active_run', ?)", (str(run.id),))
-        return run
-
-    def active(self) -> Run | None:
-        """The active run, or None when none was chosen (or it has been deleted)."""
-        with self._reading() as db:
-            row = db.execute(
-                f"SELECT {COLUMNS} FROM runs WHERE id = "
-                "(SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'active_run')"
-            ).fetchone()
-        return self._run(row) if row else None
+    def _new_model_path(self, model: MLP) -> Path:
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        widths = "x".join(map(str, model.layer_sizes[1:-1]))
+        return self.model_dir / f"run-{stamp}-{widths}-{uuid.uuid4().hex[:6]}.npz"
 
     # -- the database ------------------------------------------------------------------------
 
@@ -301,14 +304,16 @@ def record_run(
     source: str,
     name: str | None = None,
     details: dict[str, Any] | None = None,
+    saved_at: str | Path | None = None,
     store: RunStore | None = None,
 ) -> Run:
     """Record a finished (or stopped) training run in the default store, or in `store`.
 
     The one call the command line and the app make after training, so that every run shows
-    up on the Compare runs page whichever way it was started.
+    up on the Compare runs page whichever way it was started. `saved_at`: where the caller
+    already saved the model, if inside the store's models folder (the app's runs are).
     """
-    return (store or RunStore()).add(model, source=source, name=name, details=details)
+    return (store or RunStore()).add(model, source=source, name=name, details=details, saved_at=saved_at)
 
 
 def default_name(model: MLP) -> str:

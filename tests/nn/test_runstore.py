@@ -29,7 +29,7 @@ def trained_like(hidden=(8,), seed=0, epochs=2, accuracy=0.9) -> MLP:
 
 @pytest.fixture
 def store(tmp_path) -> RunStore:
-    return RunStore(tmp_path / "runs.sqlite")
+    return RunStore(tmp_path / "runs.sqlite", model_dir=tmp_path / "models" / "runs")
 
 
 def test_add_get_and_load_round_trip(store: RunStore) -> None:
@@ -53,23 +53,32 @@ def test_list_is_newest_first_and_default_names_describe_the_run(store: RunStore
     assert first.name == "784-8-10 · momentum lr 0.1 · 2 epochs"
 
 
-def test_rename_delete_and_active(store: RunStore) -> None:
+def test_a_model_saved_in_the_models_folder_is_recorded_in_place(store: RunStore, tmp_path) -> None:
+    model = trained_like()
+    inside = save_model(model, store.model_dir / "run-from-the-app.npz")
+    assert store.add(model, source="app", saved_at=inside).model_path == inside
+    outside = save_model(model, tmp_path / "mine.npz")
+    copied = store.add(model, source="cli", saved_at=outside)
+    assert copied.model_path.parent == store.model_dir and copied.model_path != outside
+    assert copied.model_path.name.startswith("run-") and "-8-" in copied.model_path.name
+    store.delete(copied.id)
+    assert outside.is_file()  # the user's own file is never the store's to delete
+    assert len(list(store.model_dir.glob("*.npz"))) == 1
+
+
+def test_rename_and_delete(store: RunStore) -> None:
     a = store.add(trained_like(), source="cli", name="a")
     b = store.add(trained_like(seed=1), source="app", name="b")
-    assert store.active() is None
-    assert store.set_active(b.id).id == b.id and store.active().id == b.id
     assert store.rename(b.id, "better name").name == "better name"
-    assert store.active().name == "better name"
     store.delete(b.id)
     assert not b.model_path.exists()
-    assert store.active() is None
     assert [r.id for r in store.runs()] == [a.id]
     with pytest.raises(RunStoreError, match=f"no run {b.id}"):
         store.get(b.id)
     with pytest.raises(RunStoreError, match="no run"):
         store.rename(b.id, "x")
     with pytest.raises(RunStoreError, match="no run"):
-        store.set_active(b.id)
+        store.delete(b.id)
     with pytest.raises(ValueError, match="empty"):
         store.rename(a.id, "   ")
     with pytest.raises(ValueError, match="at most 80"):
@@ -89,24 +98,25 @@ def test_foreign_metadata_is_recorded_only_where_it_is_sound(store: RunStore) ->
 
 def test_record_run_uses_the_store_named_by_the_environment(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("DIGITLAB_RUNS_DB", str(tmp_path / "elsewhere" / "store.sqlite"))
+    monkeypatch.setenv("DIGITLAB_MODELS_DIR", str(tmp_path / "my-models"))
     run = record_run(trained_like(), source="cli", details={"note": "from a test"})
-    assert run.model_path.parent == tmp_path / "elsewhere" / "store"
+    assert (tmp_path / "elsewhere" / "store.sqlite").is_file()
+    assert run.model_path.parent == tmp_path / "my-models" / "runs"
     assert RunStore().get(run.id).details == {"note": "from a test"}
 
 
 def test_two_threads_writing_at_once_lose_nothing(tmp_path) -> None:
-    path = tmp_path / "runs.sqlite"
-    RunStore(path)
+    path, models = tmp_path / "runs.sqlite", tmp_path / "runs"
+    RunStore(path, models)
     start, errors = threading.Barrier(2), []
 
     def writer(tag: str) -> None:
         try:
-            store = RunStore(path)  # each thread with its own handle, as two browser sessions
+            store = RunStore(path, models)  # each thread with its own handle, as two browser sessions
             start.wait()
             for i in range(15):
                 run = store.add(trained_like(seed=i), source="app", name=f"{tag}-{i}")
                 store.rename(run.id, f"{tag}-{i}-renamed")
-                store.set_active(run.id)
         except Exception as exc:  # surfaced below: a thread's exception would otherwise vanish
             errors.append(exc)
 
@@ -116,12 +126,11 @@ def test_two_threads_writing_at_once_lose_nothing(tmp_path) -> None:
     for t in threads:
         t.join()
     assert errors == []
-    runs = RunStore(path).runs()
+    runs = RunStore(path, models).runs()
     assert sorted(r.name for r in runs) == sorted(f"{t}-{i}-renamed" for t in "ab" for i in range(15))
     assert len({r.id for r in runs}) == 30
     assert all(r.model_path.is_file() for r in runs)
-    assert len(list((tmp_path / "runs").glob("*.npz"))) == 30
-    assert RunStore(path).active().id in {r.id for r in runs}
+    assert len(list(models.glob("*.npz"))) == 30
 
 
 def test_a_file_that_is_not_a_database_is_reported_and_left_alone(tmp_path) -> None:
@@ -129,13 +138,13 @@ def test_a_file_that_is_not_a_database_is_reported_and_left_alone(tmp_path) -> N
     path.write_bytes(b"these are not the runs you are looking for" * 100)
     before = path.read_bytes()
     with pytest.raises(RunStoreError, match=r"cannot be used.*not a database.*left exactly as it was"):
-        RunStore(path)
+        RunStore(path, tmp_path / "runs")
     assert path.read_bytes() == before
 
 
 def test_a_truncated_store_is_reported_and_left_alone(tmp_path) -> None:
     path = tmp_path / "runs.sqlite"
-    store = RunStore(path)
+    store = RunStore(path, tmp_path / "runs")
     for i in range(30):
         store.add(trained_like(seed=i), source="cli", name="padding " + "x" * 60)
     with sqlite3.connect(path) as db:  # fold the WAL into the main file, as on a clean exit
@@ -143,7 +152,7 @@ def test_a_truncated_store_is_reported_and_left_alone(tmp_path) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(RunStoreError, match="cannot be used"):
-        RunStore(path).runs()
+        RunStore(path, tmp_path / "runs").runs()
     assert path.read_bytes() == data[: len(data) // 2]
 
 
@@ -152,7 +161,7 @@ def test_another_programs_database_is_not_taken_over(tmp_path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE invoices (id INTEGER)")
     with pytest.raises(RunStoreError, match="not a Digit Lab run store"):
-        RunStore(path)
+        RunStore(path, tmp_path / "runs")
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT name FROM sqlite_master").fetchall() == [("invoices",)]
 
