@@ -92,6 +92,14 @@ class Distribution:
     zero_before: float  # fraction of exact zeros: silent ReLU units, for activations
     zero_after: float
 
+    @property
+    def centres(self) -> np.ndarray:
+        return (self.edges[:-1] + self.edges[1:]) / 2
+
+    @property
+    def width(self) -> float:
+        return float(self.edges[1] - self.edges[0])
+
 
 def compare(layer: str, before: np.ndarray, after: np.ndarray, bins: int = 40) -> Distribution:
     """Histogram two sets of values over shared bins, so their bars can be laid over each other."""

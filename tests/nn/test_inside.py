@@ -62,6 +62,8 @@ def test_compare_uses_shared_bins_and_counts_everything() -> None:
     np.testing.assert_array_equal(dist.before, [2, 1, 1])
     np.testing.assert_array_equal(dist.after, [1, 0, 1])
     assert (dist.zero_before, dist.zero_after) == (0.5, 0.5)
+    np.testing.assert_allclose(dist.centres, [0.5, 1.5, 2.5])
+    assert dist.width == 1.0
     constant = compare("c", np.ones(3), np.ones(2), bins=4)
     assert constant.before.sum() == 3 and constant.after.sum() == 2
 
