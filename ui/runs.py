@@ -1,0 +1,94 @@
+"""The Compare runs page's helpers: the overlaid learning curves and the actions on a run.
+
+Runs live in `nn.runstore`; their model files sit in the app's `models/runs/`, so making a run
+active is the same thing as picking its model in the sidebar, and is remembered the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from nn.runstore import Run, RunStore
+
+from . import models
+from .session import ACTIVE
+
+NOTICE = "runs_notice"  # a message from a button's callback, shown on the next run of the page
+
+
+def accuracy_curve(run: Run) -> list[float | None]:
+    """Per epoch, the accuracy that compares runs fairly: on the test set when it was measured."""
+    return [
+        next(
+            (e.get(k) for k in ("test_accuracy", "val_accuracy", "train_accuracy") if e.get(k) is not None),
+            None,
+        )
+        for e in run.history
+    ]
+
+
+def curves_chart(runs: Sequence[Run]) -> go.Figure:
+    """Loss and accuracy per epoch of each run, one colour per run on both panels."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("average training loss", "accuracy (test set)"))
+    for run in runs:
+        epochs = [e.get("epoch") for e in run.history]
+        common = dict(x=epochs, mode="lines+markers", legendgroup=str(run.id))
+        fig.add_trace(
+            go.Scatter(y=[e.get("loss") for e in run.history], name=run.name, **common), row=1, col=1
+        )
+        fig.add_trace(
+            go.Scatter(y=accuracy_curve(run), name=run.name, showlegend=False, **common), row=1, col=2
+        )
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(tickformat=".1%", row=1, col=2)
+    fig.update_layout(legend=dict(orientation="h", y=-0.25), height=400, margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
+def settings_summary(run: Run) -> str:
+    """The hyper-parameters that tell runs apart, in one short line."""
+    if run.config is None:
+        return "hyper-parameters unknown"
+    c = run.config
+    extras = [f"augment {c['augment']}"] if c.get("augment", "none") != "none" else []
+    return ", ".join([f"{c['optimizer']} lr {c['lr']:g}", f"batch {c['batch_size']}", *extras])
+
+
+def make_active(run: Run) -> None:
+    """Button callback: use this run's model on every page, now and after a restart."""
+    directory = models.models_dir()
+    path = directory / models.RUNS / run.model_path.name  # spelt as the sidebar's picker lists it
+    if not run.model_path.is_file():
+        st.session_state[NOTICE] = ("error", f"The model file of “{run.name}” is missing.")
+        return
+    if path.resolve() != run.model_path:
+        st.session_state[NOTICE] = ("error", f"“{run.name}” is stored outside {directory}.")
+        return
+    models.write_active(directory, path)
+    st.session_state[ACTIVE] = str(path)
+    st.session_state[NOTICE] = ("success", f"“{run.name}” is now the active model.")
+
+
+def rename(store: RunStore, run: Run, key: str) -> None:
+    """Button callback: rename to what the text box with `key` holds."""
+    try:
+        store.rename(run.id, st.session_state[key])
+        st.session_state[NOTICE] = ("success", "Renamed.")
+    except ValueError as exc:
+        st.session_state[NOTICE] = ("error", str(exc).capitalize() + ".")
+
+
+def delete(store: RunStore, run: Run) -> None:
+    """Button callback: forget the run and delete its model file."""
+    store.delete(run.id)
+    st.session_state[NOTICE] = ("success", f"Deleted “{run.name}” and its model file.")
+
+
+def is_active(run: Run, active_path: Path | None) -> bool:
+    return active_path is not None and run.model_path == Path(active_path).resolve()
