@@ -9,6 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
+# plotly looks pandas up in sys.modules without importing it. If another session's thread is
+# importing pandas at that moment, plotly finds a half-initialised module and raises (seen here
+# with two browser sessions). Importing it in full before any figure can be built closes that gap.
+import pandas  # noqa: F401
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 

@@ -59,6 +59,12 @@ def wait_until_healthy(url: str, server: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
+def shipped_model_path() -> Path:
+    """The model the server starts with (copied into its own models directory)."""
+    return SHIPPED_MODEL
+
+
+@pytest.fixture(scope="session")
 def app_url(tmp_path_factory) -> str:
     """Start the app once for the whole browser suite; stop it at the end."""
     models = tmp_path_factory.mktemp("models")

@@ -1,0 +1,165 @@
+"""The app in a real Chromium: train and watch, browse the mistakes, draw a digit."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+import pytest
+from playwright.sync_api import Page, expect
+
+from nn.data import load_mnist
+from nn.metrics import confusion_matrix
+from nn.persistence import load_model
+
+pytestmark = pytest.mark.browser
+
+RUN_TIMEOUT_S = 180
+CHART_STATE_JS = """() => {
+    const chart = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');
+    const loss = chart ? chart.querySelector('.scatterlayer .trace') : null;
+    return {
+        points: loss ? loss.querySelectorAll('.point').length : 0,
+        running: document.querySelector('[data-testid=stProgress]') !== null,
+    };
+}"""
+
+
+def set_number(page: Page, label: str, value: int | float) -> None:
+    """Type into a sidebar number input and commit it (Enter), as a person would."""
+    field = page.get_by_label(label, exact=True)
+    field.fill(str(value))
+    field.press("Enter")
+    expect(field).to_have_value(str(value))
+
+
+def choose_tiny_network(page: Page, epochs: int) -> None:
+    """One hidden layer of 32 on 10,000 images, one image per step: seconds per epoch, not less."""
+    set_number(page, "Epochs", epochs)
+    set_number(page, "Hidden layers", 1)
+    expect(page.get_by_label("Layer 2 width", exact=True)).to_have_count(0)
+    set_number(page, "Layer 1 width", 32)
+    set_number(page, "Training images", 10_000)
+    set_number(page, "Batch size", 1)
+    set_number(page, "Learning rate", 0.01)
+
+
+def open_app(page: Page, app_url: str, path: str, heading: str) -> None:
+    page.goto(f"{app_url}/{path}")
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+
+
+def test_training_redraws_the_loss_chart_after_every_epoch(page: Page, app_url: str):
+    open_app(page, app_url, "", "Train a network")
+    choose_tiny_network(page, epochs=4)
+    page.get_by_role("button", name="Train", exact=True).click()
+
+    seen_while_running = set()
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    saved = page.get_by_text(re.compile(r"Saved as .*run-.*\.npz"))
+    while not saved.is_visible():
+        assert time.monotonic() < deadline, f"the run did not finish; chart states seen: {seen_while_running}"
+        state = page.evaluate(CHART_STATE_JS)
+        if state["running"] and state["points"]:
+            seen_while_running.add(state["points"])
+        page.wait_for_timeout(100)  # polling the live page, not standing in for a check
+
+    assert len(seen_while_running) >= 2, f"chart updated only at {seen_while_running} epochs while running"
+    assert page.evaluate(CHART_STATE_JS) == {"points": 4, "running": False}
+    expect(page.get_by_test_id("stMetricValue").filter(has_text="4 / 4")).to_be_visible()
+    # The new model is active in the sidebar for the other pages.
+    expect(page.get_by_role("combobox", name="Model")).to_have_value(re.compile(r"^run .* · 784-32-10 · "))
+
+
+def test_a_run_survives_a_page_switch_and_stop_keeps_the_model(page: Page, app_url: str):
+    open_app(page, app_url, "", "Train a network")
+    choose_tiny_network(page, epochs=200)
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.get_by_test_id("stProgress")).to_be_visible()
+
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Draw").click()
+    expect(page.get_by_role("heading", name="Draw a digit")).to_be_visible()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Train").click()
+    expect(page.get_by_role("heading", name="Train a network")).to_be_visible()
+    # Back on the Train page the same run is still streaming: its epochs keep arriving.
+    expect(page.get_by_test_id("stProgress")).to_be_visible()
+    epochs_on_return = page.evaluate(CHART_STATE_JS)["points"]
+    page.wait_for_function(f"() => ({CHART_STATE_JS})().points > {epochs_on_return}")
+
+    page.get_by_role("button", name="Stop", exact=True).click()
+    expect(page.get_by_text(re.compile(r"Stopped during epoch \d+"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Saved as .*run-.*\.npz"))).to_be_visible()
+    expect(page.get_by_test_id("stProgress")).to_have_count(0)
+
+
+@pytest.fixture(scope="module")
+def commonest_mistake(shipped_model_path) -> tuple[int, int, int]:
+    """(true, predicted, count) of the shipped model's most frequent confusion, computed here."""
+    mnist = load_mnist()
+    predicted = load_model(shipped_model_path).predict(mnist.test_images)
+    matrix = confusion_matrix(mnist.test_labels, predicted)
+    np.fill_diagonal(matrix, 0)
+    true, said = np.unravel_index(matrix.argmax(), matrix.shape)
+    return int(true), int(said), int(matrix[true, said])
+
+
+def tile_texts(page: Page) -> list[str]:
+    tiles = page.locator("[class*='st-key-tile_']")
+    expect(tiles.first).to_be_visible()
+    return [t.get_by_test_id("stMarkdownContainer").first.inner_text() for t in tiles.all()]
+
+
+def test_browsing_misclassified_images_and_following_a_confusion_matrix_cell(
+    page: Page, app_url: str, commonest_mistake
+):
+    open_app(page, app_url, "predictions", "Predictions on the test set")
+    # Runs trained by other tests may be active: switch to the shipped model in the sidebar.
+    page.get_by_role("combobox", name="Model").click()
+    page.get_by_role("option", name=re.compile(r"^default · ")).click()
+    expect(page.get_by_role("combobox", name="Model")).to_have_value(re.compile(r"^default · "))
+    expect(page.get_by_text(re.compile(r"[\d,]+ images match"))).to_be_visible()
+    texts = tile_texts(page)
+    assert len(texts) == 24
+    for text in texts:  # "7 → 2 · 98%": every tile shown is a mistake
+        true, said = re.match(r"(\d) → (\d)", text).groups()
+        assert true != said, text
+
+    page.get_by_role("button", name="Page 2", exact=True).click()
+    expect(page.locator("[class*='st-key-tile_']").first).not_to_have_text(texts[0])
+
+    true, said, count = commonest_mistake
+    cell = page.locator("[data-testid=stPlotlyChart] .scatterlayer .trace .point").nth(true * 10 + said)
+    box = cell.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page.get_by_text(f"{count:,} images match")).to_be_visible()
+    expect(page.locator("[class*='st-key-tile_']")).to_have_count(min(count, 24))
+    assert all(text.startswith(f"{true} → {said}") for text in tile_texts(page))
+
+    page.locator("[class*='st-key-inspect_']").first.get_by_role("button").click()
+    expect(page.get_by_role("heading", name=re.compile(r"Test image #\d+"))).to_be_visible()
+    expect(page.get_by_text(f"True digit {true}, the network says {said}.")).to_be_visible()
+
+
+def test_drawing_a_digit_shows_the_prediction_and_clear_empties_the_canvas(page: Page, app_url: str):
+    open_app(page, app_url, "draw", "Draw a digit")
+    hint = page.get_by_text("Draw a digit in the black square")
+    expect(hint).to_be_visible()
+    canvas = page.locator("canvas.upper-canvas")
+    box = canvas.bounding_box()
+    # A vertical stroke down the middle (well clear of the toolbar in the top-right corner): a 1.
+    x = box["x"] + box["width"] / 2
+    page.mouse.move(x, box["y"] + 50)
+    page.mouse.down()
+    page.mouse.move(x + 4, box["y"] + box["height"] - 50, steps=25)
+    page.mouse.up()
+
+    prediction = page.get_by_test_id("stMetric").filter(has_text="Prediction")
+    expect(prediction.get_by_test_id("stMetricValue")).to_have_text("1")
+    expect(prediction.get_by_test_id("stMetricDelta")).to_have_text(re.compile(r"\d+% confident"))
+    expect(page.get_by_text("What the network sees: 28×28 pixels")).to_be_visible()
+    expect(hint).to_have_count(0)
+
+    page.get_by_role("button", name="Clear", exact=True).click()
+    expect(hint).to_be_visible()
+    expect(prediction).to_have_count(0)
