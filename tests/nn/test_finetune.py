@@ -49,6 +49,7 @@ def test_learns_the_users_digits_without_forgetting_mnist(base: MLP, typed: User
     assert result.kept_mnist
     assert result.user_before <= 0.9  # the typed digits really are foreign to the base model
     assert result.user_after >= result.user_before + 0.05, result
+    assert result.user_change_points == pytest.approx(100 * (result.user_after - result.user_before))
     np.testing.assert_array_equal(base.params, params)  # the original is untouched
     meta = tuning.model.meta
     assert meta["test_accuracy"] == result.mnist_after and meta["status"] == "completed"
@@ -96,3 +97,4 @@ def test_without_held_out_digits_user_accuracy_is_not_invented(base: MLP, tmp_pa
     digits.add(typed_digit(6, 60, 0), 6)
     result = FineTune(base, digits.split(), FineTuneSettings(mnist_size=1000, epochs=1)).run()
     assert (result.user_before, result.user_after, result.user_held_out) == (None, None, 0)
+    assert result.user_change_points is None

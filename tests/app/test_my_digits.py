@@ -1,0 +1,93 @@
+"""Teaching the network your handwriting, without a browser: add, view, delete, fine-tune."""
+
+import numpy as np
+import pytest
+from app_driver import ROOT, SHIPPED_MODEL, button
+from streamlit.testing.v1 import AppTest
+
+from nn.preprocess import mnist_style
+from nn.runstore import RunStore
+from nn.user_digits import UserDigits
+from ui.session import ACTIVE
+
+PAGE = str(ROOT / "app_pages" / "my_digits.py")
+
+
+@pytest.fixture
+def digits(models_dir, tmp_path, monkeypatch) -> UserDigits:
+    """Empty stores of digits and runs for the app under test (never the repository's)."""
+    monkeypatch.setenv("DIGITLAB_USER_DIGITS", str(tmp_path / "digits"))
+    monkeypatch.setenv("DIGITLAB_RUNS_DB", str(tmp_path / "runs.sqlite"))
+    return UserDigits()
+
+
+def some_digits(digits: UserDigits, mnist, count: int) -> None:
+    for image, label in zip(mnist.test_images[:count], mnist.test_labels[:count]):
+        digits.add(mnist_style(image), int(label))
+
+
+def open_my_digits(models_dir) -> AppTest:
+    app = AppTest.from_file(PAGE, default_timeout=180)
+    app.session_state[ACTIVE] = str(models_dir / SHIPPED_MODEL.name)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_without_digits_the_page_says_how_to_add_them(digits, models_dir):
+    app = open_my_digits(models_dir)
+    assert "You have no digits yet" in app.info[0].value
+    assert button(app, "Fine-tune on my digits").disabled
+
+
+def test_digits_are_shown_and_can_be_deleted(digits, models_dir, mnist):
+    some_digits(digits, mnist, 3)
+    app = open_my_digits(models_dir)
+    assert app.subheader[0].value == "Your 3 digits"
+    labels = [f"a {label}" for label in mnist.test_labels[:3]]
+    assert [image.captions[0] for image in app.get("image")] == labels
+    first, *rest = digits.all()
+    app.button(key=f"delete_{first.id}").click().run()
+    assert [d.id for d in digits.all()] == [d.id for d in rest]
+    assert app.subheader[0].value == "Your 2 digits"
+
+
+def test_fine_tuning_records_a_run_and_can_make_it_active(digits, models_dir, mnist):
+    some_digits(digits, mnist, 12)
+    app = open_my_digits(models_dir)
+    app.slider[0].set_value(1).run()  # epochs
+    app.select_slider[0].set_value(1_000).run()  # MNIST images mixed in
+    button(app, "Fine-tune on my digits").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    [run] = RunStore().runs()
+    assert run.source == "finetune" and run.name == "default + my digits"
+    assert run.config["epochs"] == 1 and run.details["settings"]["mnist_size"] == 1_000
+    labels = [m.label for m in app.metric]
+    assert labels[0] == "MNIST test accuracy"
+    assert app.metric[0].value == f"{run.test_accuracy:.2%}"
+    assert "Saved as the run “default + my digits”" in app.caption[-1].value
+    button(app, "Use the fine-tuned model").click().run()
+    assert app.session_state[ACTIVE] == str(models_dir / "runs" / run.model_path.name)
+
+
+def add_block_script() -> None:
+    """The Draw page's "add to my digits" block, on a fixed drawing predicted as a 7."""
+    import numpy as np
+
+    from ui.teach import add_to_my_digits
+
+    image = np.zeros((28, 28), np.float32)
+    image[5:23, 13:15] = 1.0
+    add_to_my_digits(image, predicted=7)
+
+
+def test_the_draw_page_block_stores_the_drawing_with_the_chosen_label(digits):
+    app = AppTest.from_function(add_block_script, default_timeout=60).run()
+    assert app.selectbox(key="teach_label").value == 7
+    app.selectbox(key="teach_label").set_value(1).run()
+    app.button(key="teach_add").click().run()
+    [stored] = digits.all()
+    assert stored.label == 1 and stored.image[10, 13] == 1.0 and np.count_nonzero(stored.image) == 36
+    assert "Added as a 1: you have 1 digit." in app.success[0].value
+    app.run()  # the confirmation is said once
+    assert len(app.success) == 0 and len(digits.all()) == 1
