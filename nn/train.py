@@ -16,7 +16,9 @@ from pathlib import Path
 from .config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, TrainConfig
 from .errors import DigitLabError
 from .experiment import TrainingRun
+from .network import MLP
 from .persistence import save_model
+from .runstore import record_run
 from .training import BatchProgress, EpochEnd, RunEnd
 
 
@@ -83,6 +85,16 @@ def format_epoch(event: EpochEnd) -> str:
     )
 
 
+def record(model: MLP) -> None:
+    """Put the run in the run store, so the app's Compare runs page lists it too."""
+    try:
+        run = record_run(model, source="cli")
+    except DigitLabError as exc:  # the model is trained (and saved, if asked): warn, don't fail
+        print(f"warning: the run was not recorded: {exc}", file=sys.stderr)
+        return
+    print(f"recorded as run {run.id}, “{run.name}” ({run.model_path})")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     live = sys.stderr.isatty()
@@ -104,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(event.message, file=sys.stderr)
         if args.save:
             print(f"saved {save_model(run.model, args.save)}")
+        record(run.model)
     except DigitLabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -218,3 +218,35 @@ def test_upload_with_wrong_shapes_is_refused(store: RunStore, tmp_path) -> None:
     with pytest.raises(ModelFileError, match=r"^the uploaded file is not a valid .*: W0 has shape"):
         store.import_model(npz_bytes(**arrays), name="bad")
     assert store.runs() == []
+
+
+def test_the_training_command_line_records_its_run(tmp_path, monkeypatch, capsys) -> None:
+    from nn.train import main
+
+    monkeypatch.setenv("DIGITLAB_RUNS_DB", str(tmp_path / "runs.sqlite"))
+    monkeypatch.setenv("DIGITLAB_MODELS_DIR", str(tmp_path / "models"))
+    assert main(["--hidden", "8", "--epochs", "1", "--train-size", "300"]) == 0
+    [run] = RunStore().runs()
+    assert (run.source, run.status, run.config["train_size"], len(run.history)) == (
+        "cli",
+        "completed",
+        300,
+        1,
+    )
+    assert run.model_path.parent == tmp_path / "models" / "runs" and run.model_path.is_file()
+    assert f"recorded as run {run.id}" in capsys.readouterr().out
+
+
+def test_the_command_line_warns_but_keeps_its_result_when_the_store_is_damaged(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    from nn.train import main
+
+    (tmp_path / "runs.sqlite").write_bytes(b"damaged" * 100)
+    monkeypatch.setenv("DIGITLAB_RUNS_DB", str(tmp_path / "runs.sqlite"))
+    monkeypatch.setenv("DIGITLAB_MODELS_DIR", str(tmp_path / "models"))
+    saved = tmp_path / "mine.npz"
+    assert main(["--hidden", "8", "--epochs", "1", "--train-size", "300", "--save", str(saved)]) == 0
+    assert saved.is_file()
+    assert "warning: the run was not recorded" in capsys.readouterr().err
+    assert (tmp_path / "runs.sqlite").read_bytes() == b"damaged" * 100
