@@ -90,7 +90,7 @@ def _distort_block(images: np.ndarray, rng: np.random.Generator, recipe: Distort
             pixels = _change_thickness(pixels, thickness[chunk])
         if recipe.blur:
             pixels = _blur(pixels, blur[chunk])
-        np.clip(pixels, 0.0, 255.0, out=pixels)
+        # Every step blends pixel values, so they stay within 0–255: no clipping needed.
         pixels += 0.5  # round to nearest on the cast below
         out[chunk] = pixels
     return out
@@ -167,12 +167,13 @@ def _bilinear(images: np.ndarray, coords: np.ndarray) -> np.ndarray:
     quads = np.stack(
         (padded[:, :-1, :-1], padded[:, :-1, 1:], padded[:, 1:, :-1], padded[:, 1:, 1:]), axis=-1
     ).view(np.uint32)[..., 0]
-    coords += PAD
-    np.clip(coords, 0.0, side - 1.0, out=coords)  # past the image by a pixel or more reads zeros
-    whole = coords.astype(np.int32)  # non-negative, so truncation is floor
-    coords -= whole  # float32 - int32 would be float64; in place keeps float32
-    index = whole[:, 0] * side + whole[:, 1]
-    index += (np.arange(n, dtype=np.int32) * side * side)[:, None]
+    np.clip(coords, -PAD, side - 1 - PAD, out=coords)  # past the image by a pixel or more reads zeros
+    whole = np.floor(coords)
+    coords -= whole
+    index = whole[:, 0] * side
+    index += whole[:, 1]
+    index += (np.arange(n, dtype=np.float32) * side * side + PAD * side + PAD)[:, None]
+    index = index.astype(np.int32)  # exact: whole numbers below 2**24 in float32
     corners = quads.reshape(-1)[index].view(np.uint8).reshape(n, SIZE * SIZE, 4).astype(np.float32)
     row, col = coords[:, 0], coords[:, 1]
     top = corners[..., 1] - corners[..., 0]
