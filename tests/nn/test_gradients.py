@@ -53,10 +53,11 @@ def make_dense(rng: np.random.Generator, fan_in: int, fan_out: int) -> Dense:
     return Dense(W, b, np.zeros_like(W), np.zeros_like(b))
 
 
-def test_dense_gradients_match_finite_differences(rng: np.random.Generator) -> None:
+@pytest.mark.parametrize("batch", [4, 1])  # one sample takes its own (outer-product) path
+def test_dense_gradients_match_finite_differences(rng: np.random.Generator, batch: int) -> None:
     layer = make_dense(rng, 7, 5)
-    x = rng.standard_normal((4, 7))
-    upstream = rng.standard_normal((4, 5))  # L = sum(y * upstream), so dL/dy = upstream
+    x = rng.standard_normal((batch, 7))
+    upstream = rng.standard_normal((batch, 5))  # L = sum(y * upstream), so dL/dy = upstream
 
     def loss() -> float:
         return float(np.sum(layer.forward(x) * upstream))
@@ -162,12 +163,14 @@ def test_mlp_refuses_a_network_without_hidden_layers() -> None:
         MLP(hidden=())
 
 
-@pytest.mark.parametrize("hidden", [(16,), (32, 16, 8), (5, 5, 5, 5)])
-def test_whole_network_gradients_match_finite_differences(hidden: tuple[int, ...]) -> None:
+@pytest.mark.parametrize(
+    ("hidden", "batch"), [((16,), 6), ((32, 16, 8), 6), ((5, 5, 5, 5), 6), ((32, 16, 8), 1)]
+)
+def test_whole_network_gradients_match_finite_differences(hidden: tuple[int, ...], batch: int) -> None:
     rng = np.random.default_rng(sum(hidden))
     model = MLP(hidden, dtype="float64", seed=3)
     model.params[model.n_weights :] = rng.standard_normal(model.params.size - model.n_weights) * 0.1
-    x, labels = rng.random((6, 784)), rng.integers(0, 10, 6)
+    x, labels = rng.random((batch, 784)), rng.integers(0, 10, batch)
     model.loss_and_gradients(x, labels)
     analytic = model.grads.copy()
 

@@ -72,6 +72,22 @@ def test_weight_decay_adds_lambda_w_to_the_weight_gradient() -> None:
     np.testing.assert_allclose(after, START - 0.1 * decayed)
 
 
+@pytest.mark.parametrize("optimizer_class", [Momentum, Adam])
+def test_running_averages_fade_to_exact_zeros_not_slow_subnormals(optimizer_class) -> None:
+    params, grads = np.ones(5, np.float32), np.zeros(5, np.float32)
+    optimizer = optimizer_class(params, grads, N_WEIGHTS)
+    grads[...] = 1.0
+    optimizer.step(0.01)
+    for _ in range(850):  # the gradient vanishes: the averages decay as 0.9^k, to 1e-40 by now
+        grads[...] = 0.0
+        optimizer.step(0.01)
+    averages = [optimizer.velocity] if optimizer_class is Momentum else [optimizer.m]
+    for average in averages:
+        tiny = average[average != 0]
+        assert np.all(np.abs(tiny) >= np.finfo(np.float32).tiny), f"subnormal values left: {tiny}"
+    assert np.isfinite(params).all() and np.all(params < 1.0)
+
+
 def test_make_optimizer_builds_each_by_name_and_rejects_others() -> None:
     params, grads = np.zeros(5), np.zeros(5)
     for name, cls in (("sgd", SGD), ("momentum", Momentum), ("adam", Adam)):
