@@ -127,7 +127,7 @@ def train(
             if (b + 1) % report_every == 0 and b + 1 < batches:
                 yield BatchProgress(epoch, config.epochs, b + 1, batches, loss_sum / min(n, (b + 1) * bs))
             if stop is not None and stop.is_set():
-                yield _stopped(epoch, len(history), time.perf_counter() - started)
+                yield _stopped(epoch, epoch - 1, time.perf_counter() - started)
                 return
         end = EpochEnd(
             epoch=epoch,

@@ -110,6 +110,21 @@ def test_stop_after_an_epoch_counts_the_epochs_done(mnist) -> None:
     assert len(run.model.meta["history"]) == 1
 
 
+def test_a_second_run_counts_only_its_own_epochs_and_extends_the_history(mnist) -> None:
+    images, labels = mnist.train_images[:500], mnist.train_labels[:500]
+    model, config = MLP((16,)), TrainConfig(hidden=(16,), epochs=2)
+    assert list(train(model, images, labels, config))[-1].epochs_done == 2
+    stop = threading.Event()
+    events = []
+    for event in train(model, images, labels, config, stop=stop):
+        events.append(event)
+        if isinstance(event, EpochEnd):
+            stop.set()
+    assert events[-1].status == "stopped"
+    assert events[-1].epochs_done == 1, "epochs done in this run, as for a completed or diverged run"
+    assert len(model.meta["history"]) == 3
+
+
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
 def test_divergence_stops_at_once_and_restores_the_last_completed_epoch(
     mnist, monkeypatch: pytest.MonkeyPatch
