@@ -129,7 +129,7 @@ def _parse_meta(entry: np.ndarray, bad) -> dict:
         raise bad("'meta' must be a JSON string")
     try:
         meta = json.loads(str(entry))
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise bad(f"'meta' is not valid JSON ({exc})") from None
     if not isinstance(meta, dict):
         raise bad("'meta' must be a JSON object")

@@ -177,6 +177,7 @@ def test_a_pickled_payload_is_refused_and_never_executed(tmp_path: Path, entry: 
         (lambda a: a["b1"].__setitem__(0, np.inf), ["NaN or infinite"]),
         (lambda a: a.update(meta=np.array("{'config': broken")), ["not valid JSON"]),
         (lambda a: a.update(meta=np.array("[1, 2, 3]")), ["JSON object"]),
+        (lambda a: a.update(meta=np.array("[" * 100_000 + "]" * 100_000)), ["not valid JSON"]),
         (lambda a: a.update(meta=np.zeros(2)), ["JSON string"]),
         (lambda a: a.update(layer_sizes=np.array([784, 10**9, 8, 10])), ["layer sizes", "at most 8192"]),
         (lambda a: a.update(layer_sizes=np.array([784, -16, 8, 10])), ["layer sizes", "greater than 0"]),
