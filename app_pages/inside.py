@@ -45,17 +45,18 @@ if width > 16:
 st.plotly_chart(feature_grid_chart(first_layer_features(model)[:shown]), width="stretch")
 
 st.header("One digit, layer by layer")
+choose_source, choose_image, choose_rival = st.columns(3)
 sources = (["your drawing"] if st.session_state.get(DRAWN_DIGIT) is not None else []) + ["a test image"]
-source = st.radio("Digit", sources, horizontal=True, help="draw on the Draw page to look at your own digit")
+source = choose_source.radio("Digit", sources, help="draw on the Draw page to look at your own digit")
 if source == "your drawing":
     image = st.session_state[DRAWN_DIGIT]
 else:
-    index = st.number_input("Test image number", 0, len(mnist.test_labels) - 1, 0)
+    index = choose_image.number_input("Test image number", 0, len(mnist.test_labels) - 1, 0)
     image = mnist.test_images[index]
 
 explained = saliency(model, image)
 others = [d for d in range(10) if d != explained.predicted]
-versus = st.selectbox(
+versus = choose_rival.selectbox(
     f"Why {explained.predicted} and not…",
     others,
     index=others.index(explained.runner_up),

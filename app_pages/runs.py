@@ -5,10 +5,11 @@ from datetime import datetime
 import streamlit as st
 
 from nn.errors import ModelFileError
-from nn.runstore import RunStore, RunStoreError
+from nn.runstore import MAX_UPLOAD_BYTES, RunStore, RunStoreError
 from ui import runs, session
 
 UPLOADS = "runs_uploads"  # bumping this gives the uploader a new key, which empties it
+UPLOAD_MB = MAX_UPLOAD_BYTES // 2**20
 
 st.title("Compare runs")
 st.caption(
@@ -79,11 +80,12 @@ else:
 st.subheader("Upload a model")
 st.caption(
     "A `.npz` model saved by Digit Lab (from the CLI or downloaded above). It is checked as "
-    "strictly as any model file — never unpickled, every array's shape checked, at most 64 MB — "
+    "strictly as any model file — never unpickled, every array's shape checked, "
+    f"at most {UPLOAD_MB} MB — "
     "and its test accuracy is measured here, not taken from the file."
 )
 uploads = st.session_state.get(UPLOADS, 0)
-upload = st.file_uploader("Model file", type=["npz"], key=f"upload_{uploads}")
+upload = st.file_uploader("Model file", type=["npz"], key=f"upload_{uploads}", max_upload_size=UPLOAD_MB)
 if upload is not None and st.button("Add to runs", icon=":material/upload:"):
     try:
         added = store.import_model(upload.getvalue(), name=upload.name.removesuffix(".npz"))

@@ -117,5 +117,5 @@ def distribution_chart(distributions: Sequence[Distribution], what: str) -> go.F
             )
         fig.update_xaxes(title_text=what.rstrip("s"), row=1, col=col)
     fig.update_yaxes(title_text=f"number of {what}", col=1)
-    fig.update_layout(barmode="overlay", legend=dict(orientation="h", y=1.2))
-    return fig.update_layout(height=320, margin=dict(l=10, r=10, t=60, b=10))
+    fig.update_layout(barmode="overlay", legend=dict(orientation="h", y=1.3))
+    return fig.update_layout(height=340, margin=dict(l=10, r=10, t=80, b=10))

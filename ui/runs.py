@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import plotly.colors
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
@@ -18,6 +19,7 @@ from nn.runstore import Run, RunStore
 from . import models
 from .session import ACTIVE
 
+PALETTE = plotly.colors.qualitative.D3  # one colour per run, the same on both panels
 NOTICE = "runs_notice"  # a message from a button's callback, shown on the next run of the page
 
 
@@ -35,9 +37,10 @@ def accuracy_curve(run: Run) -> list[float | None]:
 def curves_chart(runs: Sequence[Run]) -> go.Figure:
     """Loss and accuracy per epoch of each run, one colour per run on both panels."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("average training loss", "accuracy (test set)"))
-    for run in runs:
+    for i, run in enumerate(runs):
         epochs = [e.get("epoch") for e in run.history]
-        common = dict(x=epochs, mode="lines+markers", legendgroup=str(run.id))
+        colour = PALETTE[i % len(PALETTE)]
+        common = dict(x=epochs, mode="lines+markers", legendgroup=str(run.id), line_color=colour)
         fig.add_trace(
             go.Scatter(y=[e.get("loss") for e in run.history], name=run.name, **common), row=1, col=1
         )

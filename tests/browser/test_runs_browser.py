@@ -1,0 +1,97 @@
+"""The pages of issue 5 driven as a person would, in Chromium: compare runs, teach the network.
+
+The server and this test share the run store and the user's digits through the environment
+(`DIGITLAB_RUNS_DB`, `DIGITLAB_USER_DIGITS`, set for the whole session in tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from nn.config import TrainConfig
+from nn.network import MLP
+from nn.runstore import RunStore
+
+pytestmark = pytest.mark.browser
+
+
+def record(name: str, lr: float, losses: list[float]) -> None:
+    model = MLP((8,), seed=0)
+    model.meta.update(
+        config=TrainConfig(hidden=(8,), lr=lr, epochs=len(losses)).to_dict(),
+        history=[
+            {"epoch": epoch, "loss": loss, "test_accuracy": 1 - loss / 3}
+            for epoch, loss in enumerate(losses, start=1)
+        ],
+        test_accuracy=1 - losses[-1] / 3,
+    )
+    RunStore().add(model, source="cli", name=name)
+
+
+def go_to(page: Page, link: str, heading: str) -> None:
+    """Follow the sidebar's link, as a person would (a fresh page load would lose the session)."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+
+
+def test_ticking_two_runs_lays_their_curves_over_each_other(page: Page, app_url: str):
+    tag = uuid.uuid4().hex[:6]
+    names = [f"fast {tag}", f"slow {tag}"]
+    record(names[0], 0.1, [0.9, 0.4, 0.2])
+    record(names[1], 0.01, [2.0, 1.5, 1.2])
+    page.goto(f"{app_url}/runs")
+    expect(page.get_by_role("heading", name="Compare runs")).to_be_visible()
+    expect(page.get_by_text("Tick one or more runs")).to_be_visible()
+    for name in names:
+        page.get_by_text(name, exact=True).click()
+    chart = page.get_by_test_id("stPlotlyChart")
+    expect(chart.locator(".main-svg").first).to_be_visible()
+    # one line per run on each of the two panels (loss, accuracy), one legend entry per run
+    expect(chart.locator("g.trace.scatter")).to_have_count(4)
+    expect(chart.locator("text.legendtext")).to_have_text(names[::-1])  # as listed: newest first
+
+
+def draw_a_one(page: Page) -> None:
+    canvas = page.locator("canvas.upper-canvas")
+    box = canvas.bounding_box()
+    x = box["x"] + box["width"] / 2
+    page.mouse.move(x, box["y"] + 50)  # away from the toolbar in the top-right corner
+    page.mouse.down()
+    page.mouse.move(x + 4, box["y"] + box["height"] - 50, steps=25)
+    page.mouse.up()
+    prediction = page.get_by_test_id("stMetric").filter(has_text="Prediction")
+    expect(prediction.get_by_test_id("stMetricValue")).to_have_text("1")
+
+
+def test_draw_look_inside_label_and_fine_tune_adds_a_run(page: Page, app_url: str):
+    page.goto(f"{app_url}/draw")
+    expect(page.get_by_role("heading", name="Draw a digit")).to_be_visible()
+    draw_a_one(page)
+
+    go_to(page, "Inside the network", "Inside the network")
+    expect(page.get_by_role("radio", name="your drawing")).to_be_checked()
+    expect(page.get_by_text("Why 1 and not…")).to_be_visible()
+    expect(page.get_by_text(r"red: for 1 · blue: for")).to_be_visible()
+
+    go_to(page, "Draw", "Draw a digit")
+    draw_a_one(page)
+    page.get_by_role("button", name="Add to my digits").click()
+    expect(page.get_by_text("Added as a 1")).to_be_visible()
+
+    go_to(page, "Your handwriting", "Your handwriting")
+    expect(page.get_by_role("heading", name="Fine-tune the active model")).to_be_visible()
+    page.get_by_text("Fine-tuning settings").click()
+    page.get_by_role("slider", name="Epochs").focus()
+    page.keyboard.press("Home")  # one epoch
+    page.get_by_role("slider", name="MNIST images mixed in").focus()
+    page.keyboard.press("Home")  # the fewest MNIST images
+    expect(page.get_by_role("slider", name="MNIST images mixed in")).to_have_attribute("aria-valuetext", "1000")
+    page.get_by_role("button", name="Fine-tune on my digits").click()
+    expect(page.get_by_test_id("stMetric").filter(has_text="MNIST test accuracy")).to_be_visible()
+    expect(page.get_by_text("Saved as the run “default + my digits”")).to_be_visible()
+
+    go_to(page, "Compare runs", "Compare runs")
+    expect(page.get_by_text("default + my digits", exact=True)).to_be_visible()
