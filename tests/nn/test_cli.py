@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +45,33 @@ def test_train_prints_each_epoch_and_ends_with_the_test_accuracy(tmp_path: Path)
     assert float(lines[-1].split()[-1]) > 0.8
     assert epochs[-1].group(2) == lines[-1].split()[-1], "the last epoch's test accuracy is the final one"
     assert model.meta["config"]["train_size"] == 2000 and len(model.meta["history"]) == 2
+
+
+def test_train_shows_progress_within_an_epoch_on_a_terminal_only() -> None:
+    leader, follower = pty.openpty()
+    with os.fdopen(leader, "rb", buffering=0) as terminal:
+        done = subprocess.run(
+            [sys.executable, "-m", "nn.train", "--epochs", "1", "--train-size", "3000", "--batch-size", "10"],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+            timeout=600,
+        )
+        os.close(follower)
+        shown = b""
+        while select.select([terminal], [], [], 0.5)[0]:
+            try:
+                chunk = terminal.read(65536)
+            except OSError:  # the terminal closed: all was read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    assert done.returncode == 0
+    counters = re.findall(rb"\repoch 1: (\d+)/300 batches  loss \d\.\d{4}", shown)
+    assert len(counters) >= 10 and [int(c) for c in counters] == sorted(int(c) for c in counters)
+    assert "batches" not in done.stdout, "the counter stays out of the output a script reads"
 
 
 @pytest.mark.parametrize(
