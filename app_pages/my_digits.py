@@ -13,8 +13,9 @@ COLUMNS = 10
 st.title("Your handwriting")
 st.caption(
     "A network trained on MNIST has only ever seen the handwriting of about 250 people: "
-    "American Census Bureau clerks and high-school students. Label your own drawings on the **Draw** page (*Add to my digits*), "
-    "then fine-tune: the network keeps training for a moment on MNIST mixed with your digits."
+    "American Census Bureau clerks and high-school students. Label your own drawings on the "
+    "**Draw** page (*Add to my digits*), then fine-tune: the network keeps training for a "
+    "moment on MNIST mixed with your digits."
 )
 try:
     digits = UserDigits().all()

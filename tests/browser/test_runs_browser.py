@@ -86,9 +86,10 @@ def test_draw_look_inside_label_and_fine_tune_adds_a_run(page: Page, app_url: st
     page.get_by_text("Fine-tuning settings").click()
     page.get_by_role("slider", name="Epochs").focus()
     page.keyboard.press("Home")  # one epoch
-    page.get_by_role("slider", name="MNIST images mixed in").focus()
+    mnist_images = page.get_by_role("slider", name="MNIST images mixed in")
+    mnist_images.focus()
     page.keyboard.press("Home")  # the fewest MNIST images
-    expect(page.get_by_role("slider", name="MNIST images mixed in")).to_have_attribute("aria-valuetext", "1000")
+    expect(mnist_images).to_have_attribute("aria-valuetext", "1000")
     page.get_by_role("button", name="Fine-tune on my digits").click()
     expect(page.get_by_test_id("stMetric").filter(has_text="MNIST test accuracy")).to_be_visible()
     expect(page.get_by_text("Saved as the run “default + my digits”")).to_be_visible()
