@@ -10,7 +10,7 @@ from nn import MLP, load_model
 from nn.finetune import FineTune, FineTuneSettings
 from nn.preprocess import mnist_style
 from nn.runstore import DEFAULT_MODELS_DIR, RunStore
-from nn.training import EpochEnd, RunEnd
+from nn.training import RunEnd
 from nn.user_digits import UserDigits
 
 
@@ -78,13 +78,11 @@ def test_the_mix_is_mostly_mnist_with_the_users_digits_repeated(base: MLP, typed
 def test_stop_ends_the_run_and_reports_it(base: MLP, typed: UserDigits) -> None:
     tuning = FineTune(base, typed.split(), FineTuneSettings(mnist_size=2000, epochs=2))
     stop = threading.Event()
-    events = []
-    for event in tuning.events(stop):
-        events.append(event)
-        if isinstance(event, EpochEnd):
-            stop.set()
-    assert isinstance(events[-1], RunEnd) and events[-1].status == "stopped"
-    assert tuning.result.status == "stopped" and tuning.model.meta["epochs_done"] == 1
+    stop.set()  # as if the user pressed Stop at once: the run ends after its first batch
+    *_, end = tuning.events(stop)
+    assert isinstance(end, RunEnd) and end.status == "stopped"
+    assert tuning.result.status == "stopped" and tuning.model.meta["epochs_done"] == 0
+    assert not np.array_equal(tuning.model.params, base.params)  # that one batch was learned
 
 
 def test_needs_some_digits(base: MLP, tmp_path) -> None:
