@@ -25,6 +25,7 @@ st.caption(
     "prepared the way MNIST's digits were: cropped, scaled into a 20×20 box and centred by its "
     "centre of mass in a 28×28 image."
 )
+st.space("small")  # room for the canvas toolbar, which appears above it on hover
 canvas_column, seen_column, answer_column = st.columns([3, 2, 3])
 with canvas_column:
     drawing = st_canvas(

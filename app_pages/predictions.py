@@ -82,7 +82,7 @@ with grid_column:
             said = f"**{answer}**" if label == answer else f":red[**{answer}**]"
             with st.container(key=f"tile_{index}"):
                 st.image(enlarge(images[index], 3), width="stretch")
-                st.markdown(f"{label} → {said} · {test.confidence[index]:.0%}")
+                st.markdown(f"{label} → {said}  \n{test.confidence[index]:.0%} sure")
                 st.button("Inspect", key=f"inspect_{index}", on_click=browser.inspect, args=(int(index),))
 
 with detail_column:

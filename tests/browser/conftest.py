@@ -2,60 +2,18 @@
 
 The server runs on a free localhost port with its own models directory (a copy of the shipped
 default model), so browser tests never write into the repository's `models/`. Any JavaScript
-error on a page fails the test that caused it.
+error on a page, or any traceback in the server's log, fails the suite.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from app_server import CHROMIUM_ARGS, SHIPPED_MODEL, chromium_path, running_app
 
-ROOT = Path(__file__).resolve().parents[2]
-SHIPPED_MODEL = ROOT / "models" / "default.npz"
-STARTUP_SECONDS = 60
 # Generous: the machine is shared with CPU-heavy jobs, and waits end as soon as the page is ready.
 EXPECT_TIMEOUT_MS = 60_000
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def chromium_path() -> str | None:
-    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_healthy(url: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {server.returncode} before serving")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.2)  # polling for readiness, not waiting in place of a check
-    raise RuntimeError(f"streamlit did not answer {url}/_stcore/health within {STARTUP_SECONDS} s")
 
 
 @pytest.fixture(scope="session")
@@ -67,30 +25,11 @@ def shipped_model_path() -> Path:
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory) -> str:
     """Start the app once for the whole browser suite; stop it at the end."""
-    models = tmp_path_factory.mktemp("models")
-    shutil.copy(SHIPPED_MODEL, models / SHIPPED_MODEL.name)
-    port = free_port()
-    command = [
-        sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    env = {**os.environ, "DIGITLAB_MODELS_DIR": str(models)}
-    log = models.parent / "streamlit.log"
-    with open(log, "wb") as output:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, server)
+    workspace = tmp_path_factory.mktemp("app")
+    log = workspace / "streamlit.log"
+    with running_app(workspace / "models", log) as url:
         yield url
-        assert "Traceback" not in log.read_text(errors="replace"), f"the server logged an error: see {log}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    assert "Traceback" not in log.read_text(errors="replace"), f"the server logged an error: see {log}"
 
 
 @pytest.fixture(scope="session")
