@@ -20,6 +20,9 @@ from .errors import EmptyImageError, ImageError
 BOX, SIZE = 20, 28
 MNIST_MEAN_INK = 102.0
 INK_THRESHOLD = 0.1  # pixels fainter than this are paper, not ink
+# Ink spanning less than 3 % of the picture (and under 3 px) is a speck of dust or a stray
+# click: blown up to 20 px it would be a solid square and get a confident, meaningless label.
+MIN_EXTENT_FRACTION, MIN_EXTENT_PIXELS = 0.03, 3
 MAX_IMAGE_PIXELS = 40_000_000
 
 
@@ -56,6 +59,9 @@ def mnist_style(image: np.ndarray, match_ink: bool = True) -> np.ndarray:
     rows, cols = np.nonzero(ink > INK_THRESHOLD)
     if len(rows) == 0:
         raise EmptyImageError("the image is empty: there is no digit to classify")
+    extent = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
+    if extent < max(MIN_EXTENT_PIXELS, MIN_EXTENT_FRACTION * max(ink.shape)):
+        raise EmptyImageError(f"the only ink is a speck {extent} px across: there is no digit to classify")
     crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
     digit = _fit_box(crop)
     if match_ink:

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from .network import MLP
 
 PROGRESS_UPDATES_PER_EPOCH = 50
+# An untrained network scores ln 10 ≈ 2.3. A mean loss of 100 means the right digit gets
+# probability e^-100 on average: the steps have overshot and the run will not recover.
+DIVERGED_LOSS = 100.0
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ def train(
             x = np.multiply(epoch_images[rows], scale, dtype=model.dtype)
             y = epoch_labels[rows]
             loss, logits = model.loss_and_gradients(x, y)
-            if not math.isfinite(loss):
+            if not loss < DIVERGED_LOSS:  # also true for NaN
                 model.params[...] = snapshot
                 yield _diverged(epoch, time.perf_counter() - started, config.lr)
                 return
@@ -149,9 +152,9 @@ def _diverged(epoch: int, seconds: float, lr: float) -> RunEnd:
         "diverged",
         epoch - 1,
         seconds,
-        f"training diverged in epoch {epoch}: the loss became infinite or NaN. "
-        f"Try a smaller learning rate than {lr:g}. The model keeps the weights it had at the "
-        f"end of epoch {epoch - 1}.",
+        f"training diverged in epoch {epoch}: the loss exploded (NaN, infinite or over {DIVERGED_LOSS:g}). "
+        f"Try a smaller learning rate than {lr:g}. The model keeps the weights it had before "
+        f"epoch {epoch}.",
     )
 
 

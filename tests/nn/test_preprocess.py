@@ -101,11 +101,6 @@ def test_an_empty_image_is_reported_as_empty(image: np.ndarray) -> None:
         mnist_style(image)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nn/preprocess.py mnist_style: any pixel above INK_THRESHOLD counts as a digit, so a 2×2 speck "
-    "on a 280×280 canvas is blown up to a solid 20×20 square and classified",
-)
 def test_a_stray_speck_is_reported_as_empty() -> None:
     image = np.zeros((280, 280), np.uint8)
     image[100:102, 100:102] = 255

@@ -154,11 +154,6 @@ def test_divergence_stops_at_once_and_restores_the_last_completed_epoch(
     assert len(model.meta["history"]) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nn/training.py only treats a NaN/inf loss as divergence; with the stable log-sum-exp loss "
-    "lr=10 sends the loss to 1e2..1e21 (finite), every ReLU dies and the run 'completes' at chance",
-)
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_the_largest_allowed_learning_rate_is_reported_as_divergence(mnist, optimizer: str) -> None:
     run = TrainingRun(
