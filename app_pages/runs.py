@@ -62,7 +62,7 @@ else:
     if chosen.model_path.is_file():
         download.download_button(
             "Download .npz",
-            chosen.model_path.read_bytes(),
+            chosen.model_path.read_bytes,  # read only when clicked: a model can be tens of MB
             file_name=f"{chosen.model_path.stem}.npz",
             mime="application/octet-stream",
             icon=":material/download:",

@@ -6,13 +6,17 @@ The server and this test share the run store and the user's digits through the e
 
 from __future__ import annotations
 
+import re
 import uuid
+from pathlib import Path
 
+import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
 from nn.config import TrainConfig
 from nn.network import MLP
+from nn.persistence import load_model
 from nn.runstore import RunStore
 
 pytestmark = pytest.mark.browser
@@ -52,6 +56,31 @@ def test_ticking_two_runs_lays_their_curves_over_each_other(page: Page, app_url:
     # one line per run on each of the two panels (loss, accuracy), one legend entry per run
     expect(chart.locator("g.trace.scatter")).to_have_count(4)
     expect(chart.locator("text.legendtext")).to_have_text(names[::-1])  # as listed: newest first
+
+
+def upload(page: Page, path: Path) -> None:
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    page.get_by_role("button", name="Add to runs").click()
+
+
+def test_upload_is_validated_and_a_run_downloads_as_the_same_model(
+    page: Page, app_url: str, shipped_model_path: Path, tmp_path: Path
+):
+    page.goto(f"{app_url}/runs")
+    expect(page.get_by_role("heading", name="Upload a model")).to_be_visible()
+    fake = tmp_path / "fake.npz"
+    fake.write_bytes(b"PK\x03\x04 this is no model")
+    upload(page, fake)
+    expect(page.get_by_text("the uploaded file is not a Digit Lab model")).to_be_visible()
+
+    upload(page, shipped_model_path)
+    expect(page.get_by_text(re.compile(r"Added “default” \(98\.\d\d% on the test set\)\."))).to_be_visible()
+    expect(page.get_by_role("combobox", name="Run")).to_have_value("default")  # the newest run
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download .npz").click()
+    saved = tmp_path / "downloaded.npz"
+    download.value.save_as(saved)
+    np.testing.assert_array_equal(load_model(saved).params, load_model(shipped_model_path).params)
 
 
 def draw_a_one(page: Page) -> None:
