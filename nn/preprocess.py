@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import EmptyImageError, ImageError
 
@@ -29,9 +29,9 @@ MAX_IMAGE_PIXELS = 40_000_000
 def to_ink(image: np.ndarray) -> np.ndarray:
     """Grayscale float image in [0, 1] where 1 is ink, from gray, RGB or RGBA, either polarity.
 
-    Transparent pixels of an RGBA image count as background. Whether the ink is dark on light
-    or light on dark is read from the background, i.e. the image's median: a digit covers far
-    less than half of its picture.
+    In a mostly transparent RGBA image the opaque pixels are the ink. Otherwise whether the ink
+    is dark on light or light on dark is read from the background, i.e. the image's median: a
+    digit covers far less than half of its picture.
     """
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[2] in (3, 4):
@@ -45,7 +45,7 @@ def to_ink(image: np.ndarray) -> np.ndarray:
     if gray.size == 0:
         raise ImageError("the image has no pixels")
     gray /= _full_scale(image)
-    if alpha is not None and alpha.min() < 1.0:
+    if alpha is not None and np.median(alpha) < 0.5:
         return alpha  # on a transparent background the opaque pixels are the ink, any colour
     return 1.0 - gray if np.median(gray) > 0.5 else gray
 
@@ -75,8 +75,9 @@ def load_image(path: str | Path) -> np.ndarray:
         with Image.open(path) as img:
             if img.width * img.height > MAX_IMAGE_PIXELS:
                 raise ImageError(f"{path}: {img.width}×{img.height} is too large for a digit image")
+            upright = ImageOps.exif_transpose(img)  # phone photos store their rotation in EXIF
             mode = "RGBA" if "A" in img.getbands() or img.mode == "P" else "L"
-            return np.asarray(img.convert(mode))
+            return np.asarray(upright.convert(mode))
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
     except Image.DecompressionBombError as exc:  # PIL refuses these itself, before our own limit

@@ -195,3 +195,21 @@ def test_unreadable_image_files_raise_image_error_naming_the_file(
     with pytest.raises(ImageError) as caught:
         load_image(path)
     assert str(path) in str(caught.value) and words in str(caught.value)
+
+
+def test_an_opaque_page_with_transparent_corners_reads_its_ink_not_its_alpha() -> None:
+    page = draw(SEVEN, mode="RGBA", background=(255, 255, 255, 255), ink=(0, 0, 0, 255)).copy()
+    page[:8, :8, 3] = 0  # rounded-corner transparency, as screenshots and stickers have
+    expected = mnist_style(draw(SEVEN, background=255, ink=0))
+    np.testing.assert_allclose(mnist_style(page), expected, atol=0.02)
+
+
+def test_a_photo_is_turned_upright_by_its_exif_orientation(tmp_path: Path) -> None:
+    upright = Image.fromarray(draw(SEVEN))
+    stored = upright.transpose(Image.Transpose.ROTATE_270)  # sideways, as the sensor wrote it
+    exif = Image.Exif()
+    exif[0x0112] = 8  # orientation 8: turn 90° counter-clockwise to view
+    path = tmp_path / "photo.jpg"
+    stored.save(path, exif=exif, quality=95)
+    difference = np.abs(load_image(path).astype(float) - np.asarray(upright, float))
+    assert difference.mean() < 3  # JPEG noise only; the sideways image differs by ~30
