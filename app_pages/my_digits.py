@@ -64,7 +64,7 @@ if st.button("Fine-tune on my digits", type="primary", icon=":material/school:",
     progress = st.progress(0.0, text="preparing your digits…")
     settings = FineTuneSettings(epochs=epochs, mnist_size=mnist_size)
     st.session_state[OUTCOME] = teach.finetune(
-        cache.model(active.path), settings, active.path.stem, lambda done, text: progress.progress(done, text)
+        cache.model(active.path), settings, active.path, lambda done, text: progress.progress(done, text)
     )
     progress.empty()
 

@@ -190,6 +190,15 @@ class RunStore:
             raise RunStoreError(f"there is no run {run_id} in {self.path}")
         return self._run(row)
 
+    def find(self, model_path: str | Path) -> Run | None:
+        """The run whose model is the file at `model_path`, if that file is one of the store's."""
+        path = Path(model_path).resolve()
+        if path.parent != self.model_dir:
+            return None
+        with self._reading() as db:
+            row = db.execute(f"SELECT {COLUMNS} FROM runs WHERE model_file = ?", (path.name,)).fetchone()
+        return self._run(row) if row else None
+
     def load(self, run_id: int) -> MLP:
         """The trained model of a run."""
         return load_model(self.get(run_id).model_path)

@@ -8,6 +8,7 @@ is `nn.finetune`, and the fine-tuned model is recorded as a run like any other.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -45,7 +46,7 @@ def add_to_my_digits(seen: np.ndarray, predicted: int) -> None:
 
 
 def finetune(
-    model: MLP, settings: FineTuneSettings, base_name: str, on_progress: Callable[[float, str], None]
+    model: MLP, settings: FineTuneSettings, model_path: Path, on_progress: Callable[[float, str], None]
 ) -> tuple[FineTuneResult, Run]:
     """Fine-tune a copy of `model` on the user's digits, record it as a run, return both.
 
@@ -58,9 +59,10 @@ def finetune(
             on_progress(done, f"epoch {event.epoch} of {event.epochs}")
         elif isinstance(event, EpochEnd):
             on_progress(event.epoch / event.epochs, f"epoch {event.epoch} of {event.epochs} done")
-    run = RunStore().add(
-        tuning.model, source="finetune", name=f"{base_name} + my digits", details=tuning.details()
-    )
+    store = RunStore()
+    base = store.find(model_path)  # a recorded run is known by its name, a shipped model by its file's
+    name = f"{base.name if base else model_path.stem} + my digits"
+    run = store.add(tuning.model, source="finetune", name=name, details=tuning.details())
     return tuning.result, run
 
 

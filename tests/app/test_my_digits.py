@@ -68,6 +68,8 @@ def test_fine_tuning_records_a_run_and_can_make_it_active(digits, models_dir, mn
     assert "Saved as the run “default + my digits”" in app.caption[-1].value
     button(app, "Use the fine-tuned model").click().run()
     assert app.session_state[ACTIVE] == str(models_dir / "runs" / run.model_path.name)
+    button(app, "Fine-tune on my digits").click().run()  # now of the fine-tuned run: named after it
+    assert [r.name for r in RunStore().runs()] == ["default + my digits + my digits", "default + my digits"]
 
 
 def add_block_script() -> None:

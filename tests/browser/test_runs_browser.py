@@ -121,7 +121,9 @@ def test_draw_look_inside_label_and_fine_tune_adds_a_run(page: Page, app_url: st
     expect(mnist_images).to_have_attribute("aria-valuetext", "1000")
     page.get_by_role("button", name="Fine-tune on my digits").click()
     expect(page.get_by_test_id("stMetric").filter(has_text="MNIST test accuracy")).to_be_visible()
-    expect(page.get_by_text("Saved as the run “default + my digits”")).to_be_visible()
+    saved = page.get_by_text(re.compile(r"Saved as the run “.+ \+ my digits”"))
+    expect(saved).to_be_visible()
+    name = re.search(r"“(.+ \+ my digits)”", saved.inner_text()).group(1)
 
     go_to(page, "Compare runs", "Compare runs")
-    expect(page.get_by_text("default + my digits", exact=True)).to_be_visible()
+    expect(page.get_by_text(name, exact=True)).to_be_visible()

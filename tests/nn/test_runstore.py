@@ -44,6 +44,9 @@ def test_add_get_and_load_round_trip(store: RunStore) -> None:
     np.testing.assert_array_equal(store.load(run.id).params, model.params)
     assert store.get(run.id) == run
     assert store.runs() == [run]
+    assert store.find(run.model_path) == run
+    assert store.find(store.model_dir / "run-unknown.npz") is None
+    assert store.find(store.model_dir.parent / run.model_path.name) is None  # not the store's folder
 
 
 def test_list_is_newest_first_and_default_names_describe_the_run(store: RunStore) -> None:
