@@ -15,10 +15,7 @@ def clear_canvas() -> None:
 
 
 st.title("Draw a digit")
-active = session.active_model()
-if active is None:
-    st.info("There is no model to read your digit yet: train one on the Train page.", icon=":material/info:")
-    st.stop()
+active = session.require_active_model("to read your digit")
 
 st.caption(
     "Draw one digit, 0 to 9, large and centred. Before the network sees it, your drawing is "

@@ -7,10 +7,7 @@ from ui import browser, cache, charts, predictions, session
 from ui.pixels import enlarge
 
 st.title("Predictions on the test set")
-active = session.active_model()
-if active is None:
-    st.info("There is no model to evaluate yet: train one on the Train page.", icon=":material/info:")
-    st.stop()
+active = session.require_active_model("to evaluate")
 
 st.caption(
     "The 10,000 test images are handwritten digits the network never saw while training, "

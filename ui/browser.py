@@ -61,7 +61,7 @@ def clear_filters() -> None:
 
 def restart() -> None:
     """The selection changed: back to its first page, inspecting its first image."""
-    st.session_state[PAGE] = 1
+    st.session_state.pop(PAGE, None)  # the pager comes back on its default, page 1
     st.session_state[INSPECT] = None
 
 
@@ -70,9 +70,9 @@ def inspect(index: int) -> None:
 
 
 def keep_page_in_range(n_pages: int) -> None:
-    """Call before drawing the pager: a page past the end (after a model switch) becomes the last."""
+    """Call before drawing the pager: a page past the end (after a model switch) becomes page 1."""
     if st.session_state.get(PAGE, 1) > n_pages:
-        st.session_state[PAGE] = n_pages
+        st.session_state.pop(PAGE)
 
 
 def inspected(indices: np.ndarray) -> int | None:

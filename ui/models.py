@@ -27,6 +27,7 @@ MODELS_DIR_ENV = "DIGITLAB_MODELS_DIR"
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 RUNS = "runs"
 ACTIVE_POINTER = "active.txt"
+RUN_STAMP = "%Y%m%d-%H%M%S"
 
 Loader = Callable[[Path], MLP]
 
@@ -54,8 +55,17 @@ class SavedModel:
     def label(self) -> str:
         """Short, unique name for a model picker: shipped models by name, runs by time."""
         accuracy = f" · {self.test_accuracy:.1%}" if self.test_accuracy is not None else ""
-        name = self.path.stem if not self.trained_in_app else f"run {self.path.stem.removeprefix('run-')}"
-        return f"{name} · {self.architecture}{accuracy}"
+        return f"{self._name} · {self.architecture}{accuracy}"
+
+    @property
+    def _name(self) -> str:
+        if not self.trained_in_app:
+            return self.path.stem
+        try:  # run-YYYYmmdd-HHMMSS-…: the time the run was saved, in the server's local time
+            saved = datetime.strptime("-".join(self.path.stem.split("-")[1:3]), RUN_STAMP)
+        except ValueError:  # renamed by hand: its name is all we know
+            return self.path.stem
+        return f"run {saved:%d %b %H:%M:%S}"
 
 
 def models_dir() -> Path:
@@ -95,7 +105,7 @@ def list_models(directory: Path, load: Loader = load_model) -> tuple[list[SavedM
 
 def new_run_path(directory: Path, hidden: tuple[int, ...], now: datetime | None = None) -> Path:
     """A fresh file name under `runs/` that no other run (in this or another tab) has taken."""
-    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    stamp = (now or datetime.now()).strftime(RUN_STAMP)
     widths = "x".join(map(str, hidden))
     while True:
         path = directory / RUNS / f"run-{stamp}-{widths}-{secrets.token_hex(3)}.npz"

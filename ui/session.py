@@ -29,6 +29,15 @@ def active_model() -> models.SavedModel | None:
     return by_path.get(st.session_state.get(ACTIVE))
 
 
+def require_active_model(task: str) -> models.SavedModel:
+    """The active model; without one, say so (`task`: what it would have done) and end the page."""
+    active = active_model()
+    if active is None:
+        st.info(f"There is no model {task} yet: train one on the Train page.", icon=":material/info:")
+        st.stop()
+    return active
+
+
 def model_picker() -> models.SavedModel | None:
     """The sidebar's model section: pick a saved model and read what it is."""
     adopt_finished_run()

@@ -35,6 +35,7 @@ def test_list_models_shows_shipped_models_then_runs_newest_first_and_reports_dam
     assert shipped.architecture == "784-8-10"
     assert shipped.label == "default · 784-8-10 · 90.0%"
     assert not shipped.trained_in_app and listed[1].trained_in_app
+    assert listed[1].label == "run 01 Jan 00:00:00 · 784-8-10 · 50.0%"
 
 
 def test_run_paths_are_unique_even_within_one_second(tmp_path):
