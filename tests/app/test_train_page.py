@@ -100,6 +100,8 @@ def test_a_tiny_run_finishes_saves_its_model_and_becomes_active(models_dir):
     chart = json.loads(app.get("plotly_chart")[0].proto.spec)
     assert [len(trace["x"]) for trace in chart["data"]] == [2, 2, 2]  # loss, train and held-out accuracy
     assert [m.value for m in app.metric if m.label == "Epochs done"] == ["2 / 2"]
+    restarted = open_page("app_pages/train.py")  # a new session, as after a restart of the app
+    assert restarted.sidebar.selectbox(key="active_model").value == str(saved[0])
 
 
 def test_stop_ends_the_run_early_and_keeps_the_model_trained_so_far(models_dir):
