@@ -160,8 +160,11 @@ PRESETS: dict[str, TrainConfig] = {
         init="small",
     ),
     "default": TrainConfig(),
+    # Chosen on a 10,000-image validation split of the training set, never on the test set.
+    # "pen" distortions read digits from other pens and fonts as well as "affine" and better
+    # than "elastic" (nn/augment.py); 1024-256 keeps the saved model under 5 MB.
     "best": TrainConfig(
-        hidden=(1024, 1024), epochs=30, lr=0.05, batch_size=128, schedule="cosine", augment="elastic"
+        hidden=(1024, 256), epochs=30, lr=0.05, batch_size=128, schedule="cosine", augment="pen"
     ),
 }
 PRESET_DESCRIPTIONS: dict[str, str] = {

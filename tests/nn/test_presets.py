@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nn import load_model
+from nn import MLP, load_model
 from nn.config import PRESET_DESCRIPTIONS, PRESETS, TrainConfig
 from nn.experiment import TrainingRun
 from nn.train import main, parse_args
@@ -31,6 +31,7 @@ def test_each_preset_is_the_recipe_it_claims() -> None:
     assert default == TrainConfig()
     assert best.augment != "none"
     assert min(best.hidden) > max(default.hidden)
+    assert MLP(best.hidden).params.nbytes < 5_000_000  # the app ships it: keep the file small
     for config in PRESETS.values():  # the presets train on all of MNIST and report test accuracy
         assert config.train_size is None and config.val_size == 0
 
@@ -66,7 +67,7 @@ def test_cli_trains_the_classic_preset_with_overrides(tmp_path, capsys: pytest.C
     ("name", "changes"),
     [
         ("classic", {"train_size": 5000, "epochs": 2}),
-        ("best", {"train_size": 5000, "epochs": 2, "hidden": [256, 256]}),
+        ("best", {"train_size": 5000, "epochs": 2}),
     ],
 )
 def test_preset_learns_in_a_short_run(mnist, name: str, changes: dict) -> None:
