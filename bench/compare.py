@@ -69,7 +69,8 @@ def run_worker(contender: str, threads: int, *options: str) -> dict:
     command = [sys.executable, "-m", "bench.worker", contender, "--threads", str(threads), *options]
     done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+        print(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}", file=sys.stderr)
+        return {"missing": f"failed (exit status {done.returncode}; its error is printed above)"}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -86,13 +87,15 @@ def available(contender: str) -> str | None:
 
 def plan(args: argparse.Namespace) -> list[list[Job]]:
     """The jobs of each round, in the order they run."""
-    contenders = [c for c in args.contenders if c != "naive"]
+    contenders = args.contenders
     per_sample = ["nn", "naive"] if args.per_sample_size else []
     rounds = []
     for r in range(args.rounds):
         jobs = []
         for batch_size in args.batch_sizes:
-            order = contenders[r % len(contenders) :] + contenders[: r % len(contenders)]
+            order = (
+                contenders[r % len(contenders) :] + contenders[: r % len(contenders)]
+            )  # who goes first rotates
             jobs += [
                 Job(c, batch_size, args.epochs, args.lr, args.train_size, args.threads)
                 for c in order
@@ -103,13 +106,12 @@ def plan(args: argparse.Namespace) -> list[list[Job]]:
     return rounds
 
 
-def run_all(args: argparse.Namespace, log: bool = True) -> tuple[list[Row], list[dict]]:
+def run_all(args: argparse.Namespace) -> tuple[list[Row], list[dict]]:
     results: dict[tuple[str, int], list[dict]] = {}
     raw = []
     for r, jobs in enumerate(plan(args), start=1):
         for job in jobs:
-            if log:
-                print(f"round {r}: {job.contender} batch {job.batch_size} …", file=sys.stderr, flush=True)
+            print(f"round {r}: {job.contender} batch {job.batch_size} …", file=sys.stderr, flush=True)
             outcome = run_job(job)
             raw.append({**asdict(job), **outcome})
             results.setdefault((job.contender, job.batch_size), []).append(outcome)
@@ -118,8 +120,7 @@ def run_all(args: argparse.Namespace, log: bool = True) -> tuple[list[Row], list
 
 def summarise(args: argparse.Namespace, results: dict[tuple[str, int], list[dict]]) -> list[Row]:
     rows = []
-    contenders = [c for c in args.contenders if c != "naive"]
-    keys = [(c, b) for b in args.batch_sizes for c in contenders]
+    keys = [(c, b) for b in args.batch_sizes for c in args.contenders]
     if args.per_sample_size:
         keys += [("nn", 1), ("naive", 1)]
     for contender, batch_size in keys:
@@ -271,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     if "--quick" in (sys.argv[1:] if argv is None else argv):
         parser.set_defaults(**QUICK)
     args = parser.parse_args(argv)
+    if min(args.batch_sizes) < 2:
+        parser.error("batch size 1 is the per-sample mode: set its subset with --per-sample-size")
     rows, raw = run_all(args)
     lines = [*machine_lines(args), "", format_table(rows), ""]
     subsets = sorted({MNIST_TRAIN / r.scale for r in rows if r.scale != 1 and not r.missing})
