@@ -132,7 +132,8 @@ class RunStore:
             "details": json.dumps(details or {}),
         }
         model_path = Path(saved_at).resolve() if saved_at else None
-        if model_path is None or model_path.parent != self.model_dir or not model_path.is_file():
+        written = model_path is None or model_path.parent != self.model_dir or not model_path.is_file()
+        if written:
             model_path = save_model(model, self._new_model_path(model))
         row["model_file"] = model_path.name
         try:
@@ -143,7 +144,8 @@ class RunStore:
                 )
                 run_id = cursor.lastrowid
         except BaseException:
-            model_path.unlink(missing_ok=True)  # a model file without its row is litter
+            if written:  # a file of ours without its row is litter; the caller's file stays
+                model_path.unlink(missing_ok=True)
             raise
         return self.get(run_id)
 

@@ -69,6 +69,17 @@ def test_a_model_saved_in_the_models_folder_is_recorded_in_place(store: RunStore
     assert len(list(store.model_dir.glob("*.npz"))) == 1
 
 
+def test_a_failed_insert_removes_the_copy_it_wrote_but_never_the_callers_file(store: RunStore) -> None:
+    model = trained_like()
+    theirs = save_model(model, store.model_dir / "run-from-the-app.npz")
+    with sqlite3.connect(store.path) as db:
+        db.execute("DROP TABLE runs")  # damage that only shows when a row is written
+    for saved_at in (theirs, None):
+        with pytest.raises(RunStoreError, match="no such table"):
+            store.add(model, source="app", saved_at=saved_at)
+    assert list(store.model_dir.glob("*.npz")) == [theirs]
+
+
 def test_rename_and_delete(store: RunStore) -> None:
     a = store.add(trained_like(), source="cli", name="a")
     b = store.add(trained_like(seed=1), source="app", name="b")
