@@ -17,15 +17,13 @@ st.markdown(
 )
 
 left, right, _ = st.columns([1, 1, 4])
-left.button(
-    "Train",
-    type="primary",
-    icon=":material/play_arrow:",
-    disabled=running or bool(problems),
-    on_click=session.start_training,
-    args=(config,),
-    width="stretch",
-)
+# Not an on_click callback with the config as argument: that config would be the one drawn in
+# the previous run, missing an edit made just before the click (typing a value, then clicking).
+if left.button(
+    "Train", type="primary", icon=":material/play_arrow:", disabled=running or bool(problems), width="stretch"
+):
+    session.start_training(config)
+    st.rerun()  # redraw the buttons and the progress for the run that has just started
 right.button(
     "Stop",
     icon=":material/stop:",
@@ -43,7 +41,11 @@ def live_progress() -> None:
     """Redrawn every half second while a run trains, so progress streams in without a rerun."""
     current = session.trainer()
     if current is None:
-        st.info("No run yet in this session. The chart of the loss appears here as soon as you press Train.")
+        st.info(
+            "No run yet in this session. The chart of the loss appears here as soon as you press Train. "
+            "For a first run in seconds rather than minutes, set **Training images** to 5,000 and "
+            "**Epochs** to 5."
+        )
         return
     progress = current.progress()
     epochs_done = len(progress.epochs)

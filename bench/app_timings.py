@@ -89,7 +89,7 @@ def browser_figures(workspace: Path, screenshots: Path | None) -> dict[str, floa
         with running_app(workspace / "models", workspace / "streamlit.log") as url:
             page.goto(url)
             expect(page.get_by_role("combobox", name="Model")).to_be_visible()
-            expect(page.get_by_role("heading", name="Train a network")).to_be_visible()
+            expect(page.get_by_role("button", name="Train", exact=True)).to_be_enabled()
             figures["cold start to first page (s)"] = time.perf_counter() - started
             start = time.perf_counter()
             page.get_by_test_id("stSidebarNav").get_by_role("link", name="Predictions").click()
@@ -142,7 +142,8 @@ def take_screenshots(page, url: str, directory: Path) -> None:
     page.screenshot(path=directory / "draw.png")
     page.set_viewport_size({"width": 1400, "height": 1300})
     page.goto(url)
-    expect(page.get_by_role("heading", name="Train a network")).to_be_visible()
+    expect(page.get_by_role("button", name="Train", exact=True)).to_be_enabled()
+    expect(page.get_by_label("Epochs", exact=True)).to_be_visible()
     page.screenshot(path=directory / "train_first_visit.png")
     for label, value in (("Epochs", 5), ("Training images", 5_000)):
         field = page.get_by_label(label, exact=True)

@@ -86,9 +86,12 @@ def _readable_time(stamp: str) -> str:
 
 
 def start_training(config: TrainConfig) -> None:
-    """Start a run in the background (one per session), unless one is already running."""
+    """Start a run in the background (one per session), unless one is running or `config` is invalid.
+
+    The sidebar has already explained an invalid configuration next to its controls.
+    """
     current = st.session_state.get(TRAINER)
-    if current is not None and current.progress().running:
+    if (current is not None and current.progress().running) or config.problems():
         return
     st.session_state[TRAINER] = Trainer(config, models.models_dir(), mnist=cache.mnist()).start()
 

@@ -70,6 +70,20 @@ def test_holding_out_the_whole_subset_is_explained_beside_validation_images(mode
     assert button(app, "Train").disabled
 
 
+def test_train_uses_a_value_changed_in_the_same_interaction(models_dir):
+    """Typing a value and clicking Train at once (the input commits on blur) trains with that value."""
+    app = open_page("app_pages/train.py")
+    inputs = number_inputs(app)
+    inputs["hp_epochs"].set_value(1)
+    inputs["hp_hidden_0"].set_value(8)
+    inputs["hp_train_size"].set_value(300).run()
+    number_inputs(app)["hp_seed"].set_value(7)
+    button(app, "Train").click().run()
+    trainer = app.session_state[session.TRAINER]
+    assert trainer.config.seed == 7
+    assert trainer.join(TRAIN_TIMEOUT)
+
+
 def start_tiny_run(app, epochs: int, train_size: int = 500):
     inputs = number_inputs(app)
     inputs["hp_epochs"].set_value(epochs)

@@ -23,11 +23,16 @@ def shipped_model_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory) -> str:
+def app_models_dir(tmp_path_factory) -> Path:
+    """The models directory of the server under test (where its runs are saved)."""
+    return tmp_path_factory.mktemp("app") / "models"
+
+
+@pytest.fixture(scope="session")
+def app_url(app_models_dir) -> str:
     """Start the app once for the whole browser suite; stop it at the end."""
-    workspace = tmp_path_factory.mktemp("app")
-    log = workspace / "streamlit.log"
-    with running_app(workspace / "models", log) as url:
+    log = app_models_dir.parent / "streamlit.log"
+    with running_app(app_models_dir, log) as url:
         yield url
     assert "Traceback" not in log.read_text(errors="replace"), f"the server logged an error: see {log}"
 

@@ -50,7 +50,7 @@ def open_app(page: Page, app_url: str, path: str, heading: str) -> None:
     expect(page.get_by_role("heading", name=heading)).to_be_visible()
 
 
-def test_training_redraws_the_loss_chart_after_every_epoch(page: Page, app_url: str):
+def test_training_redraws_the_loss_chart_after_every_epoch(page: Page, app_url: str, app_models_dir):
     open_app(page, app_url, "", "Train a network")
     choose_tiny_network(page, epochs=4)
     page.get_by_role("button", name="Train", exact=True).click()
@@ -70,6 +70,11 @@ def test_training_redraws_the_loss_chart_after_every_epoch(page: Page, app_url: 
     expect(page.get_by_test_id("stMetricValue").filter(has_text="4 / 4")).to_be_visible()
     # The new model is active in the sidebar for the other pages.
     expect(page.get_by_role("combobox", name="Model")).to_have_value(re.compile(r"^run .* · 784-32-10 · "))
+    # ...and it was trained with every setting typed into the sidebar, the last one included.
+    newest = max((app_models_dir / "runs").glob("*.npz"), key=lambda p: p.stat().st_mtime)
+    config = load_model(newest).meta["config"]
+    assert (config["hidden"], config["epochs"], config["train_size"]) == ([32], 4, 10_000)
+    assert (config["batch_size"], config["lr"]) == (1, 0.01)
 
 
 def test_a_run_survives_a_page_switch_and_stop_keeps_the_model(page: Page, app_url: str):
@@ -104,9 +109,10 @@ def commonest_mistake(shipped_model_path) -> tuple[int, int, int]:
     return int(true), int(said), int(matrix[true, said])
 
 
-def tile_texts(page: Page) -> list[str]:
+def tile_texts(page: Page, count: int) -> list[str]:
+    """The caption of each tile in the grid, once the grid shows `count` tiles."""
     tiles = page.locator("[class*='st-key-tile_']")
-    expect(tiles.first).to_be_visible()
+    expect(tiles).to_have_count(count)
     return [t.get_by_test_id("stMarkdownContainer").first.inner_text() for t in tiles.all()]
 
 
@@ -119,9 +125,8 @@ def test_browsing_misclassified_images_and_following_a_confusion_matrix_cell(
     page.get_by_role("option", name=re.compile(r"^default · ")).click()
     expect(page.get_by_role("combobox", name="Model")).to_have_value(re.compile(r"^default · "))
     expect(page.get_by_text(re.compile(r"[\d,]+ images match"))).to_be_visible()
-    texts = tile_texts(page)
-    assert len(texts) == 24
-    for text in texts:  # "7 → 2 · 98%": every tile shown is a mistake
+    texts = tile_texts(page, 24)
+    for text in texts:  # "7 → 2 / 98% sure": every tile shown is a mistake
         true, said = re.match(r"(\d) → (\d)", text).groups()
         assert true != said, text
 
@@ -133,8 +138,7 @@ def test_browsing_misclassified_images_and_following_a_confusion_matrix_cell(
     box = cell.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     expect(page.get_by_text(f"{count:,} images match")).to_be_visible()
-    expect(page.locator("[class*='st-key-tile_']")).to_have_count(min(count, 24))
-    assert all(text.startswith(f"{true} → {said}") for text in tile_texts(page))
+    assert all(text.startswith(f"{true} → {said}") for text in tile_texts(page, min(count, 24)))
 
     page.locator("[class*='st-key-inspect_']").first.get_by_role("button").click()
     expect(page.get_by_role("heading", name=re.compile(r"Test image #\d+"))).to_be_visible()
