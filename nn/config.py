@@ -168,9 +168,11 @@ PRESETS: dict[str, TrainConfig] = {
     ),
 }
 PRESET_DESCRIPTIONS: dict[str, str] = {
-    "classic": "the original recipe: 784-128-64-10, plain SGD one image at a time, small random init",
-    "default": "the fast mini-batch setup: He init, momentum, cosine decay; about 98 % in seconds",
-    "best": "a wide network trained on freshly distorted digits every epoch: about 99 %, in minutes",
+    "classic": "the original recipe: 784-128-64-10, plain SGD one image at a time, small random init; "
+    "about 98 % test accuracy, slowly",
+    "default": "the fast mini-batch setup: He init, momentum, cosine decay; about 98.2 %, the quickest",
+    "best": "784-1024-256-10 trained on freshly distorted digits every epoch: about 99.1 %, in minutes; "
+    "reads other people's pens best (the app's model)",
 }
 
 
