@@ -38,6 +38,7 @@ def typed(tmp_path_factory) -> UserDigits:
     return digits
 
 
+@pytest.mark.slow  # fine-tunes the shipped model with the default settings: seconds, not milliseconds
 def test_learns_the_users_digits_without_forgetting_mnist(base: MLP, typed: UserDigits, tmp_path) -> None:
     params = base.params.copy()
     tuning = FineTune(base, typed.split())
