@@ -12,8 +12,8 @@ bilinear interpolation:
 - **affine** — rotation, scale, shear and shift: one 2×3 matrix per image.
 - **elastic** (Simard et al. 2003) — on top of the affine map, a random displacement per pixel,
   smoothed by a Gaussian so that neighbouring pixels move together: the wobble of a hand.
-  The smoothing is done for thousands of images at once by two thin matrix products, not a
-  convolution per image (see `_elastic_displacement`).
+  The smoothing is two small matrix products per field, done as one stacked product for
+  thousands of images rather than a convolution per image (see `_elastic_displacement`).
 - **pen** — the affine map, then a random stroke thickness (a partial grey dilation or erosion)
   and a mild blur: other pens, other scanners.
 
@@ -34,7 +34,7 @@ import numpy as np
 
 SIZE = 28
 PAD = 2  # zero border: a source point more than a pixel off the image reads as background
-BLOCK = 4096  # images per draw of random parameters: few, large matrix products for elastic
+BLOCK = 4096  # images per draw of random parameters and elastic fields
 CHUNK = 256  # images per sampling step: its working arrays stay in the CPU cache
 
 
@@ -130,8 +130,8 @@ def _elastic_displacement(n: int, rng: np.random.Generator, alpha: float, sigma:
     Their field is per-pixel noise N smoothed by a Gaussian along each axis, G·N·Gᵀ, times
     alpha. G is symmetric, G = U·S·Uᵀ, and Uᵀ·N·U is again independent noise when N is Gaussian,
     so the same field is B·Z·Bᵀ with B = U·S and Z a small noise matrix. S falls off so fast
-    that a handful of columns of B carry all but 0.01 % of the field's variance: 49 random
-    numbers per field instead of 784, and two thin matrix products for the whole block.
+    that a handful of columns of B carry all but 0.01 % of the field's variance (six for σ=6):
+    a few dozen random numbers per field instead of 784, and two small matrix products.
     (Simard's noise is uniform in ±1; after smoothing over hundreds of pixels the field is
     Gaussian either way, so Z is Gaussian with the same variance, 1/3.)
     """
@@ -139,10 +139,10 @@ def _elastic_displacement(n: int, rng: np.random.Generator, alpha: float, sigma:
     k = basis.shape[1]
     z = rng.standard_normal((2 * n, k, k), np.float32)
     z *= np.float32(alpha / np.sqrt(3.0))
-    half = (z.reshape(-1, k) @ basis.T).reshape(2 * n, k, SIZE)  # Z·Bᵀ
-    # B·(Z·Bᵀ) would need Bᵀ on the middle axis; (Z·Bᵀ)ᵀ·Bᵀ is the same field transposed,
-    # which is just as random (rows and columns are smoothed alike), and one plain product.
-    field = half.transpose(0, 2, 1).reshape(-1, k) @ basis.T
+    # Stacks of small products: OpenBLAS runs each on one thread, where one large thin product
+    # would wake its thread pool, which stalls badly on a busy machine.
+    half = np.matmul(z, basis.T)  # Z·Bᵀ, (2n, k, 28)
+    field = np.matmul(half.transpose(0, 2, 1), basis.T)  # (Z·Bᵀ)ᵀ·Bᵀ = B·Zᵀ·Bᵀ, and Zᵀ is as random as Z
     return field.reshape(n, 2, SIZE * SIZE)
 
 
