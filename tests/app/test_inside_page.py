@@ -84,7 +84,8 @@ def test_the_drawn_digit_is_taken_apart_and_another_rival_can_be_chosen(models_d
         atol=1e-7,
     )
     hidden = [f for f in figures(app) if f["data"][0]["type"] == "bar" and len(f["data"]) == 2]
-    assert [len(values(t["y"])) for t in hidden[0]["data"]] == [128, 64]  # one bar per neuron, per layer
+    widths = list(shipped_model.layer_sizes[1:-1])
+    assert [len(values(t["y"])) for t in hidden[0]["data"]] == widths  # one bar per neuron, per layer
 
 
 def test_distributions_compare_the_untrained_and_trained_network(models_dir):
@@ -93,7 +94,7 @@ def test_distributions_compare_the_untrained_and_trained_network(models_dir):
     assert len(overlays) == 2  # weights, activations
     for figure in overlays:
         names = [t["name"] for t in figure["data"]]
-        assert names == ["before training", "after"] * 3  # three layers of 784-128-64-10
+        assert names == ["before training", "after"] * 3  # the shipped model's three weight layers
 
 
 def test_a_model_without_its_recipe_says_so_instead_of_comparing(models_dir):
