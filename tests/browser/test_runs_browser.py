@@ -60,6 +60,9 @@ def test_ticking_two_runs_lays_their_curves_over_each_other(page: Page, app_url:
 
 def upload(page: Page, path: Path) -> None:
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    # wait until this file (not the one before it) has reached the server
+    expect(page.get_by_test_id("stFileChipName")).to_have_text(path.name)
+    expect(page.get_by_test_id("stFileChipIconSpinner")).to_have_count(0)
     page.get_by_role("button", name="Add to runs").click()
 
 
