@@ -99,14 +99,17 @@ def test_a_run_survives_a_page_switch_and_stop_keeps_the_model(page: Page, app_u
 
 
 @pytest.fixture(scope="module")
-def commonest_mistake(shipped_model_path) -> tuple[int, int, int]:
-    """(true, predicted, count) of the shipped model's most frequent confusion, computed here."""
+def shipped_answers(app_models_dir) -> tuple[int, int, int, int]:
+    """(true, predicted, count) of the served default model's commonest confusion, and its mistakes.
+
+    Computed here, from the server's own copy of the model, independently of the page.
+    """
     mnist = load_mnist()
-    predicted = load_model(shipped_model_path).predict(mnist.test_images)
+    predicted = load_model(app_models_dir / "default.npz").predict(mnist.test_images)
     matrix = confusion_matrix(mnist.test_labels, predicted)
     np.fill_diagonal(matrix, 0)
     true, said = np.unravel_index(matrix.argmax(), matrix.shape)
-    return int(true), int(said), int(matrix[true, said])
+    return int(true), int(said), int(matrix[true, said]), int(matrix.sum())
 
 
 def tile_texts(page: Page, count: int) -> list[str]:
@@ -117,23 +120,24 @@ def tile_texts(page: Page, count: int) -> list[str]:
 
 
 def test_browsing_misclassified_images_and_following_a_confusion_matrix_cell(
-    page: Page, app_url: str, commonest_mistake
+    page: Page, app_url: str, shipped_answers
 ):
+    true, said, count, mistakes = shipped_answers
     open_app(page, app_url, "predictions", "Predictions on the test set")
     # Runs trained by other tests may be active: switch to the shipped model in the sidebar.
     page.get_by_role("combobox", name="Model").click()
     page.get_by_role("option", name=re.compile(r"^default · ")).click()
     expect(page.get_by_role("combobox", name="Model")).to_have_value(re.compile(r"^default · "))
-    expect(page.get_by_text(re.compile(r"[\d,]+ images match"))).to_be_visible()
+    expect(page.get_by_text(f"{mistakes:,} images match")).to_be_visible()
     texts = tile_texts(page, 24)
     for text in texts:  # "7 → 2 / 98% sure": every tile shown is a mistake
-        true, said = re.match(r"(\d) → (\d)", text).groups()
-        assert true != said, text
+        label, answer = re.match(r"(\d) → (\d)", text).groups()
+        assert label != answer, text
 
     page.get_by_role("button", name="Page 2", exact=True).click()
+    expect(page.get_by_role("button", name="Page 2", exact=True)).to_have_attribute("aria-current", "page")
     expect(page.locator("[class*='st-key-tile_']").first).not_to_have_text(texts[0])
 
-    true, said, count = commonest_mistake
     cell = page.locator("[data-testid=stPlotlyChart] .scatterlayer .trace .point").nth(true * 10 + said)
     box = cell.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
