@@ -1,7 +1,8 @@
-"""The Train page's sidebar: one control per hyper-parameter, built from `nn.config.PARAMETERS`.
+"""The Train page's sidebar: a preset, then one control per hyper-parameter from `PARAMETERS`.
 
-Limits and explanations come from `PARAMETERS`, so the sidebar, the command line and the
-validation always agree. Each control reserves a slot beneath it; once every value is read,
+Limits and explanations come from `nn.config.PARAMETERS`, so the sidebar, the command line and
+the validation always agree. Choosing a preset writes its values into the controls, which
+then stay free to edit. Each control reserves a slot beneath it; once every value is read,
 `TrainConfig.problems()` fills the slot of each offending control with its message, so an
 invalid combination is explained where it can be fixed.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nn.config import MAX_LAYER_WIDTH, PARAMETERS, Parameter, TrainConfig
+from nn.config import MAX_LAYER_WIDTH, PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, Parameter, TrainConfig
 
 LABELS = {
     "epochs": "Epochs",
@@ -35,18 +36,31 @@ FLOAT_STEPS = {"lr": 0.01, "momentum": 0.05, "weight_decay": 1e-4}
 INT_STEPS = {"train_size": 1000, "val_size": 1000, "batch_size": 16}
 
 
+DEFAULT_PRESET = "default"
+
+
 def hyperparameter_sidebar() -> tuple[TrainConfig, dict[str, str]]:
     """Draw the controls; return the configuration they describe and its problems."""
-    defaults = TrainConfig()
     values, slots = {}, {}
     with st.sidebar:
         st.header("Hyper-parameters")
+        preset = st.selectbox(
+            "Preset",
+            list(PRESETS),
+            index=list(PRESETS).index(DEFAULT_PRESET),
+            format_func=str.capitalize,
+            on_change=_apply_preset,
+            key="hp_preset",
+            help="a tried recipe to start from; every value below can still be changed",
+        )
+        st.caption(PRESET_DESCRIPTIONS[preset].capitalize() + ".")
+        _fill_missing(PRESETS[preset])
         for name in MAIN:
-            values[name] = _control(PARAMETERS[name], getattr(defaults, name))
+            values[name] = _control(PARAMETERS[name])
             slots[name] = st.empty()
         with st.expander("More settings"):
             for name in [n for n in PARAMETERS if n not in MAIN]:
-                values[name] = _control(PARAMETERS[name], getattr(defaults, name))
+                values[name] = _control(PARAMETERS[name])
                 slots[name] = st.empty()
     config = TrainConfig(**values)
     problems = config.problems()
@@ -55,18 +69,37 @@ def hyperparameter_sidebar() -> tuple[TrainConfig, dict[str, str]]:
     return config, problems
 
 
-def _control(spec: Parameter, default):
+def _preset_values(config: TrainConfig) -> dict[str, object]:
+    """The session-state value of every control, for a configuration."""
+    values = {f"hp_{name}": getattr(config, name) for name in PARAMETERS if name != "hidden"}
+    values["hp_hidden_count"] = len(config.hidden)
+    values |= {f"hp_hidden_{i}": width for i, width in enumerate(config.hidden)}
+    return values
+
+
+def _apply_preset() -> None:
+    """On a new preset, every control takes the preset's value."""
+    st.session_state.update(_preset_values(PRESETS[st.session_state.hp_preset]))
+
+
+def _fill_missing(config: TrainConfig) -> None:
+    # The controls read their values from session state only (never value=), so a preset can
+    # rewrite them; a control seen for the first time starts at the preset's value.
+    for key, value in _preset_values(config).items():
+        st.session_state.setdefault(key, value)
+
+
+def _control(spec: Parameter):
     label, key = LABELS[spec.name], f"hp_{spec.name}"
     if spec.choices is not None:
-        return st.selectbox(label, spec.choices, index=spec.choices.index(default), help=spec.help, key=key)
+        return st.selectbox(label, spec.choices, help=spec.help, key=key)
     if spec.name == "hidden":
-        return _hidden_layers(spec, default)
+        return _hidden_layers(spec)
     if spec.name == "train_size":
         return st.number_input(
             label,
             int(spec.minimum),
             int(spec.maximum),
-            value=None,
             step=INT_STEPS[spec.name],
             placeholder=f"all {int(spec.maximum):,}",
             help=spec.help,
@@ -77,7 +110,6 @@ def _control(spec: Parameter, default):
             label,
             spec.minimum,
             spec.maximum,
-            value=float(default),
             step=FLOAT_STEPS[spec.name],
             format="%g",
             help=spec.help,
@@ -87,31 +119,28 @@ def _control(spec: Parameter, default):
         label,
         int(spec.minimum),
         int(spec.maximum),
-        value=int(default),
         step=INT_STEPS.get(spec.name, 1),
         help=spec.help,
         key=key,
     )
 
 
-def _hidden_layers(spec: Parameter, default: tuple[int, ...]) -> tuple[int, ...]:
+def _hidden_layers(spec: Parameter) -> tuple[int, ...]:
     count = st.number_input(
         LABELS["hidden"],
         1,
         MAX_HIDDEN_LAYERS,
-        value=len(default),
         key="hp_hidden_count",
         help="how many layers sit between the 784 pixels and the 10 digit scores",
     )
     widths = []
     for i in range(int(count)):
-        width_default = default[i] if i < len(default) else EXTRA_LAYER_WIDTH
+        st.session_state.setdefault(f"hp_hidden_{i}", EXTRA_LAYER_WIDTH)
         widths.append(
             st.number_input(
                 f"Layer {i + 1} width",
                 1,
                 MAX_LAYER_WIDTH,
-                value=width_default,
                 step=16,
                 help=spec.help,
                 key=f"hp_hidden_{i}",

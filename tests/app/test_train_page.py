@@ -4,7 +4,7 @@ import json
 
 from app_driver import button, open_page
 
-from nn.config import MAX_WEIGHTS, PARAMETERS, TrainConfig
+from nn.config import MAX_WEIGHTS, PARAMETERS, PRESETS, TrainConfig
 from nn.persistence import load_model
 from ui import session
 from ui.models import ACTIVE_POINTER, RUNS
@@ -132,3 +132,21 @@ def test_stop_ends_the_run_early_and_keeps_the_model_trained_so_far(models_dir):
     assert meta["epochs_done"] < 1000
     assert any("stopped during epoch" in w.value.lower() for w in app.warning)
     assert app.sidebar.selectbox(key="active_model").value == str(saved)
+
+
+def test_choosing_a_preset_fills_every_control_and_leaves_them_editable(models_dir):
+    app = open_page("app_pages/train.py")
+    app.sidebar.selectbox(key="hp_preset").set_value("best").run()
+    best = PRESETS["best"]
+    inputs, selects = number_inputs(app), {s.key: s for s in app.sidebar.selectbox}
+    assert (inputs["hp_hidden_0"].value, inputs["hp_hidden_1"].value) == best.hidden
+    assert (inputs["hp_epochs"].value, inputs["hp_batch_size"].value) == (best.epochs, best.batch_size)
+    assert inputs["hp_lr"].value == best.lr
+    assert selects["hp_augment"].value == best.augment
+    assert "99" in app.sidebar.caption[0].value  # the preset's description, with its accuracy
+    inputs["hp_epochs"].set_value(3).run()
+    app.sidebar.selectbox(key="hp_preset").set_value("classic").run()
+    inputs, selects = number_inputs(app), {s.key: s for s in app.sidebar.selectbox}
+    assert inputs["hp_batch_size"].value == 1 and inputs["hp_epochs"].value == PRESETS["classic"].epochs
+    assert (selects["hp_optimizer"].value, selects["hp_init"].value) == ("sgd", "small")
+    assert not app.exception and not app.sidebar.error
