@@ -207,7 +207,7 @@ def machine_lines(args: argparse.Namespace) -> list[str]:
         f"machine: {cpu}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end",
         "software: " + ", ".join(versions),
         f"settings: {args.threads} threads; lr {args.lr} (per-sample {PER_SAMPLE_LR}), momentum 0.9 "
-        f"(per-sample: plain SGD); {args.epochs} epochs per process, first untimed; {args.rounds} rounds; "
+        f"(per-sample: plain SGD); {args.epochs} epochs per process, first untimed; {args.rounds} round(s); "
         f"{args.train_size} training images",
     ]
     for name in SLOWING_VARIABLES:
