@@ -180,6 +180,10 @@ def _distorted_copies(
 
 
 def _copy(model: MLP) -> MLP:
+    """The same weights, and how the network was first built (its own training is recorded anew)."""
     clone = MLP(model.layer_sizes[1:-1], dtype=model.dtype)
     clone.params[...] = model.params
+    base_config = model.meta.get("base_config") or model.meta.get("config")
+    if base_config is not None:
+        clone.meta["base_config"] = base_config
     return clone

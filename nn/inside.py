@@ -121,11 +121,12 @@ def initial_model(model: MLP) -> MLP | None:
     """The network as it was before any training, rebuilt from its recorded configuration.
 
     Initialisation depends only on the architecture, the init scheme and the seed, so the
-    untrained network can be recreated exactly. Returns None for a model whose metadata does
-    not say how it was built (e.g. one uploaded from elsewhere).
+    untrained network can be recreated exactly. A model trained further (fine-tuned) keeps
+    how it was first built in `meta["base_config"]`. Returns None for a model whose metadata
+    does not say how it was built (e.g. one uploaded from elsewhere).
     """
     try:
-        config = TrainConfig.from_dict(model.meta["config"]).validate()
+        config = TrainConfig.from_dict(model.meta.get("base_config") or model.meta["config"]).validate()
     except (KeyError, TypeError, ValueError):  # ValueError includes ConfigError
         return None
     if tuple(config.hidden) != model.layer_sizes[1:-1]:

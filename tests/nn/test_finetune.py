@@ -8,6 +8,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from nn import MLP, load_model
 from nn.finetune import FineTune, FineTuneSettings
+from nn.inside import initial_model
 from nn.preprocess import mnist_style
 from nn.runstore import DEFAULT_MODELS_DIR, RunStore
 from nn.training import RunEnd
@@ -55,6 +56,8 @@ def test_learns_the_users_digits_without_forgetting_mnist(base: MLP, typed: User
     meta = tuning.model.meta
     assert meta["test_accuracy"] == result.mnist_after and meta["status"] == "completed"
     assert [e["epoch"] for e in meta["history"]] == [1, 2, 3]
+    assert meta["base_config"] == base.meta["config"]  # how the network was first built
+    np.testing.assert_array_equal(initial_model(tuning.model).params, initial_model(base).params)
     assert meta["history"][-1]["val_accuracy"] == result.user_after  # per-epoch user accuracy
     run = RunStore(tmp_path / "runs.sqlite", tmp_path / "runs").add(
         tuning.model, source="finetune", details=tuning.details()

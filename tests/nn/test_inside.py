@@ -87,6 +87,13 @@ def test_initial_model_recreates_the_untrained_network_and_training_moves_it() -
     assert 0 < acts[0].zero_after < 1  # some ReLUs fire, some stay silent
 
 
+def test_a_further_trained_model_is_traced_back_to_how_it_was_first_built() -> None:
+    model = MLP((16,), seed=0)
+    model.meta["config"] = TrainConfig(hidden=(16,), seed=5, lr=0.003).to_dict()  # the fine-tuning
+    model.meta["base_config"] = TrainConfig(hidden=(16,), seed=9).to_dict()  # the first training
+    np.testing.assert_array_equal(initial_model(model).params, MLP((16,), seed=9).params)
+
+
 def test_initial_model_is_none_when_the_model_does_not_say_how_it_was_built() -> None:
     model = MLP((16,), seed=0)
     assert initial_model(model) is None
