@@ -5,7 +5,9 @@ from streamlit_drawable_canvas import st_canvas
 
 from ui import cache, charts, session
 from ui.drawing import classify_drawing
+from ui.inside import DRAWN_DIGIT
 from ui.pixels import enlarge
+from ui.teach import add_to_my_digits
 
 CANVAS = "canvas_clears"  # bumping this gives the canvas a new key, which empties it
 
@@ -39,6 +41,7 @@ with canvas_column:
     st.button("Clear", icon=":material/ink_eraser:", on_click=clear_canvas)
 
 guess = classify_drawing(cache.model(active.path), drawing.image_data)
+st.session_state[DRAWN_DIGIT] = None if guess is None else guess.seen  # for the Inside page
 if guess is None:
     seen_column.info(
         "Draw a digit in the black square: the network's guess appears here.", icon=":material/draw:"
@@ -56,3 +59,4 @@ else:
         )
         st.plotly_chart(charts.probability_chart(guess.probs), width="stretch")
         st.caption("One bar per digit: the network's probability that your drawing is that digit.")
+        add_to_my_digits(guess.seen, guess.digit)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import charts, params, session
+from ui.inside import feature_grid_chart
 
 config, problems = params.hyperparameter_sidebar()
 run = session.trainer()
@@ -72,6 +73,13 @@ def live_progress() -> None:
         "on images the network never trains on; when it stops rising while training accuracy keeps "
         "climbing, the network has started memorising instead of learning."
     )
+    if progress.features is not None:
+        st.plotly_chart(feature_grid_chart(progress.features), width="stretch")
+        st.caption(
+            "The first 64 neurons of the first layer, each one's 784 weights drawn as a 28×28 image "
+            "(red: ink here excites it, blue: inhibits it). Redrawn every epoch: watch the noise "
+            "they start from turn into strokes and blobs as they learn what to look for."
+        )
     _outcome(progress)
     if not progress.running and not session.run_settled():
         st.rerun()  # the whole app, so the sidebar shows the newly saved model as active

@@ -13,13 +13,20 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from nn.config import TrainConfig
 from nn.data import MNIST
 from nn.errors import DigitLabError
 from nn.experiment import TrainingRun
+from nn.inside import first_layer_features
+from nn.network import MLP
+from nn.runstore import RunStore, record_run
 from nn.training import BatchProgress, EpochEnd, RunEnd
 
-from .models import save_run, write_active
+from .models import RUNS, save_run, write_active
+
+FEATURES_SHOWN = 64  # first-layer neurons drawn live on the Train page
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class Progress:
     saved_to: Path | None
     error: str | None
     running: bool
+    features: np.ndarray | None = None  # first-layer weights as 28×28 images, as of the last epoch
 
 
 class Trainer:
@@ -49,6 +57,7 @@ class Trainer:
         self._end: RunEnd | None = None
         self._saved_to: Path | None = None
         self._error: str | None = None
+        self._features: np.ndarray | None = None
         self._thread = threading.Thread(target=self._work, name="digitlab-trainer", daemon=True)
 
     def start(self) -> Trainer:
@@ -78,18 +87,26 @@ class Trainer:
                 saved_to=self._saved_to,
                 error=self._error,
                 running=self._thread.is_alive(),
+                features=self._features,
             )
 
     def _work(self) -> None:
         try:
             run = TrainingRun(self.config, self._mnist)
+            self._snapshot(run.model)  # untrained: noise, until the first epoch ends
             for event in run.events(self._stop):
                 self._record(event)
+                if isinstance(event, EpochEnd):
+                    self._snapshot(run.model)
             if should_keep(run.result):
                 saved = save_run(run.model, self.models_dir)
                 write_active(self.models_dir, saved)
-                with self._lock:
-                    self._saved_to = saved
+                try:
+                    store = RunStore(model_dir=self.models_dir / RUNS)  # its runs: recorded in place
+                    record_run(run.model, source="app", saved_at=saved, store=store)
+                finally:  # saved either way; announced only once recorded, so the page says it once
+                    with self._lock:
+                        self._saved_to = saved
         except DigitLabError as exc:
             self._fail(str(exc))
         except Exception as exc:  # a worker thread's crash would otherwise vanish without a word
@@ -104,6 +121,11 @@ class Trainer:
                 self._batch = None
             else:
                 self._end = event
+
+    def _snapshot(self, model: MLP) -> None:
+        features = first_layer_features(model)[:FEATURES_SHOWN].copy()  # a copy: training goes on
+        with self._lock:
+            self._features = features
 
     def _fail(self, message: str) -> None:
         with self._lock:

@@ -2,9 +2,11 @@
 
 import json
 
+import numpy as np
 from app_driver import button, open_page
 
 from nn.config import MAX_WEIGHTS, PARAMETERS, PRESETS, TrainConfig
+from nn.inside import first_layer_features
 from nn.persistence import load_model
 from ui import session
 from ui.models import ACTIVE_POINTER, RUNS
@@ -114,6 +116,9 @@ def test_a_tiny_run_finishes_saves_its_model_and_becomes_active(models_dir):
     chart = json.loads(app.get("plotly_chart")[0].proto.spec)
     assert [len(trace["x"]) for trace in chart["data"]] == [2, 2, 2]  # loss, train and held-out accuracy
     assert [m.value for m in app.metric if m.label == "Epochs done"] == ["2 / 2"]
+    # the live grid of first-layer features shows the trained weights, as saved
+    np.testing.assert_array_equal(trainer.progress().features, first_layer_features(model))
+    assert json.loads(app.get("plotly_chart")[1].proto.spec)["data"][0]["type"] == "heatmap"
     restarted = open_page("app_pages/train.py")  # a new session, as after a restart of the app
     assert restarted.sidebar.selectbox(key="active_model").value == str(saved[0])
 

@@ -7,6 +7,7 @@ import pytest
 from nn.config import TrainConfig
 from nn.errors import ConfigError
 from nn.persistence import load_model
+from nn.runstore import RunStore
 from nn.training import RunEnd
 from ui import models
 from ui.trainer import Trainer, should_keep
@@ -71,3 +72,12 @@ def test_an_invalid_configuration_is_refused_before_any_thread_starts(tmp_path):
 def test_which_runs_are_kept(status, epochs_done, kept):
     assert should_keep(RunEnd(status, epochs_done, 1.0, "")) is kept
     assert should_keep(None) is False
+
+
+def test_a_finished_run_is_recorded_for_the_compare_runs_page(tmp_path, mnist):
+    trainer = Trainer(TINY, tmp_path, mnist).start()
+    assert trainer.join(TIMEOUT)
+    saved = trainer.progress().saved_to
+    run = RunStore(model_dir=tmp_path / models.RUNS).find(saved)
+    assert run is not None and run.model_path == saved.resolve()  # recorded in place, not copied
+    assert (run.source, run.status, len(run.history)) == ("app", "completed", 2)
