@@ -22,6 +22,7 @@ DTYPES = ("float32", "float64")
 
 MNIST_TRAIN_SIZE = 60_000
 MAX_LAYER_WIDTH = 8192
+MAX_HIDDEN_LAYERS = 32  # far deeper than a plain MLP can be trained without normalisation
 # 50 million weights is 200 MB of float32 parameters, times four with Adam's moments and the
 # gradient: beyond that a laptop runs out of memory long before the network learns anything.
 MAX_WEIGHTS = 50_000_000
@@ -188,6 +189,8 @@ def _check(spec: Parameter, value: Any) -> str | None:
             return "must be a list of layer widths"
         if not value:
             return "needs at least one hidden layer"
+        if len(value) > MAX_HIDDEN_LAYERS:
+            return f"at most {MAX_HIDDEN_LAYERS} hidden layers (got {len(value)})"
         return next((m for m in (_check_number(spec, v) for v in value) if m), None)
     return _check_number(spec, value)
 

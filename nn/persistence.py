@@ -18,11 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import MAX_HIDDEN_LAYERS, MAX_WEIGHTS
 from .errors import ModelFileError
 from .network import MLP, N_CLASSES, N_INPUTS
 
 FORMAT = "digitlab-mlp-v1"
-MAX_FILE_BYTES = 256 * 1024 * 1024
+# The largest network a config allows, in float64, plus room for its history and the zip.
+MAX_FILE_BYTES = 8 * MAX_WEIGHTS + 64 * 1024 * 1024
 FLOAT_DTYPES = ("float32", "float64")
 
 
@@ -99,6 +101,8 @@ def _model_from_arrays(path: Path, arrays: dict[str, np.ndarray]) -> MLP:
     sizes = arrays.get("layer_sizes")
     if sizes is None or sizes.ndim != 1 or sizes.dtype.kind not in "iu" or len(sizes) < 3:
         raise bad("'layer_sizes' must list at least three integer layer widths")
+    if len(sizes) > MAX_HIDDEN_LAYERS + 2:
+        raise bad(f"{len(sizes) - 2} hidden layers is more than the {MAX_HIDDEN_LAYERS} a model may have")
     sizes = tuple(int(s) for s in sizes)
     if (sizes[0], sizes[-1]) != (N_INPUTS, N_CLASSES):
         raise bad(f"layer sizes {sizes} must start at {N_INPUTS} inputs and end at {N_CLASSES} classes")

@@ -22,8 +22,8 @@ from pathlib import Path
 from nn.errors import ModelFileError
 from nn.network import MLP
 from nn.persistence import load_model, save_model
+from nn.runstore import MODELS_DIR_ENV
 
-MODELS_DIR_ENV = "DIGITLAB_MODELS_DIR"
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 RUNS = "runs"
 ACTIVE_POINTER = "active.txt"

@@ -29,6 +29,7 @@ def test_the_defaults_are_valid_and_describe_the_default_network() -> None:
         ({"hidden": (-5,)}, "hidden", "greater than 0"),
         ({"hidden": (100_000,)}, "hidden", "at most 8192"),
         ({"hidden": (8192, 8192, 8192)}, "hidden", "GB"),
+        ({"hidden": (4,) * 33}, "hidden", "at most 32 hidden layers"),
         ({"lr": 0.0}, "lr", "greater than 0"),
         ({"lr": -0.1}, "lr", "greater than 0"),
         ({"lr": math.nan}, "lr", "NaN"),

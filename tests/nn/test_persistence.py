@@ -185,6 +185,7 @@ def test_a_pickled_payload_is_refused_and_never_executed(tmp_path: Path, entry: 
         (lambda a: a.update(layer_sizes=np.array([784, 16, 8, 3])), ["end at 10"]),
         (lambda a: a.update(layer_sizes=np.array([784.0, 16.0, 8.0, 10.0])), ["integer layer widths"]),
         (lambda a: a.update(layer_sizes=np.array([784, 10])), ["at least three"]),
+        (lambda a: a.update(layer_sizes=np.array([784] + [8] * 10**6 + [10])), ["1000000 hidden layers"]),
     ],
 )
 def test_malformed_models_are_refused_with_a_reason(tmp_path: Path, change, words: list[str]) -> None:
