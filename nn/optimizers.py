@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 NEGLIGIBLE = 1e-30  # smaller running averages are zeroed: see the module docstring
-FLUSH_EVERY = 16  # steps; an average needs many more than this to fall from 1e-30 to subnormal
+FLUSH_EVERY = 16  # steps; at momentum 0.9 an average takes ~170 to fall from 1e-30 to subnormal
 
 
 class Optimizer:
