@@ -90,7 +90,7 @@ class TrainConfig:
 
     hidden: tuple[int, ...] = (128, 64)
     epochs: int = 20
-    lr: float = 0.1
+    lr: float = 0.05
     batch_size: int = 64
     optimizer: str = "momentum"
     momentum: float = 0.9

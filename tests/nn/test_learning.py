@@ -67,7 +67,7 @@ def test_the_same_seed_gives_the_same_weights_and_another_seed_does_not(mnist) -
 
 def test_weight_decay_keeps_the_weights_smaller(mnist) -> None:
     def weight_norm(decay: float) -> float:
-        config = TrainConfig(hidden=(32,), epochs=2, train_size=2000, weight_decay=decay)
+        config = TrainConfig(hidden=(32,), epochs=2, train_size=2000, lr=0.1, weight_decay=decay)
         model = run_to_end(config, mnist).model
         return float(np.linalg.norm(model.params[: model.n_weights]))
 

@@ -53,7 +53,7 @@ def test_list_is_newest_first_and_default_names_describe_the_run(store: RunStore
     first = store.add(trained_like(), source="cli")
     second = store.add(trained_like(seed=1), source="app")
     assert [r.id for r in store.runs()] == [second.id, first.id]
-    assert first.name == "784-8-10 · momentum lr 0.1 · 2 epochs"
+    assert first.name == f"784-8-10 · momentum lr {TrainConfig().lr:g} · 2 epochs"
 
 
 def test_a_model_saved_in_the_models_folder_is_recorded_in_place(store: RunStore, tmp_path) -> None:

@@ -187,7 +187,7 @@ def test_training_refuses_a_config_that_does_not_fit_the_model_or_is_invalid(mni
 
 
 def test_float64_training(mnist) -> None:
-    run = TrainingRun(TrainConfig(**SMALL, epochs=1, dtype="float64"), mnist)
+    run = TrainingRun(TrainConfig(**SMALL, epochs=1, lr=0.1, dtype="float64"), mnist)
     collect(run)
     assert run.model.params.dtype == np.float64
     assert run.model.meta["test_accuracy"] > 0.8
