@@ -60,7 +60,13 @@ with st.expander("Fine-tuning settings"):
         defaults.mnist_size,
         help="rehearsing MNIST is what keeps the network from forgetting it",
     )
-if st.button("Fine-tune on my digits", type="primary", icon=":material/school:", disabled=not digits):
+if st.button(
+    "Fine-tune on my digits",
+    type="primary",
+    icon=":material/school:",
+    disabled=not digits,
+    help="takes a minute or two; stay on this page until it is done, leaving it abandons the run",
+):
     progress = st.progress(0.0, text="preparing your digits…")
     settings = FineTuneSettings(epochs=epochs, mnist_size=mnist_size)
     st.session_state[OUTCOME] = teach.finetune(
