@@ -90,8 +90,8 @@ class TrainConfig:
 
     hidden: tuple[int, ...] = (128, 64)
     epochs: int = 20
-    lr: float = 0.05
-    batch_size: int = 64
+    lr: float = 0.07
+    batch_size: int = 128
     optimizer: str = "momentum"
     momentum: float = 0.9
     weight_decay: float = 0.0

@@ -30,6 +30,10 @@ PROGRESS_UPDATES_PER_EPOCH = 50
 # An untrained network scores ln 10 ≈ 2.3. A mean loss of 100 means the right digit gets
 # probability e^-100 on average: the steps have overshot and the run will not recover.
 DIVERGED_LOSS = 100.0
+# Steps that overshoot do not always explode: the loss can bounce around chance for ever while
+# the ReLUs die. An epoch whose average loss is half as high again as both the run's first batch
+# and blind guessing (ln 10; a fine-tuned model starts far below it) is heading the wrong way.
+OVERSHOOT = 1.5
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ def train(
     report_every = max(1, batches // PROGRESS_UPDATES_PER_EPOCH)
     scale = 1 / 255 if images.dtype == np.uint8 else 1.0
     started = time.perf_counter()
+    starting_loss = 0.0
 
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.perf_counter()
@@ -119,9 +124,11 @@ def train(
             x = np.multiply(epoch_images[rows], scale, dtype=model.dtype)
             y = epoch_labels[rows]
             loss, logits = model.loss_and_gradients(x, y)
+            starting_loss = starting_loss or loss
             if not loss < DIVERGED_LOSS:  # also true for NaN
                 model.params[...] = snapshot
-                yield _diverged(epoch, time.perf_counter() - started, config.lr)
+                why = f"the loss exploded (NaN, infinite or over {DIVERGED_LOSS:g})"
+                yield _diverged(epoch, time.perf_counter() - started, config.lr, why)
                 return
             lr = learning_rate(config.schedule, config.lr, (epoch - 1 + b / batches) / config.epochs)
             optimizer.step(lr)
@@ -132,10 +139,16 @@ def train(
             if stop is not None and stop.is_set():
                 yield _stopped(epoch, epoch - 1, time.perf_counter() - started)
                 return
+        epoch_loss = loss_sum / n
+        if epoch_loss > OVERSHOOT * max(starting_loss, math.log(model.layer_sizes[-1])):
+            model.params[...] = snapshot
+            why = f"its average loss {epoch_loss:.2f} is far worse than at the start ({starting_loss:.2f})"
+            yield _diverged(epoch, time.perf_counter() - started, config.lr, why)
+            return
         end = EpochEnd(
             epoch=epoch,
             epochs=config.epochs,
-            loss=loss_sum / n,
+            loss=epoch_loss,
             train_accuracy=np.count_nonzero(predicted == epoch_labels) / n,
             val_accuracy=model.score(*validation) if validation is not None else None,
             test_accuracy=model.score(*test) if test is not None else None,
@@ -147,12 +160,12 @@ def train(
     yield RunEnd("completed", config.epochs, time.perf_counter() - started, f"trained {config.epochs} epochs")
 
 
-def _diverged(epoch: int, seconds: float, lr: float) -> RunEnd:
+def _diverged(epoch: int, seconds: float, lr: float, why: str) -> RunEnd:
     return RunEnd(
         "diverged",
         epoch - 1,
         seconds,
-        f"training diverged in epoch {epoch}: the loss exploded (NaN, infinite or over {DIVERGED_LOSS:g}). "
+        f"training diverged in epoch {epoch}: {why}. "
         f"Try a smaller learning rate than {lr:g}. The model keeps the weights it had before "
         f"epoch {epoch}.",
     )

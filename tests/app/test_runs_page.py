@@ -67,7 +67,7 @@ def test_ticking_two_runs_overlays_their_curves(store):
     assert traces[0]["y"] == [2.0, 1.5] and traces[2]["y"] == [0.9, 0.4, 0.2]
     assert traces[3]["y"] == pytest.approx([0.7, 1 - 0.4 / 3, 1 - 0.2 / 3])
     captions = [c.value for c in app.caption]
-    assert "784-8-10 · momentum lr 0.01, batch 64" in captions
+    assert f"784-8-10 · momentum lr 0.01, batch {TrainConfig().batch_size}" in captions
     app.checkbox(key=f"compare_{fast}").uncheck().run()
     assert [t["name"] for t in json.loads(app.get("plotly_chart")[0].proto.spec)["data"]] == ["slow", "slow"]
 

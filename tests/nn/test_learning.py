@@ -45,14 +45,16 @@ def test_the_classic_per_sample_mode_learns_from_a_subset(mnist) -> None:
 
 
 def test_small_initialisation_learns_too(mnist) -> None:
-    run = run_to_end(TrainConfig(hidden=(64,), epochs=2, init="small", train_size=5000), mnist)
+    run = run_to_end(TrainConfig(hidden=(64,), epochs=2, init="small", train_size=5000, batch_size=64), mnist)
     assert run.model.meta["test_accuracy"] > 0.85
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_other_optimizers_learn(mnist, optimizer: str) -> None:
     lr = {"sgd": 0.1, "adam": 0.002}[optimizer]
-    run = run_to_end(TrainConfig(hidden=(64,), epochs=2, optimizer=optimizer, lr=lr, train_size=5000), mnist)
+    run = run_to_end(
+        TrainConfig(hidden=(64,), epochs=2, optimizer=optimizer, lr=lr, train_size=5000, batch_size=64), mnist
+    )
     assert run.model.meta["test_accuracy"] > 0.85
 
 
@@ -67,7 +69,9 @@ def test_the_same_seed_gives_the_same_weights_and_another_seed_does_not(mnist) -
 
 def test_weight_decay_keeps_the_weights_smaller(mnist) -> None:
     def weight_norm(decay: float) -> float:
-        config = TrainConfig(hidden=(32,), epochs=2, train_size=2000, lr=0.1, weight_decay=decay)
+        config = TrainConfig(
+            hidden=(32,), epochs=2, train_size=2000, lr=0.1, batch_size=64, weight_decay=decay
+        )
         model = run_to_end(config, mnist).model
         return float(np.linalg.norm(model.params[: model.n_weights]))
 
