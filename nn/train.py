@@ -10,7 +10,11 @@ python -m nn.train --batch-size 1 --optimizer sgd --lr 0.01 --train-size 5000
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from .config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, TrainConfig
@@ -19,7 +23,7 @@ from .experiment import TrainingRun
 from .network import MLP
 from .persistence import save_model
 from .runstore import record_run
-from .training import BatchProgress, EpochEnd, RunEnd
+from .training import BatchProgress, EpochEnd, Event, RunEnd
 
 
 def build_parser(defaults: TrainConfig | None = None) -> argparse.ArgumentParser:
@@ -95,25 +99,49 @@ def record(model: MLP) -> None:
     print(f"recorded as run {run.id}, “{run.name}” ({run.model_path})")
 
 
+def report(event: Event, live: bool) -> None:
+    """Print an event: epochs on stdout; batch progress on a terminal's stderr, overwritten."""
+    if isinstance(event, BatchProgress) and live:
+        print(
+            f"\repoch {event.epoch}: {event.batch}/{event.batches} batches  loss {event.loss:.4f}",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+    elif isinstance(event, EpochEnd):
+        if live:
+            print("\r\033[K", end="", file=sys.stderr)
+        print(format_epoch(event), flush=True)
+    elif isinstance(event, RunEnd) and event.status != "completed":
+        print(event.message, file=sys.stderr)
+
+
+@contextlib.contextmanager
+def stop_on_ctrl_c() -> Iterator[threading.Event]:
+    """The first Ctrl-C ends the run after its current batch, keeping (and saving) what it has
+    learned; a second one aborts at once. The previous handler is restored afterwards."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        print("\nstopping after this batch (Ctrl-C again to abort)", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, request_stop)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     live = sys.stderr.isatty()
     try:
         run = TrainingRun(config_from_args(args))
-        for event in run.events():
-            if isinstance(event, BatchProgress) and live:
-                print(
-                    f"\repoch {event.epoch}: {event.batch}/{event.batches} batches  loss {event.loss:.4f}",
-                    end="",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            elif isinstance(event, EpochEnd):
-                if live:
-                    print("\r\033[K", end="", file=sys.stderr)
-                print(format_epoch(event), flush=True)
-            elif isinstance(event, RunEnd) and event.status != "completed":
-                print(event.message, file=sys.stderr)
+        with stop_on_ctrl_c() as stop:
+            for event in run.events(stop):
+                report(event, live)
         if args.save:
             print(f"saved {save_model(run.model, args.save)}")
         record(run.model)
@@ -121,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted; nothing saved", file=sys.stderr)
+        print("\naborted; nothing saved", file=sys.stderr)
         return 130
     print(f"test accuracy: {run.model.meta['test_accuracy']:.4f}")
     return 1 if run.result.status == "diverged" else 0

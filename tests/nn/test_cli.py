@@ -7,6 +7,7 @@ import os
 import pty
 import re
 import select
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -204,3 +205,32 @@ def test_predict_without_images_is_a_usage_error(capsys: pytest.CaptureFixture) 
         predict_cli.main(["--model", "m.npz"])
     assert exit_.value.code == 2
     assert "IMAGE" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_after_the_current_batch_and_still_saves_the_model(tmp_path: Path) -> None:
+    path = tmp_path / "interrupted.npz"
+    command = [
+        sys.executable,
+        "-m",
+        "nn.train",
+        "--epochs",
+        "500",
+        "--train-size",
+        "5000",
+        "--save",
+        str(path),
+    ]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first_epoch = process.stdout.readline()  # blocks until an epoch has been trained
+        assert first_epoch.startswith("epoch   1/500"), first_epoch
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert "stopping after this batch" in err and "Traceback" not in err
+    assert out.strip().splitlines()[-1].startswith("test accuracy: ")
+    model = load_model(path)
+    assert model.meta["status"] == "stopped" and 1 <= model.meta["epochs_done"] < 500
+    assert model.meta["test_accuracy"] > 0.5  # it learned (chance is 0.1) and kept what it learned
