@@ -27,9 +27,10 @@ if TYPE_CHECKING:
     from .network import MLP
 
 PROGRESS_UPDATES_PER_EPOCH = 50
-# An untrained network scores ln 10 ≈ 2.3. A mean loss of 100 means the right digit gets
-# probability e^-100 on average: the steps have overshot and the run will not recover.
-DIVERGED_LOSS = 100.0
+# An untrained network scores ln 10 ≈ 2.3. Even one confidently wrong image rarely costs 100
+# (with batch size 1 a batch is one image); a loss of 10,000 means logits of ten thousand: the
+# steps have overshot and the run will not recover.
+DIVERGED_LOSS = 1e4
 # Steps that overshoot do not always explode: the loss can bounce around chance for ever while
 # the ReLUs die. An epoch whose average loss is half as high again as both the run's first batch
 # and blind guessing (ln 10; a fine-tuned model starts far below it) is heading the wrong way.

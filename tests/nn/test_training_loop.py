@@ -191,3 +191,19 @@ def test_float64_training(mnist) -> None:
     collect(run)
     assert run.model.params.dtype == np.float64
     assert run.model.meta["test_accuracy"] > 0.8
+
+
+def test_one_confidently_wrong_image_does_not_end_a_per_sample_run(mnist) -> None:
+    # With batch size 1 a batch is one image, and a single image the network is sure about and
+    # wrong on can cost a loss in the hundreds; that is learning, not divergence.
+    run = TrainingRun(TrainConfig(hidden=(16,), epochs=1, batch_size=1, lr=0.01, train_size=1000), mnist)
+    real = run.model.loss_and_gradients
+    calls = iter(range(10**6))
+
+    def one_spike(x, y):
+        loss, logits = real(x, y)
+        return (500.0 if next(calls) == 300 else loss), logits
+
+    run.model.loss_and_gradients = one_spike
+    end = collect(run)[-1]
+    assert end.status == "completed", end.message
