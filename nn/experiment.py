@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 from .config import TrainConfig
 from .data import MNIST, load_mnist, subset, train_validation_split
@@ -37,20 +36,9 @@ class TrainingRun:
 
     def events(self, stop: threading.Event | None = None) -> Iterator[Event]:
         """Train, yielding progress; afterwards `model.meta` describes the model fully."""
-        started = datetime.now(UTC)
         for event in train(
             self.model, *self.train_set, self.config, validation=self.validation, test=self.test, stop=stop
         ):
             if isinstance(event, RunEnd):
-                self._describe(event, started)
+                self.result = event
             yield event
-
-    def _describe(self, end: RunEnd, started: datetime) -> None:
-        self.result = end
-        self.model.meta.update(
-            test_accuracy=self.model.score(*self.test),
-            trained_at=started.isoformat(timespec="seconds"),
-            train_seconds=round(end.seconds, 3),
-            status=end.status,
-            epochs_done=end.epochs_done,
-        )

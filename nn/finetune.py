@@ -16,7 +16,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -119,7 +118,6 @@ class FineTune:
 
     def events(self, stop: threading.Event | None = None) -> Iterator[Event]:
         """Fine-tune, yielding `nn.training` events (validation accuracy = the user's held-out)."""
-        started = datetime.now(UTC)
         for event in train(
             self.model,
             self.images,
@@ -130,7 +128,7 @@ class FineTune:
             stop=stop,
         ):
             if isinstance(event, RunEnd):
-                self._describe(event, started)
+                self._describe(event)
             yield event
 
     def run(self) -> FineTuneResult:
@@ -143,20 +141,13 @@ class FineTune:
         user = model.score(*self.held_out) if self.held_out else None
         return model.score(*self.test), user
 
-    def _describe(self, end: RunEnd, started: datetime) -> None:
+    def _describe(self, end: RunEnd) -> None:
         mnist_before, user_before = self._accuracy(self.before)
         mnist_after, user_after = self._accuracy(self.model)
         self.result = FineTuneResult(
             end.status, mnist_before, mnist_after, user_before, user_after, *self.n_user, self.repeats
         )
-        self.model.meta.update(
-            test_accuracy=mnist_after,
-            trained_at=started.isoformat(timespec="seconds"),
-            train_seconds=round(end.seconds, 3),
-            status=end.status,
-            epochs_done=end.epochs_done,
-            finetune=self.details(),
-        )
+        self.model.meta["finetune"] = self.details()
 
     def details(self) -> dict[str, Any]:
         """What a run store keeps about this fine-tuning: settings and before/after."""

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -89,10 +90,38 @@ def train(
     """Train `model` in place on uint8 or [0, 1] images, yielding progress as it goes.
 
     Setting `stop` (from any thread) ends the run after the current batch, keeping the
-    weights learned so far. A loss that stops being finite ends it at once and restores the
-    weights of the last completed epoch. Either way the last event is a `RunEnd`, and
-    `model.meta["history"]` holds one dict per completed epoch.
+    weights learned so far. A loss that explodes ends it at once and restores the weights of
+    the last completed epoch. Either way the last event is a `RunEnd`, after which
+    `model.meta` describes the model: its config, one dict per completed epoch in "history",
+    when it was trained, for how long, how the run ended and (given `test`) its test accuracy.
     """
+    started = datetime.now(UTC)
+    for event in _epochs(model, images, labels, config, validation, test, stop):
+        if isinstance(event, RunEnd):
+            _describe(model, event, started, test)
+        yield event
+
+
+def _describe(model: MLP, end: RunEnd, started: datetime, test: LabelledSet | None) -> None:
+    model.meta.update(
+        trained_at=started.isoformat(timespec="seconds"),
+        train_seconds=round(end.seconds, 3),
+        status=end.status,
+        epochs_done=end.epochs_done,
+    )
+    if test is not None:
+        model.meta["test_accuracy"] = model.score(*test)
+
+
+def _epochs(
+    model: MLP,
+    images: np.ndarray,
+    labels: np.ndarray,
+    config: TrainConfig,
+    validation: LabelledSet | None,
+    test: LabelledSet | None,
+    stop: threading.Event | None,
+) -> Iterator[Event]:
     config.validate()
     if tuple(config.hidden) != model.layer_sizes[1:-1]:
         raise ValueError(f"config.hidden {config.hidden} does not match the model {model}")
