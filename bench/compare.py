@@ -9,6 +9,10 @@ contenders at one batch size, then the next size, then the whole round again —
 moment on a shared machine slows everyone rather than one row. The first epoch of each process
 is a warm-up (thread pools, graph tracing, caches) and is not timed; the table shows the median
 of the other epochs over all rounds. Frameworks that are not installed are reported as missing.
+
+nn/ also runs alone at larger batch sizes (`--nn-batch-sizes`), and every nn/ run is followed
+at once by a measurement of the GEMM floor (`bench.floor`): this machine's rate moves by half
+from one minute to the next, so each run is compared with the floor of its own moment.
 """
 
 from __future__ import annotations
@@ -21,16 +25,14 @@ import platform
 import statistics
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from .floor import epoch_flops
-from .frameworks import CONTENDERS, HIDDEN, LABELS, PER_SAMPLE_LR, Job
+from .floor import GEMM_SIZE, epoch_flops
+from .frameworks import CONTENDERS, LABELS, LAYER_SIZES, MNIST_TRAIN, PER_SAMPLE_LR, Job
 
-MNIST_TRAIN = 60_000
-LAYER_SIZES = (784, *HIDDEN, 10)
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 SLOWING_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 REPO = Path(__file__).resolve().parent.parent
@@ -38,6 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 QUICK = {
     "contenders": ["nn"],
     "batch_sizes": [64],
+    "nn_batch_sizes": [256],
     "epochs": 2,
     "rounds": 1,
     "train_size": 10_000,
@@ -56,6 +59,10 @@ class Row:
     peak_rss_mb: float
     missing: str | None = None
     scale: float = 1.0  # per-sample rows train on a subset: seconds × scale = a full epoch
+    # nn/ rows, one entry per round, from the floor measured right after that round's run:
+    floor_seconds: list[float] = field(default_factory=list)  # the epoch's FLOPs at the GEMM rate
+    floor_ratios: list[float] = field(default_factory=list)  # nn/'s s/epoch ÷ that floor
+    products_ratios: list[float] = field(default_factory=list)  # nn/'s products alone ÷ that floor
 
     @property
     def seconds(self) -> float:
@@ -86,22 +93,24 @@ def available(contender: str) -> str | None:
 
 
 def plan(args: argparse.Namespace) -> list[list[Job]]:
-    """The jobs of each round, in the order they run."""
-    contenders = args.contenders
-    per_sample = ["nn", "naive"] if args.per_sample_size else []
+    """The jobs of each round, in the order they run; every nn/ run is followed by a floor."""
     rounds = []
     for r in range(args.rounds):
+        shift = r % len(args.contenders)
+        order = args.contenders[shift:] + args.contenders[:shift]  # who goes first rotates
         jobs = []
-        for batch_size in args.batch_sizes:
-            order = (
-                contenders[r % len(contenders) :] + contenders[: r % len(contenders)]
-            )  # who goes first rotates
-            jobs += [
-                Job(c, batch_size, args.epochs, args.lr, args.train_size, args.threads)
-                for c in order
-                if not available(c)
-            ]
-        jobs += [Job(c, 1, 1, PER_SAMPLE_LR, args.per_sample_size, args.threads) for c in per_sample]
+        for batch_size, contenders in [
+            *((b, order) for b in args.batch_sizes),
+            *((b, ["nn"]) for b in args.nn_batch_sizes),
+        ]:
+            for contender in contenders:
+                if available(contender):
+                    continue
+                jobs.append(Job(contender, batch_size, args.epochs, args.lr, args.train_size, args.threads))
+                if contender == "nn" and not args.no_floor:
+                    jobs.append(Job("floor", batch_size, 0, 0.0, 0, args.threads))
+        if args.per_sample_size:
+            jobs += [Job(c, 1, 1, PER_SAMPLE_LR, args.per_sample_size, args.threads) for c in ("nn", "naive")]
         rounds.append(jobs)
     return rounds
 
@@ -121,6 +130,7 @@ def run_all(args: argparse.Namespace) -> tuple[list[Row], list[dict]]:
 def summarise(args: argparse.Namespace, results: dict[tuple[str, int], list[dict]]) -> list[Row]:
     rows = []
     keys = [(c, b) for b in args.batch_sizes for c in args.contenders]
+    keys += [("nn", b) for b in args.nn_batch_sizes]
     if args.per_sample_size:
         keys += [("nn", 1), ("naive", 1)]
     for contender, batch_size in keys:
@@ -130,19 +140,33 @@ def summarise(args: argparse.Namespace, results: dict[tuple[str, int], list[dict
             reason = available(contender) or (outcomes[0]["missing"] if outcomes else "not run")
             rows.append(Row(label, batch_size, [], [], 0.0, missing=reason))
             continue
-        timed = [s for o in outcomes for s in (o["epoch_seconds"][1:] or o["epoch_seconds"])]
         size = args.per_sample_size if batch_size == 1 else args.train_size
-        rows.append(
-            Row(
-                label,
-                batch_size,
-                timed,
-                [o["test_accuracy"] for o in outcomes],
-                max(o["peak_rss_mb"] for o in outcomes),
-                scale=MNIST_TRAIN / size,
-            )
+        row = Row(
+            label,
+            batch_size,
+            [s for o in outcomes for s in _timed(o)],
+            [o["test_accuracy"] for o in outcomes],
+            max(o["peak_rss_mb"] for o in outcomes),
+            scale=MNIST_TRAIN / size,
         )
+        if contender == "nn":
+            _add_floors(row, outcomes, results.get(("floor", batch_size), []))
+        rows.append(row)
     return rows
+
+
+def _timed(outcome: dict) -> list[float]:
+    return outcome["epoch_seconds"][1:] or outcome["epoch_seconds"]  # the first is a warm-up
+
+
+def _add_floors(row: Row, outcomes: list[dict], floors: list[dict]) -> None:
+    """Pair each round's nn/ run with the floor measured right after it."""
+    flops = epoch_flops(LAYER_SIZES, MNIST_TRAIN)
+    for outcome, floor in zip(outcomes, floors):
+        floor_seconds = flops / floor["gemm_flops_per_second"]
+        row.floor_seconds.append(floor_seconds)
+        row.floor_ratios.append(statistics.median(_timed(outcome)) * row.scale / floor_seconds)
+        row.products_ratios.append(floor["products_seconds"] / floor_seconds)
 
 
 def format_table(rows: list[Row]) -> str:
@@ -164,24 +188,29 @@ def format_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def floor_lines(args: argparse.Namespace, rows: list[Row]) -> list[str]:
+def floor_lines(rows: list[Row]) -> list[str]:
+    measured = [r for r in rows if r.floor_ratios]
+    if not measured:
+        return []
     flops = epoch_flops(LAYER_SIZES, MNIST_TRAIN)
-    network = "-".join(map(str, LAYER_SIZES))
-    lines = [f"GEMM floor: an epoch of {network} is {flops / 1e9:.1f} GFLOP of matrix products"]
-    for threads in sorted({1, args.threads}):
-        rate = run_worker("floor", threads)["gemm_flops_per_second"]
+    lines = [
+        f"GEMM floor: an epoch of {'-'.join(map(str, LAYER_SIZES))} is {flops / 1e9:.1f} GFLOP of matrix "
+        f"products. Right after every nn/ run a fresh process measures the rate of a {GEMM_SIZE}² float32 "
+        "product (floor = FLOPs ÷ rate) and times the products alone of an epoch at that batch size; "
+        "medians over the rounds:",
+        "",
+        "| batch | nn/ s/epoch | floor s/epoch | GEMM GFLOP/s | nn/ ÷ floor | products alone ÷ floor |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in measured:
+        floor = statistics.median(row.floor_seconds)
         lines.append(
-            f"  float32 GEMM {rate / 1e9:.1f} GFLOP/s with {threads} thread(s) → {flops / rate:.3f} s/epoch"
+            f"| {row.batch_size} | {row.seconds:.3f} | {floor:.3f} | {flops / floor / 1e9:.0f} | "
+            f"{statistics.median(row.floor_ratios):.2f} | {statistics.median(row.products_ratios):.2f} |"
         )
-        if threads == args.threads:
-            best = min(
-                (r for r in rows if r.label == "nn/" and not r.missing), key=lambda r: r.seconds, default=None
-            )
-            if best:
-                lines.append(
-                    f"  nn/ at its best batch size ({best.batch_size}): {best.seconds:.3f} s/epoch "
-                    f"= {best.seconds / (flops / rate):.2f} × the {threads}-thread floor"
-                )
+    best = min(measured, key=lambda r: statistics.median(r.floor_ratios))
+    ratio = statistics.median(best.floor_ratios)
+    lines.append(f"nn/ at its best batch size ({best.batch_size}) is {ratio:.2f} × the floor")
     return lines
 
 
@@ -245,6 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[c for c in CONTENDERS if c != "naive"],
     )
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[32, 64, 128, 256])
+    parser.add_argument(
+        "--nn-batch-sizes",
+        nargs="*",
+        type=int,
+        default=[512, 1024, 2048],
+        help="more batch sizes for nn/ alone, to find where it comes closest to the GEMM floor",
+    )
     parser.add_argument("--epochs", type=int, default=3, help="epochs per process; the first is not timed")
     parser.add_argument("--rounds", type=int, default=2, help="times every configuration runs, alternating")
     parser.add_argument("--train-size", type=int, default=MNIST_TRAIN)
@@ -259,10 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a smoke test: nn/ only, batch 64, 2 epochs, 1 round, 10000 images, 1000 per sample "
-        "(options given explicitly still apply)",
+        help="a smoke test: nn/ only, batch 64 (and 256 for the floor), 2 epochs, 1 round, 10000 images, "
+        "1000 per sample (options given explicitly still apply)",
     )
-    parser.add_argument("--no-floor", action="store_true", help="skip measuring the GEMM floor")
+    parser.add_argument("--no-floor", action="store_true", help="skip the GEMM floor after nn/ runs")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every run's raw numbers here")
     return parser
 
@@ -280,8 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     if subsets:
         sizes = " or ".join(f"{size:.0f}" for size in subsets)
         lines.append(f"* trained on {sizes} images per epoch; s/epoch is scaled to the full {MNIST_TRAIN}")
-    if not args.no_floor:
-        lines += floor_lines(args, rows)
+    lines += floor_lines(rows)
     print("\n".join(lines))
     if args.json:
         args.json.write_text(json.dumps({"rows": [asdict(r) for r in rows], "runs": raw}, indent=1))

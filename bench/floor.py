@@ -6,6 +6,11 @@ input gradients of every layer but the first (nobody needs the gradient of the i
 multiply-add is two floating-point operations. Divided by the rate a large, square float32
 product reaches through NumPy's BLAS, that gives a time no implementation can beat without
 doing less arithmetic.
+
+The rate of a shared machine moves by half from one minute to the next, so the benchmark
+measures it in the training process itself, right after every timed epoch. It also times the
+very products an epoch at that batch size makes, on random matrices of the same shapes: how
+far BLAS itself stays from the floor on such thin matrices, before any other work is added.
 """
 
 from __future__ import annotations
@@ -37,3 +42,20 @@ def gemm_rate(repeats: int = 5, size: int = GEMM_SIZE) -> float:
         np.matmul(a, b, out=out)
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 / best
+
+
+def products_seconds(layer_sizes: tuple[int, ...], batch_size: int, images: int) -> float:
+    """Seconds that the matrix products alone of one epoch take, at `batch_size`, in float32."""
+    rng = np.random.default_rng(0)
+    shapes = list(itertools.pairwise(layer_sizes))
+    weights = [rng.standard_normal(shape, dtype=np.float32) for shape in shapes]
+    inputs = [rng.standard_normal((batch_size, fan_in), dtype=np.float32) for fan_in, _ in shapes]
+    grads = [rng.standard_normal((batch_size, fan_out), dtype=np.float32) for _, fan_out in shapes]
+    start = time.perf_counter()
+    for _ in range(images // batch_size):
+        for layer, (x, W, grad) in enumerate(zip(inputs, weights, grads)):
+            np.matmul(x, W)  # forward
+            np.matmul(x.T, grad)  # weight gradient
+            if layer:
+                np.matmul(grad, W.T)  # input gradient
+    return (time.perf_counter() - start) * images / (images // batch_size * batch_size)

@@ -24,6 +24,8 @@ from nn.network import MLP
 from nn.training import EpochEnd, train
 
 HIDDEN = (128, 64)
+LAYER_SIZES = (784, *HIDDEN, 10)
+MNIST_TRAIN = 60_000
 MOMENTUM = 0.9
 PER_SAMPLE_LR = 0.01  # the classic recipe: plain SGD, one image at a time
 SEED = 0

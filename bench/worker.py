@@ -7,7 +7,7 @@ another's. The thread count comes from the environment, set by `compare` before 
 or TensorFlow start their pools.
 
     python -m bench.worker nn --batch-size 64 --epochs 2 --train-size 60000 --lr 0.05 --threads 2
-    python -m bench.worker floor --threads 2
+    python -m bench.worker floor --batch-size 1024 --threads 2
 """
 
 from __future__ import annotations
@@ -34,9 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.contender == "floor":
-        from .floor import gemm_rate
+        from .floor import gemm_rate, products_seconds
+        from .frameworks import LAYER_SIZES, MNIST_TRAIN
 
-        print(json.dumps({"gemm_flops_per_second": gemm_rate()}))
+        products = products_seconds(LAYER_SIZES, args.batch_size, MNIST_TRAIN)
+        print(json.dumps({"gemm_flops_per_second": gemm_rate(), "products_seconds": products}))
         return 0
 
     from nn.data import load_mnist

@@ -50,4 +50,5 @@ class ReLU:
         return self.y
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad * (self.y > 0)
+        # In place too: the gradient comes fresh from the Dense layer above.
+        return np.multiply(grad, self.y > 0, out=grad)

@@ -93,7 +93,7 @@ def test_relu_gradient_matches_finite_differences(rng: np.random.Generator) -> N
         return float(np.sum(relu.forward(x.copy()) * upstream))  # forward works in place
 
     loss()
-    dx = relu.backward(upstream)
+    dx = relu.backward(upstream.copy())  # backward works in place as well
     assert relative_error(dx, numerical_gradient(loss, x)) < TOLERANCE
     np.testing.assert_array_equal(dx[x < 0], 0.0)
     np.testing.assert_array_equal(dx[x > 0], upstream[x > 0])
