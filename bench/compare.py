@@ -278,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--nn-batch-sizes",
         nargs="*",
         type=int,
-        default=[512, 1024, 2048],
+        default=[512, 1024, 2048, 4096],
         help="more batch sizes for nn/ alone, to find where it comes closest to the GEMM floor",
     )
     parser.add_argument("--epochs", type=int, default=3, help="epochs per process; the first is not timed")
