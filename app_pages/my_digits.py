@@ -4,10 +4,10 @@ import streamlit as st
 
 from nn.finetune import FineTuneSettings
 from nn.user_digits import UserDigits, UserDigitsError
-from ui import cache, runs, session, teach
+from ui import session, teach
+from ui.background import stop_button
 from ui.pixels import enlarge
 
-OUTCOME = "finetune_outcome"  # (FineTuneResult, Run) of this session's last fine-tune
 COLUMNS = 10
 
 st.title("Your handwriting")
@@ -60,34 +60,39 @@ with st.expander("Fine-tuning settings"):
         defaults.mnist_size,
         help="rehearsing MNIST is what keeps the network from forgetting it",
     )
-if st.button(
+tuner = session.finetuner()
+running = tuner is not None and tuner.progress().running
+left, right, _ = st.columns([2, 1, 3])
+if left.button(
     "Fine-tune on my digits",
     type="primary",
     icon=":material/school:",
-    disabled=not digits,
-    help="takes a minute or two; stay on this page until it is done, leaving it abandons the run",
+    disabled=not digits or running,
+    help="takes a minute or two; it goes on if you visit other pages meanwhile",
+    width="stretch",
 ):
-    progress = st.progress(0.0, text="preparing your digits…")
-    settings = FineTuneSettings(epochs=epochs, mnist_size=mnist_size)
-    st.session_state[OUTCOME] = teach.finetune(
-        cache.model(active.path), settings, active.path, lambda done, text: progress.progress(done, text)
-    )
-    progress.empty()
+    session.start_finetune(active.path, FineTuneSettings(epochs=epochs, mnist_size=mnist_size))
+    st.rerun()  # redraw the buttons and the progress for the fine-tune that has just started
+with right:
+    stop_button(tuner, help="end after the current batch; what was learned so far is still saved as a run")
 
-outcome = st.session_state.get(OUTCOME)
-if outcome is not None:
-    result, run = outcome
-    for column, (label, value, change) in zip(st.columns(2), teach.outcome_lines(result)):
-        column.metric(label, value, change)
-    st.caption(teach.describe_outcome(result, run))
-    if not result.kept_mnist:
-        st.warning(
-            "MNIST accuracy fell by more than 0.3 points: try fewer epochs or more MNIST images.",
-            icon=":material/warning:",
-        )
-    st.button(
-        "Use the fine-tuned model", icon=":material/check_circle:", on_click=runs.make_active, args=(run,)
-    )
-    kind, message = st.session_state.pop(runs.NOTICE, (None, None))
-    if kind:
-        (st.success if kind == "success" else st.error)(message)
+
+@st.fragment(run_every=0.5 if running else None)
+def finetune_progress() -> None:
+    """Redrawn every half second while fine-tuning, then once more with the outcome."""
+    current = session.finetuner()
+    if current is None:
+        return
+    progress = current.progress()
+    if progress.running:
+        st.progress(progress.done, text=progress.text + (" · stopping…" if current.stopping else ""))
+        return
+    if running:
+        st.rerun()  # the whole page: its buttons were drawn while the fine-tune still ran
+    if progress.error:
+        st.error(progress.error, icon=":material/error:")
+    elif progress.outcome is not None:
+        teach.show_outcome(*progress.outcome)
+
+
+finetune_progress()

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import charts, params, session
+from ui.background import stop_button
 from ui.inside import feature_grid_chart
 
 config, problems = params.hyperparameter_sidebar()
@@ -25,14 +26,8 @@ if left.button(
 ):
     session.start_training(config)
     st.rerun()  # redraw the buttons and the progress for the run that has just started
-right.button(
-    "Stop",
-    icon=":material/stop:",
-    disabled=not running or run.stopping,
-    on_click=run.stop if running else None,
-    help="end the run after the current batch and keep the model trained so far",
-    width="stretch",
-)
+with right:
+    stop_button(run, help="end the run after the current batch and keep the model trained so far")
 if problems:
     st.error("Some settings cannot work together: see the messages in the sidebar.", icon=":material/error:")
 

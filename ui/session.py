@@ -1,4 +1,4 @@
-"""State shared by the pages of one browser session: the active model and the training run.
+"""State shared by the pages of one browser session: the active model, the training run, the fine-tune.
 
 Each browser tab is its own Streamlit session with its own `st.session_state`, so each tab
 has its own active model and its own run. The choice is also written to the models directory,
@@ -13,12 +13,15 @@ from pathlib import Path
 import streamlit as st
 
 from nn.config import TrainConfig
+from nn.finetune import FineTuneSettings
 
 from . import cache, models
+from .finetuner import FineTuner
 from .trainer import Trainer
 
 ACTIVE = "active_model"  # the sidebar picker's key: the active model's path, as a string
 TRAINER = "trainer"
+FINETUNER = "finetuner"
 SETTLED = "settled_run"  # the finished run already acted upon, so that happens only once
 
 
@@ -98,6 +101,17 @@ def start_training(config: TrainConfig) -> None:
 
 def trainer() -> Trainer | None:
     return st.session_state.get(TRAINER)
+
+
+def start_finetune(model_path: Path, settings: FineTuneSettings) -> None:
+    """Start fine-tuning the model at `model_path` in the background, unless one is running."""
+    current = finetuner()
+    if current is None or not current.progress().running:
+        st.session_state[FINETUNER] = FineTuner(cache.model(model_path), model_path, settings).start()
+
+
+def finetuner() -> FineTuner | None:
+    return st.session_state.get(FINETUNER)
 
 
 def adopt_finished_run() -> None:

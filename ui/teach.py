@@ -2,22 +2,20 @@
 
 `add_to_my_digits` is the small block the Draw page shows under its answer; the rest serves
 the "Your handwriting" page. The digits themselves live in `nn.user_digits`, the fine-tuning
-is `nn.finetune`, and the fine-tuned model is recorded as a run like any other.
+is `nn.finetune`, run in the background by `ui.finetuner`, and the fine-tuned model is recorded
+as a run like any other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import numpy as np
 import streamlit as st
 
-from nn.finetune import FineTune, FineTuneResult, FineTuneSettings
-from nn.network import MLP
-from nn.runstore import Run, RunStore
-from nn.training import BatchProgress, EpochEnd
+from nn.finetune import FineTuneResult
+from nn.runstore import Run
 from nn.user_digits import UserDigits
+
+from . import runs
 
 LAST_ADDED = "teach_last_added"  # (digit id, label) of the drawing just added, to say so once
 
@@ -45,25 +43,26 @@ def add_to_my_digits(seen: np.ndarray, predicted: int) -> None:
         )
 
 
-def finetune(
-    model: MLP, settings: FineTuneSettings, model_path: Path, on_progress: Callable[[float, str], None]
-) -> tuple[FineTuneResult, Run]:
-    """Fine-tune a copy of `model` on the user's digits, record it as a run, return both.
-
-    `on_progress(fraction, text)` is called as batches and epochs finish, to drive a progress bar.
-    """
-    tuning = FineTune(model, UserDigits().split(), settings)
-    for event in tuning.events():
-        if isinstance(event, BatchProgress):
-            done = (event.epoch - 1 + event.batch / event.batches) / event.epochs
-            on_progress(done, f"epoch {event.epoch} of {event.epochs}")
-        elif isinstance(event, EpochEnd):
-            on_progress(event.epoch / event.epochs, f"epoch {event.epoch} of {event.epochs} done")
-    store = RunStore()
-    base = store.find(model_path)  # a recorded run is known by its name, a shipped model by its file's
-    name = f"{base.name if base else model_path.stem} + my digits"
-    run = store.add(tuning.model, source="finetune", name=name, details=tuning.details())
-    return tuning.result, run
+def show_outcome(result: FineTuneResult, run: Run) -> None:
+    """Before and after, what was done, and the button that makes the fine-tuned model active."""
+    for column, (label, value, change) in zip(st.columns(2), outcome_lines(result)):
+        column.metric(label, value, change)
+    st.caption(describe_outcome(result, run))
+    if result.status == "stopped":
+        st.warning(
+            "Stopped before the end: this is what it had learned by then.", icon=":material/stop_circle:"
+        )
+    if not result.kept_mnist:
+        st.warning(
+            "MNIST accuracy fell by more than 0.3 points: try fewer epochs or more MNIST images.",
+            icon=":material/warning:",
+        )
+    st.button(
+        "Use the fine-tuned model", icon=":material/check_circle:", on_click=runs.make_active, args=(run,)
+    )
+    kind, message = st.session_state.pop(runs.NOTICE, (None, None))
+    if kind:
+        (st.success if kind == "success" else st.error)(message)
 
 
 def outcome_lines(result: FineTuneResult) -> list[tuple[str, str, str | None]]:

@@ -1,15 +1,12 @@
 """Training in a background thread, so a run survives clicks, reruns and page switches.
 
-Streamlit reruns the page script on every interaction and abandons a script that is still
-running, so a training loop inside the page would die at the first click. Instead the page
-starts a `Trainer`, keeps it in `st.session_state`, and redraws its progress every half second
-from a fragment. The worker thread never touches Streamlit: it appends the plain events of
-`nn.training` to a log under a lock, and the page reads a consistent snapshot of that log.
+The Train page starts a `Trainer` (a `BackgroundJob`), keeps it in `st.session_state`, and
+redraws its progress every half second from a fragment. The worker thread appends the plain
+events of `nn.training` to a log under a lock, and the page reads a consistent snapshot of it.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +21,7 @@ from nn.network import MLP
 from nn.runstore import RunStore, record_run
 from nn.training import BatchProgress, EpochEnd, RunEnd
 
+from .background import BackgroundJob
 from .models import RUNS, save_run, write_active
 
 FEATURES_SHOWN = 64  # first-layer neurons drawn live on the Train page
@@ -43,39 +41,21 @@ class Progress:
     features: np.ndarray | None = None  # first-layer weights as 28×28 images, as of the last epoch
 
 
-class Trainer:
-    """One training run in a daemon thread: start it, stop it, read its progress."""
+class Trainer(BackgroundJob):
+    """One training run in a daemon thread: start it, stop it (the model so far is kept), read it."""
+
+    task = "training"
 
     def __init__(self, config: TrainConfig, models_dir: Path, mnist: MNIST | None = None):
         self.config = config.validate()
         self.models_dir = models_dir
         self._mnist = mnist
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
         self._epochs: list[EpochEnd] = []
         self._batch: BatchProgress | None = None
         self._end: RunEnd | None = None
         self._saved_to: Path | None = None
-        self._error: str | None = None
         self._features: np.ndarray | None = None
-        self._thread = threading.Thread(target=self._work, name="digitlab-trainer", daemon=True)
-
-    def start(self) -> Trainer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Ask the run to end after its current batch; the model trained so far is kept."""
-        self._stop.set()
-
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the run to end; True if it has."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
+        super().__init__()
 
     def progress(self) -> Progress:
         with self._lock:
@@ -86,7 +66,7 @@ class Trainer:
                 end=self._end,
                 saved_to=self._saved_to,
                 error=self._error,
-                running=self._thread.is_alive(),
+                running=self.running,
                 features=self._features,
             )
 
@@ -109,8 +89,6 @@ class Trainer:
                         self._saved_to = saved
         except DigitLabError as exc:
             self._fail(str(exc))
-        except Exception as exc:  # a worker thread's crash would otherwise vanish without a word
-            self._fail(f"training failed unexpectedly: {type(exc).__name__}: {exc}")
 
     def _record(self, event: BatchProgress | EpochEnd | RunEnd) -> None:
         with self._lock:
@@ -126,10 +104,6 @@ class Trainer:
         features = first_layer_features(model)[:FEATURES_SHOWN].copy()  # a copy: training goes on
         with self._lock:
             self._features = features
-
-    def _fail(self, message: str) -> None:
-        with self._lock:
-            self._error = message
 
 
 def should_keep(end: RunEnd | None) -> bool:

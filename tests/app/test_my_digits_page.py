@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from nn.preprocess import mnist_style
 from nn.runstore import RunStore
 from nn.user_digits import UserDigits
-from ui.session import ACTIVE
+from ui.session import ACTIVE, FINETUNER
 
 PAGE = str(ROOT / "app_pages" / "my_digits.py")
 
@@ -52,6 +52,13 @@ def test_digits_are_shown_and_can_be_deleted(digits, models_dir, mnist):
     assert app.subheader[0].value == "Your 2 digits"
 
 
+def finish_fine_tuning(app: AppTest) -> None:
+    """Fine-tuning runs in a background thread: wait for it, then redraw the page as its poll would."""
+    assert app.session_state[FINETUNER].join(timeout=180)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+
+
 def test_fine_tuning_records_a_run_and_can_make_it_active(digits, models_dir, mnist):
     some_digits(digits, mnist, 12)
     app = open_my_digits(models_dir)
@@ -59,6 +66,7 @@ def test_fine_tuning_records_a_run_and_can_make_it_active(digits, models_dir, mn
     app.select_slider[0].set_value(1_000).run()  # MNIST images mixed in
     button(app, "Fine-tune on my digits").click().run()
     assert not app.exception, [e.value for e in app.exception]
+    finish_fine_tuning(app)
     [run] = RunStore().runs()
     assert run.source == "finetune" and run.name == "default + my digits"
     assert run.config["epochs"] == 1 and run.details["settings"]["mnist_size"] == 1_000
@@ -66,10 +74,27 @@ def test_fine_tuning_records_a_run_and_can_make_it_active(digits, models_dir, mn
     assert labels[0] == "MNIST test accuracy"
     assert app.metric[0].value == f"{run.test_accuracy:.2%}"
     assert "Saved as the run “default + my digits”" in app.caption[-1].value
+    assert not button(app, "Fine-tune on my digits").disabled and button(app, "Stop").disabled
     button(app, "Use the fine-tuned model").click().run()
     assert app.session_state[ACTIVE] == str(models_dir / "runs" / run.model_path.name)
     button(app, "Fine-tune on my digits").click().run()  # now of the fine-tuned run: named after it
+    finish_fine_tuning(app)
     assert [r.name for r in RunStore().runs()] == ["default + my digits + my digits", "default + my digits"]
+
+
+def test_a_stopped_fine_tune_is_still_saved_as_a_run(digits, models_dir, mnist):
+    some_digits(digits, mnist, 12)
+    app = open_my_digits(models_dir)
+    app.select_slider[0].set_value(60_000).run()  # minutes of work: it will be stopped long before
+    button(app, "Fine-tune on my digits").click().run()
+    assert button(app, "Fine-tune on my digits").disabled, "one fine-tune at a time"
+    assert app.get("progress"), "the progress bar of the running fine-tune"
+    button(app, "Stop").click().run()
+    finish_fine_tuning(app)
+    [run] = RunStore().runs()
+    assert run.source == "finetune" and run.status == "stopped"
+    assert "Stopped before the end" in app.warning[0].value
+    assert run.model_path.exists()
 
 
 def add_block_script() -> None:

@@ -124,6 +124,9 @@ def test_draw_look_inside_label_and_fine_tune_adds_a_run(page: Page, app_url: st
     page.keyboard.press("Home")  # the fewest MNIST images
     expect(mnist_images).to_have_attribute("aria-valuetext", "1000")
     page.get_by_role("button", name="Fine-tune on my digits").click()
+    expect(page.get_by_test_id("stProgress")).to_be_visible()
+    go_to(page, "Draw", "Draw a digit")  # leaving the page does not abandon the fine-tune
+    go_to(page, "Your handwriting", "Your handwriting")
     expect(page.get_by_test_id("stMetric").filter(has_text="MNIST test accuracy")).to_be_visible()
     saved = page.get_by_text(re.compile(r"Saved as the run “.+ \+ my digits”"))
     expect(saved).to_be_visible()
