@@ -136,12 +136,12 @@ def _remember_choice() -> None:
 
 
 def _training_note() -> None:
-    run = trainer()
-    if run is None:
-        return
-    progress = run.progress()
-    if progress.running:
+    run, tuner = trainer(), finetuner()
+    if run is not None and run.running:
+        progress = run.progress()
         st.caption(
             f":material/model_training: Training: {len(progress.epochs)} of "
             f"{progress.config.epochs} epochs done."
         )
+    if tuner is not None and tuner.running:
+        st.caption(f":material/school: Fine-tuning on your digits: {tuner.progress().text}.")
