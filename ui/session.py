@@ -144,4 +144,4 @@ def _training_note() -> None:
             f"{progress.config.epochs} epochs done."
         )
     if tuner is not None and tuner.running:
-        st.caption(f":material/school: Fine-tuning on your digits: {tuner.progress().text}.")
+        st.caption(":material/school: Fine-tuning on your digits; it goes on while you use other pages.")
