@@ -135,8 +135,8 @@ def _epochs(
     batches = math.ceil(n / bs)
     report_every = max(1, batches // PROGRESS_UPDATES_PER_EPOCH)
     scale = 1 / 255 if images.dtype == np.uint8 else 1.0
-    # Every batch is converted into this one array: with a fresh one per batch, whose pages the
-    # system must map and zero each time, epochs at batch size 2048 took 9 % longer.
+    # Every batch is converted into this one array: with a fresh one per batch, epochs at batch
+    # size 2048 took 8–11 % longer (presumably because its pages were mapped afresh every time).
     batch = np.empty((bs, images[0].size), model.dtype)
     started = time.perf_counter()
     starting_loss = 0.0
