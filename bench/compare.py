@@ -1,6 +1,6 @@
 """nn/ against PyTorch and Keras on the same MLP, side by side, in one run on this machine.
 
-    python -m bench.compare                     # the full table (about ten minutes)
+    python -m bench.compare                     # the full tables (about six minutes)
     python -m bench.compare --quick             # seconds: nn/ and the naive code on a subset
     python -m bench.compare --contenders nn torch-loop --batch-sizes 64 128
 
