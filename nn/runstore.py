@@ -185,6 +185,12 @@ class RunStore:
             rows = db.execute(f"SELECT {COLUMNS} FROM runs ORDER BY id DESC").fetchall()
         return [self._run(row) for row in rows]
 
+    def names(self) -> dict[Path, str]:
+        """The name of the run behind each recorded model file, by the file's path: one light query."""
+        with self._reading() as db:
+            rows = db.execute("SELECT model_file, name FROM runs").fetchall()
+        return {self.model_dir / Path(model_file).name: name for model_file, name in rows}
+
     def get(self, run_id: int) -> Run:
         with self._reading() as db:
             row = db.execute(f"SELECT {COLUMNS} FROM runs WHERE id = ?", (int(run_id),)).fetchone()

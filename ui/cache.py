@@ -15,6 +15,7 @@ import streamlit as st
 from nn.data import MNIST, load_mnist
 from nn.network import MLP
 from nn.persistence import load_model
+from nn.runstore import RunStore, RunStoreError
 
 from . import models
 from .predictions import Predictions, predict_test_set
@@ -48,4 +49,11 @@ def test_predictions(path: Path) -> Predictions:
 
 def saved_models() -> tuple[list[models.SavedModel], list[str]]:
     """Every readable model in the models directory (each file read once), and the problems."""
-    return models.list_models(models.models_dir(), load=model)
+    return models.list_models(models.models_dir(), load=model, run_names=_run_names())
+
+
+def _run_names() -> dict[Path, str]:
+    try:
+        return RunStore().names()
+    except RunStoreError:  # the Compare runs page explains it; the picker still lists every model
+        return {}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from pathlib import Path
 from nn.errors import ModelFileError
 from nn.network import MLP
 from nn.persistence import load_model, save_model
-from nn.runstore import MODELS_DIR_ENV
+from nn.runstore import MODELS_DIR_ENV, default_name
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 RUNS = "runs"
@@ -42,6 +42,7 @@ class SavedModel:
     trained_at: str | None
     status: str | None
     epochs_done: int | None
+    name: str | None = None  # its run's name in the run store, unless that is the automatic one
 
     @property
     def architecture(self) -> str:
@@ -53,7 +54,7 @@ class SavedModel:
 
     @property
     def label(self) -> str:
-        """Short, unique name for a model picker: shipped models by name, runs by time."""
+        """Short name for a model picker: shipped models by name, runs by their name and time."""
         accuracy = f" · {self.test_accuracy:.1%}" if self.test_accuracy is not None else ""
         return f"{self._name} · {self.architecture}{accuracy}"
 
@@ -63,9 +64,10 @@ class SavedModel:
             return self.path.stem
         try:  # run-YYYYmmdd-HHMMSS-…: the time the run was saved, in the server's local time
             saved = datetime.strptime("-".join(self.path.stem.split("-")[1:3]), RUN_STAMP)
-        except ValueError:  # renamed by hand: its name is all we know
-            return self.path.stem
-        return f"run {saved:%d %b %H:%M:%S}"
+        except ValueError:  # renamed by hand: its names are all we know
+            return self.name or self.path.stem
+        # Two fine-tunes of one model share a name: the time tells them apart.
+        return f"{self.name} ({saved:%d %b %H:%M})" if self.name else f"run {saved:%d %b %H:%M:%S}"
 
 
 def models_dir() -> Path:
@@ -73,10 +75,12 @@ def models_dir() -> Path:
     return Path(os.environ.get(MODELS_DIR_ENV) or DEFAULT_MODELS_DIR)
 
 
-def describe(path: Path, load: Loader = load_model) -> SavedModel:
-    """Read a model file's metadata, or raise `ModelFileError`."""
+def describe(path: Path, load: Loader = load_model, run_name: str | None = None) -> SavedModel:
+    """Read a model file's metadata, or raise `ModelFileError`; `run_name`: its name as a run."""
     model = load(path)
     meta = model.meta
+    if run_name == default_name(model):  # says no more than the label already does
+        run_name = None
     return SavedModel(
         path=path,
         layer_sizes=model.layer_sizes,
@@ -84,20 +88,25 @@ def describe(path: Path, load: Loader = load_model) -> SavedModel:
         trained_at=meta.get("trained_at"),
         status=meta.get("status"),
         epochs_done=meta.get("epochs_done"),
+        name=run_name,
     )
 
 
-def list_models(directory: Path, load: Loader = load_model) -> tuple[list[SavedModel], list[str]]:
+def list_models(
+    directory: Path, load: Loader = load_model, run_names: Mapping[Path, str] | None = None
+) -> tuple[list[SavedModel], list[str]]:
     """Shipped models by name, then runs newest first; plus a message for each unreadable file.
 
-    A damaged file must not hide the good ones, so it is reported, not raised.
+    `run_names` gives the run store's names of model files (see `RunStore.names`). A damaged
+    file must not hide the good ones, so it is reported, not raised.
     """
+    names = {Path(path).resolve(): name for path, name in (run_names or {}).items()}
     shipped = sorted(directory.glob("*.npz"))
     runs = sorted((directory / RUNS).glob("*.npz"), reverse=True)  # names start with a time stamp
     models, problems = [], []
     for path in [*shipped, *runs]:
         try:
-            models.append(describe(path, load))
+            models.append(describe(path, load, names.get(path.resolve())))
         except ModelFileError as exc:
             problems.append(str(exc))
     return models, problems

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from nn.network import MLP
-from nn.persistence import save_model
+from nn.persistence import load_model, save_model
+from nn.runstore import default_name
 from ui import models
 
 
@@ -36,6 +37,18 @@ def test_list_models_shows_shipped_models_then_runs_newest_first_and_reports_dam
     assert shipped.label == "default · 784-8-10 · 90.0%"
     assert not shipped.trained_in_app and listed[1].trained_in_app
     assert listed[1].label == "run 01 Jan 00:00:00 · 784-8-10 · 50.0%"
+
+
+def test_a_run_is_labelled_by_its_name_unless_that_is_the_automatic_one(tmp_path):
+    named = save_model(tiny_model(1), models.new_run_path(tmp_path, (8,), datetime(2099, 1, 1, 9, 30)))
+    plain = save_model(tiny_model(2), models.new_run_path(tmp_path, (8,), datetime(2098, 1, 1)))
+    names = {named: "default + my digits", plain: default_name(load_model(plain)), tmp_path / "gone.npz": "x"}
+    listed, problems = models.list_models(tmp_path, run_names=names)
+    assert not problems
+    assert [m.label for m in listed] == [
+        "default + my digits (01 Jan 09:30) · 784-8-10 · 50.0%",  # the time tells two fine-tunes apart
+        "run 01 Jan 00:00:00 · 784-8-10 · 50.0%",
+    ]
 
 
 def test_run_paths_are_unique_even_within_one_second(tmp_path):

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from nn.config import TrainConfig
 from nn.network import MLP
 from nn.runstore import RunStore
+from ui import cache
 from ui.models import ACTIVE_POINTER
 from ui.session import ACTIVE
 
@@ -80,6 +81,8 @@ def test_make_active_switches_the_apps_model_and_remembers_it(store, models_dir)
     assert (models_dir / ACTIVE_POINTER).read_text().strip() == f"runs/{run.model_path.name}"
     assert "“mine” is now the active model." in [s.value for s in app.success]
     assert app.checkbox[0].label == "mine ★"
+    [entry] = [m for m in cache.saved_models()[0] if m.path.name == run.model_path.name]
+    assert entry.label.startswith("mine ("), "the sidebar's picker calls a run by its name too"
 
 
 def test_rename_and_delete(store):

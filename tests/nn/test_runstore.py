@@ -102,6 +102,13 @@ def test_rename_and_delete(store: RunStore) -> None:
     assert store.get(a.id).name == "a"
 
 
+def test_names_map_each_model_file_to_its_runs_current_name(store: RunStore) -> None:
+    a = store.add(trained_like(), source="cli", name="a")
+    b = store.add(trained_like(seed=1), source="app", name="b")
+    store.rename(b.id, "better name")
+    assert store.names() == {a.model_path: "a", b.model_path: "better name"}
+
+
 def test_foreign_metadata_is_recorded_only_where_it_is_sound(store: RunStore) -> None:
     model = MLP((8,), seed=0)
     model.meta.update(config={"hidden": [8], "lr": -1}, history=[{"loss": [1, 2]}], test_accuracy="high")
