@@ -76,7 +76,8 @@ def describe(model: models.SavedModel) -> str:
         lines.append(f"Test accuracy **{model.test_accuracy:.2%}** on 10,000 unseen digits.")
     if model.trained_at:
         when = _readable_time(model.trained_at)
-        epochs = f" ({model.epochs_done} epochs, {model.status})" if model.epochs_done is not None else ""
+        done = model.epochs_done
+        epochs = f" ({done} epoch{'s' * (done != 1)}, {model.status})" if done is not None else ""
         lines.append(f"Trained {when}{epochs}.")
     return "  \n".join(lines)
 

@@ -94,3 +94,14 @@ def test_save_run_writes_a_model_that_loads_back_identically(tmp_path, hidden):
     from nn.persistence import load_model
 
     np.testing.assert_array_equal(load_model(path).params, model.params)
+
+
+def test_the_sidebar_describes_a_model_in_words(tmp_path):
+    from ui.session import describe
+
+    at = "2026-01-02T03:04:05+00:00"
+    once = models.SavedModel(tmp_path / "a.npz", (784, 8, 10), 0.5, at, "stopped", 1)
+    assert "(1 epoch, stopped)" in describe(once)
+    assert "Test accuracy **50.00%**" in describe(once)
+    twice = models.SavedModel(tmp_path / "b.npz", (784, 8, 10), None, at, "completed", 2)
+    assert "(2 epochs, completed)" in describe(twice) and "Test accuracy" not in describe(twice)
