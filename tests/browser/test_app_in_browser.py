@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from drawing import draw_a_one
 from playwright.sync_api import Page, expect
 
 from nn.data import load_mnist
@@ -153,14 +154,7 @@ def test_drawing_a_digit_shows_the_prediction_and_clear_empties_the_canvas(page:
     open_app(page, app_url, "draw", "Draw a digit")
     hint = page.get_by_text("Draw a digit in the black square")
     expect(hint).to_be_visible()
-    canvas = page.locator("canvas.upper-canvas")
-    box = canvas.bounding_box()
-    # A vertical stroke down the middle (well clear of the toolbar in the top-right corner): a 1.
-    x = box["x"] + box["width"] / 2
-    page.mouse.move(x, box["y"] + 50)
-    page.mouse.down()
-    page.mouse.move(x + 4, box["y"] + box["height"] - 50, steps=25)
-    page.mouse.up()
+    draw_a_one(page)
 
     prediction = page.get_by_test_id("stMetric").filter(has_text="Prediction")
     expect(prediction.get_by_test_id("stMetricValue")).to_have_text("1")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from drawing import draw_a_one
 from playwright.sync_api import Page, expect
 
 from nn.config import TrainConfig
@@ -87,14 +88,8 @@ def test_upload_is_validated_and_a_run_downloads_as_the_same_model(
     np.testing.assert_array_equal(load_model(saved).params, load_model(shipped_model_path).params)
 
 
-def draw_a_one(page: Page) -> None:
-    canvas = page.locator("canvas.upper-canvas")
-    box = canvas.bounding_box()
-    x = box["x"] + box["width"] / 2
-    page.mouse.move(x, box["y"] + 50)  # away from the toolbar in the top-right corner
-    page.mouse.down()
-    page.mouse.move(x + 4, box["y"] + box["height"] - 50, steps=25)
-    page.mouse.up()
+def draw_a_one_and_see_it_read(page: Page) -> None:
+    draw_a_one(page)
     prediction = page.get_by_test_id("stMetric").filter(has_text="Prediction")
     expect(prediction.get_by_test_id("stMetricValue")).to_have_text("1")
 
@@ -102,7 +97,7 @@ def draw_a_one(page: Page) -> None:
 def test_draw_look_inside_label_and_fine_tune_adds_a_run(page: Page, app_url: str):
     page.goto(f"{app_url}/draw")
     expect(page.get_by_role("heading", name="Draw a digit")).to_be_visible()
-    draw_a_one(page)
+    draw_a_one_and_see_it_read(page)
 
     go_to(page, "Inside the network", "Inside the network")
     expect(page.get_by_role("radio", name="your drawing")).to_be_checked()
@@ -110,7 +105,7 @@ def test_draw_look_inside_label_and_fine_tune_adds_a_run(page: Page, app_url: st
     expect(page.get_by_text(r"red: for 1 · blue: for")).to_be_visible()
 
     go_to(page, "Draw", "Draw a digit")
-    draw_a_one(page)
+    draw_a_one_and_see_it_read(page)
     page.get_by_role("button", name="Add to my digits").click()
     expect(page.get_by_text("Added as a 1")).to_be_visible()
 
