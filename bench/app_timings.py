@@ -1,7 +1,7 @@
 """How fast the app feels: cold start, drawing-to-prediction, and the Predictions page.
 
 python -m bench.app_timings                       # figures only
-python -m bench.app_timings --screenshots /tmp/x  # and a screenshot of each page
+python -m bench.app_timings --screenshots shots  # and a screenshot of each page, in shots/
 
 1. Cold start: from launching `streamlit run` to the first page drawn in Chromium (the Train
    page, with the active-model sidebar), and on to the first Predictions page (which loads
