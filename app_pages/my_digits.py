@@ -61,7 +61,7 @@ with st.expander("Fine-tuning settings"):
         help="rehearsing MNIST is what keeps the network from forgetting it",
     )
 tuner = session.finetuner()
-running = tuner is not None and tuner.progress().running
+running = tuner is not None and tuner.running
 left, right, _ = st.columns([2, 1, 3])
 if left.button(
     "Fine-tune on my digits",

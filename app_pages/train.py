@@ -8,7 +8,7 @@ from ui.inside import feature_grid_chart
 
 config, problems = params.hyperparameter_sidebar()
 run = session.trainer()
-running = run is not None and run.progress().running
+running = run is not None and run.running
 
 st.title("Train a network")
 st.markdown(

@@ -8,9 +8,9 @@ product reaches through NumPy's BLAS, that gives a time no implementation can be
 doing less arithmetic.
 
 The rate of a shared machine moves by half from one minute to the next, so the benchmark
-measures it in the training process itself, right after every timed epoch. It also times the
-very products an epoch at that batch size makes, on random matrices of the same shapes: how
-far BLAS itself stays from the floor on such thin matrices, before any other work is added.
+measures it in a fresh process right after every nn/ run. That process also times the very
+products an epoch at that batch size makes, on random matrices of the same shapes: how far
+BLAS itself stays from the floor on such thin matrices, before any other work is added.
 """
 
 from __future__ import annotations

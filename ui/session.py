@@ -95,7 +95,7 @@ def start_training(config: TrainConfig) -> None:
     The sidebar has already explained an invalid configuration next to its controls.
     """
     current = st.session_state.get(TRAINER)
-    if (current is not None and current.progress().running) or config.problems():
+    if (current is not None and current.running) or config.problems():
         return
     st.session_state[TRAINER] = Trainer(config, models.models_dir(), mnist=cache.mnist()).start()
 
@@ -107,7 +107,7 @@ def trainer() -> Trainer | None:
 def start_finetune(model_path: Path, settings: FineTuneSettings) -> None:
     """Start fine-tuning the model at `model_path` in the background, unless one is running."""
     current = finetuner()
-    if current is None or not current.progress().running:
+    if current is None or not current.running:
         st.session_state[FINETUNER] = FineTuner(cache.model(model_path), model_path, settings).start()
 
 
