@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up a fresh machine for the test suite, then run it: Python packages from PyPI, Debian's
+# Set up a fresh machine for the test suite, then run it: Python packages from PyPI (into `.venv/`), Debian's
 # Chromium for the browser tests (Playwright cannot download its own browser everywhere).
 # Usage: bash scripts/test.sh [pytest arguments]
 set -euo pipefail
@@ -15,11 +15,10 @@ if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
-echo "== installing Python packages"
-python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+source scripts/venv.sh requirements-dev.txt
 
 echo "== ruff"
-python3 -m ruff check .
+"$PYTHON" -m ruff check .
 
 echo "== pytest"
-python3 -m pytest "$@"
+"$PYTHON" -m pytest "$@"
