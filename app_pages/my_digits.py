@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from nn.finetune import FineTuneSettings
-from nn.user_digits import UserDigits, UserDigitsError
+from services.finetune import FineTuneSettings
+from services.user_digits import UserDigits, UserDigitsError
 from ui import session, teach
 from ui.background import stop_button
 from ui.pixels import enlarge

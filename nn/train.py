@@ -17,12 +17,13 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from services.runs import RunStore
+
 from .config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, TrainConfig
 from .errors import DigitLabError
 from .experiment import TrainingRun
 from .network import MLP
 from .persistence import save_model
-from .runstore import record_run
 from .training import BatchProgress, EpochEnd, Event, RunEnd
 
 
@@ -92,7 +93,7 @@ def format_epoch(event: EpochEnd) -> str:
 def record(model: MLP) -> None:
     """Put the run in the run store, so the app's Compare runs page lists it too."""
     try:
-        run = record_run(model, source="cli")
+        run = RunStore().add(model, source="cli")
     except DigitLabError as exc:  # the model is trained (and saved, if asked): warn, don't fail
         print(f"warning: the run was not recorded: {exc}", file=sys.stderr)
         return

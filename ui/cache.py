@@ -15,9 +15,10 @@ import streamlit as st
 from nn.data import MNIST, load_mnist
 from nn.network import MLP
 from nn.persistence import load_model
-from nn.runstore import RunStore, RunStoreError
+from services import runs
+from services.locations import models_dir
+from services.runs import RunStore, RunStoreError
 
-from . import models
 from .predictions import Predictions, predict_test_set
 
 
@@ -47,13 +48,13 @@ def test_predictions(path: Path) -> Predictions:
     return _test_predictions(str(path), path.stat().st_mtime)
 
 
-def saved_models() -> tuple[list[models.SavedModel], list[str]]:
+def saved_models() -> tuple[list[runs.SavedModel], list[str]]:
     """Every readable model in the models directory (each file read once), and the problems."""
-    return models.list_models(models.models_dir(), load=model, run_names=_run_names())
+    return runs.list_models(models_dir(), load=model, run_index=_run_index())
 
 
-def _run_names() -> dict[Path, str]:
+def _run_index() -> dict[Path, tuple[int, str]]:
     try:
-        return RunStore().names()
+        return RunStore().index()
     except RunStoreError:  # the Compare runs page explains it; the picker still lists every model
         return {}

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nn.errors import DigitLabError
-from nn.finetune import FineTune, FineTuneResult, FineTuneSettings
 from nn.network import MLP
-from nn.runstore import Run, RunStore
 from nn.training import BatchProgress, EpochEnd, Event
-from nn.user_digits import UserDigits
+from services.finetune import FineTune, FineTuneResult, FineTuneSettings
+from services.runs import Run, RunStore
+from services.user_digits import UserDigits
 
 from .background import BackgroundJob
 

@@ -13,9 +13,11 @@ from pathlib import Path
 import streamlit as st
 
 from nn.config import TrainConfig
-from nn.finetune import FineTuneSettings
+from services import runs
+from services.finetune import FineTuneSettings
+from services.locations import models_dir
 
-from . import cache, models
+from . import cache
 from .finetuner import FineTuner
 from .trainer import Trainer
 
@@ -25,14 +27,14 @@ FINETUNER = "finetuner"
 SETTLED = "settled_run"  # the finished run already acted upon, so that happens only once
 
 
-def active_model() -> models.SavedModel | None:
+def active_model() -> runs.SavedModel | None:
     """The model the pages use, as chosen in the sidebar (None when no model exists yet)."""
     saved, _ = cache.saved_models()
     by_path = {str(m.path): m for m in saved}
     return by_path.get(st.session_state.get(ACTIVE))
 
 
-def require_active_model(task: str) -> models.SavedModel:
+def require_active_model(task: str) -> runs.SavedModel:
     """The active model; without one, say so (`task`: what it would have done) and end the page."""
     active = active_model()
     if active is None:
@@ -41,7 +43,7 @@ def require_active_model(task: str) -> models.SavedModel:
     return active
 
 
-def model_picker() -> models.SavedModel | None:
+def model_picker() -> runs.SavedModel | None:
     """The sidebar's model section: pick a saved model and read what it is."""
     adopt_finished_run()
     saved, problems = cache.saved_models()
@@ -54,7 +56,7 @@ def model_picker() -> models.SavedModel | None:
             st.info("No model yet: train one on the Train page.", icon=":material/info:")
             return None
         if st.session_state.get(ACTIVE) not in by_path:
-            st.session_state[ACTIVE] = str(models.initial_choice(saved, models.models_dir()).path)
+            st.session_state[ACTIVE] = str(runs.initial_choice(saved, models_dir()).path)
         chosen = st.selectbox(
             "Model",
             list(by_path),
@@ -68,7 +70,7 @@ def model_picker() -> models.SavedModel | None:
     return by_path[chosen]
 
 
-def describe(model: models.SavedModel) -> str:
+def describe(model: runs.SavedModel) -> str:
     """One paragraph a learner can read: the shape of the network, how good, when trained."""
     hidden = " → ".join(map(str, model.layer_sizes[1:-1]))
     lines = [f"**{model.architecture}**: 784 pixels in → hidden layers {hidden} → 10 digit scores."]
@@ -97,7 +99,7 @@ def start_training(config: TrainConfig) -> None:
     current = st.session_state.get(TRAINER)
     if (current is not None and current.running) or config.problems():
         return
-    st.session_state[TRAINER] = Trainer(config, models.models_dir(), mnist=cache.mnist()).start()
+    st.session_state[TRAINER] = Trainer(config, models_dir(), mnist=cache.mnist()).start()
 
 
 def trainer() -> Trainer | None:
@@ -133,7 +135,7 @@ def run_settled() -> bool:
 
 
 def _remember_choice() -> None:
-    models.write_active(models.models_dir(), Path(st.session_state[ACTIVE]))
+    runs.write_active(models_dir(), Path(st.session_state[ACTIVE]))
 
 
 def _training_note() -> None:

@@ -1,8 +1,8 @@
 """Teaching the network your handwriting: label a drawing, keep it, fine-tune on your digits.
 
 `add_to_my_digits` is the small block the Draw page shows under its answer; the rest serves
-the "Your handwriting" page. The digits themselves live in `nn.user_digits`, the fine-tuning
-is `nn.finetune`, run in the background by `ui.finetuner`, and the fine-tuned model is recorded
+the "Your handwriting" page. The digits themselves live in `services.user_digits`, the fine-tuning
+is `services.finetune`, run in the background by `ui.finetuner`, and the fine-tuned model is recorded
 as a run like any other.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from nn.finetune import FineTuneResult
-from nn.runstore import Run
-from nn.user_digits import UserDigits
+from services.finetune import FineTuneResult
+from services.runs import Run
+from services.user_digits import UserDigits
 
 from . import runs
 

@@ -18,11 +18,10 @@ from nn.errors import DigitLabError
 from nn.experiment import TrainingRun
 from nn.inside import first_layer_features
 from nn.network import MLP
-from nn.runstore import RunStore, record_run
 from nn.training import BatchProgress, EpochEnd, RunEnd
+from services.runs import RunStore
 
 from .background import BackgroundJob
-from .models import RUNS, save_run, write_active
 
 FEATURES_SHOWN = 64  # first-layer neurons drawn live on the Train page
 
@@ -79,14 +78,11 @@ class Trainer(BackgroundJob):
                 if isinstance(event, EpochEnd):
                     self._snapshot(run.model)
             if should_keep(run.result):
-                saved = save_run(run.model, self.models_dir)
-                write_active(self.models_dir, saved)
-                try:
-                    store = RunStore(model_dir=self.models_dir / RUNS)  # its runs: recorded in place
-                    record_run(run.model, source="app", saved_at=saved, store=store)
-                finally:  # saved either way; announced only once recorded, so the page says it once
-                    with self._lock:
-                        self._saved_to = saved
+                store = RunStore(models_dir=self.models_dir)
+                saved = store.add(run.model, source="app").model_path
+                store.set_active(saved)
+                with self._lock:
+                    self._saved_to = saved
         except DigitLabError as exc:
             self._fail(str(exc))
 

@@ -3,11 +3,11 @@
 import pytest
 from app_driver import SHIPPED_MODEL
 
-from nn.finetune import FineTuneSettings
 from nn.persistence import load_model
 from nn.preprocess import mnist_style
-from nn.runstore import RunStore
-from nn.user_digits import UserDigits
+from services.finetune import FineTuneSettings
+from services.runs import RunStore
+from services.user_digits import UserDigits
 from ui.finetuner import FineTuner
 
 TIMEOUT = 300

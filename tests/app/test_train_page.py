@@ -8,8 +8,8 @@ from app_driver import button, open_page
 from nn.config import MAX_WEIGHTS, PARAMETERS, PRESETS, TrainConfig
 from nn.inside import first_layer_features
 from nn.persistence import load_model
+from services.runs import ACTIVE_POINTER, RUNS
 from ui import session
-from ui.models import ACTIVE_POINTER, RUNS
 
 TRAIN_TIMEOUT = 300
 

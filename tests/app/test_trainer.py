@@ -7,9 +7,8 @@ import pytest
 from nn.config import TrainConfig
 from nn.errors import ConfigError
 from nn.persistence import load_model
-from nn.runstore import RunStore
 from nn.training import RunEnd
-from ui import models
+from services.runs import RUNS, RunStore, read_active
 from ui.trainer import Trainer, should_keep
 
 TIMEOUT = 300
@@ -23,8 +22,8 @@ def test_a_run_records_every_epoch_saves_its_model_and_marks_it_active(tmp_path,
     assert not progress.running and progress.error is None
     assert [e.epoch for e in progress.epochs] == [1, 2]
     assert progress.end.status == "completed"
-    assert progress.saved_to.parent == tmp_path / models.RUNS
-    assert models.read_active(tmp_path) == progress.saved_to.resolve()
+    assert progress.saved_to.parent == tmp_path / RUNS
+    assert read_active(tmp_path) == progress.saved_to.resolve()
     model = load_model(progress.saved_to)
     assert model.meta["config"]["hidden"] == [16]
     assert [h["loss"] for h in model.meta["history"]] == [e.loss for e in progress.epochs]
@@ -53,7 +52,7 @@ def test_two_runs_at_once_write_two_sound_files(tmp_path, mnist):
     assert all(t.join(TIMEOUT) for t in trainers)
     saved = [t.progress().saved_to for t in trainers]
     assert saved[0] != saved[1]
-    assert sorted((tmp_path / models.RUNS).glob("*.npz")) == sorted(saved)
+    assert sorted((tmp_path / RUNS).glob("*.npz")) == sorted(saved)
     for trainer, path in zip(trainers, saved):
         assert load_model(path).meta["config"]["seed"] == trainer.config.seed
     assert not list(tmp_path.rglob("*.tmp"))
@@ -78,6 +77,6 @@ def test_a_finished_run_is_recorded_for_the_compare_runs_page(tmp_path, mnist):
     trainer = Trainer(TINY, tmp_path, mnist).start()
     assert trainer.join(TIMEOUT)
     saved = trainer.progress().saved_to
-    run = RunStore(model_dir=tmp_path / models.RUNS).find(saved)
+    run = RunStore(models_dir=tmp_path).find(saved)
     assert run is not None and run.model_path == saved.resolve()  # recorded in place, not copied
     assert (run.source, run.status, len(run.history)) == ("app", "completed", 2)

@@ -1,11 +1,16 @@
-"""A local record of every training run: what was trained, how, how well, and its model file.
+"""The runs: every trained model Digit Lab keeps, its record, its name, its time, and the active one.
+
+This module is the one owner of a saved run. Whoever trains (the app's workers, the command
+line, a fine-tune) hands the model to `RunStore.add`, which names its file, writes it atomically
+into `models/runs/` and records a row; nothing else names, dates or places a run's file.
 
 One SQLite database (the standard library's `sqlite3`) holds a row per run — name, creation
-time, hyper-parameters and per-epoch history as JSON, test accuracy, seconds, status — and
-each run's `.npz` model lives in `models/runs/`, where the app lists the models it can use, so
-every recorded run is also a model the app can switch to. The database defaults to
-`data/runs.sqlite`; `DIGITLAB_RUNS_DB` and `DIGITLAB_MODELS_DIR` move the database and the
-models folder, which is how tests and scripts keep their runs out of the user's.
+time, hyper-parameters and per-epoch history as JSON, test accuracy, seconds, status. One clock:
+times are stored in UTC (file names included) and shown in the reader's local time, so runs
+saved under different time zones still sort and read correctly. Shipped models (such as
+`default.npz`) sit in the models folder itself; `list_models` lists them and the runs for the
+app's picker, and the active model is a one-line pointer file beside them, so it survives a
+restart. `services.locations` says where all of these are.
 
 Several writers at once are normal (the CLI in a terminal, two browser tabs training): every
 operation opens its own connection, writes inside `BEGIN IMMEDIATE` and waits for a busy
@@ -21,24 +26,24 @@ import os
 import sqlite3
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .config import TrainConfig
-from .data import load_mnist
-from .errors import DigitLabError, ModelFileError
-from .network import MLP
-from .persistence import load_model, save_model
+from nn.config import TrainConfig
+from nn.data import load_mnist
+from nn.errors import DigitLabError, ModelFileError
+from nn.network import MLP
+from nn.persistence import load_model, save_model
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DB = ROOT / "data" / "runs.sqlite"
-DB_ENV = "DIGITLAB_RUNS_DB"
-MODELS_DIR_ENV = "DIGITLAB_MODELS_DIR"
-DEFAULT_MODELS_DIR = ROOT / "models"
+from . import locations
+
+RUNS = "runs"  # the models folder's subfolder holding trained runs
+ACTIVE_POINTER = "active.txt"
+FILE_STAMP = "%Y%m%d-%H%M%S"  # in UTC, like every time this module stores
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # a 784-2048-2048-10 float64 model is ~46 MB
 MAX_NAME_LENGTH = 80
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -92,12 +97,12 @@ class Run:
 
 
 class RunStore:
-    """The runs recorded in one database file (created on first use), their models in `model_dir`."""
+    """The runs recorded in one database (created on first use), their models in `models_dir/runs/`."""
 
-    def __init__(self, path: str | Path | None = None, model_dir: str | Path | None = None):
-        self.path = Path(path or os.environ.get(DB_ENV) or DEFAULT_DB).resolve()
-        models = os.environ.get(MODELS_DIR_ENV) or DEFAULT_MODELS_DIR
-        self.model_dir = Path(model_dir or Path(models) / "runs").resolve()
+    def __init__(self, path: str | Path | None = None, models_dir: str | Path | None = None):
+        self.path = Path(path or locations.runs_db()).resolve()
+        self.models_dir = Path(models_dir or locations.models_dir()).resolve()
+        self.model_dir = self.models_dir / RUNS
         self._open()
 
     # -- recording ---------------------------------------------------------------------------
@@ -109,13 +114,8 @@ class RunStore:
         source: str,
         name: str | None = None,
         details: dict[str, Any] | None = None,
-        saved_at: str | Path | None = None,
     ) -> Run:
-        """Record `model` from its metadata and return the new run.
-
-        A model already saved in `model_dir` (`saved_at`, as the app saves its runs) is recorded
-        where it is; any other is saved there first, so the store owns every file it lists.
-        """
+        """Save `model` under a new name in `model_dir`, record it from its metadata, return the run."""
         if source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
         meta = model.meta
@@ -131,10 +131,7 @@ class RunStore:
             "status": str(meta.get("status", "completed")),
             "details": json.dumps(details or {}),
         }
-        model_path = Path(saved_at).resolve() if saved_at else None
-        written = model_path is None or model_path.parent != self.model_dir or not model_path.is_file()
-        if written:
-            model_path = save_model(model, self._new_model_path(model))
+        model_path = save_model(model, self._new_model_path(model))
         row["model_file"] = model_path.name
         try:
             with self._transaction() as db:
@@ -144,8 +141,7 @@ class RunStore:
                 )
                 run_id = cursor.lastrowid
         except BaseException:
-            if written:  # a file of ours without its row is litter; the caller's file stays
-                model_path.unlink(missing_ok=True)
+            model_path.unlink(missing_ok=True)  # a file without its row is litter
             raise
         return self.get(run_id)
 
@@ -185,11 +181,11 @@ class RunStore:
             rows = db.execute(f"SELECT {COLUMNS} FROM runs ORDER BY id DESC").fetchall()
         return [self._run(row) for row in rows]
 
-    def names(self) -> dict[Path, str]:
-        """The name of the run behind each recorded model file, by the file's path: one light query."""
+    def index(self) -> dict[Path, tuple[int, str]]:
+        """The id and name of the run behind each recorded model file, by path: one light query."""
         with self._reading() as db:
-            rows = db.execute("SELECT model_file, name FROM runs").fetchall()
-        return {self.model_dir / Path(model_file).name: name for model_file, name in rows}
+            rows = db.execute("SELECT model_file, id, name FROM runs").fetchall()
+        return {self.model_dir / Path(model_file).name: (run_id, name) for model_file, run_id, name in rows}
 
     def get(self, run_id: int) -> Run:
         with self._reading() as db:
@@ -227,8 +223,18 @@ class RunStore:
             db.execute("DELETE FROM runs WHERE id = ?", (run.id,))
         run.model_path.unlink(missing_ok=True)  # after the row: a row must never lack its file
 
+    # -- the active model --------------------------------------------------------------------
+
+    def active(self) -> Path | None:
+        """The model last made active (in any session), if the pointer names an existing file."""
+        return read_active(self.models_dir)
+
+    def set_active(self, path: str | Path) -> None:
+        write_active(self.models_dir, Path(path))
+
     def _new_model_path(self, model: MLP) -> Path:
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        """A fresh name that no other run (in this or another process) has taken: time and a random tag."""
+        stamp = datetime.now(UTC).strftime(FILE_STAMP)
         widths = "x".join(map(str, model.layer_sizes[1:-1]))
         return self.model_dir / f"run-{stamp}-{widths}-{uuid.uuid4().hex[:6]}.npz"
 
@@ -292,7 +298,7 @@ class RunStore:
     def _damaged(self, problem: str) -> RunStoreError:
         return RunStoreError(
             f"the run store {self.path} cannot be used: {problem}. It has been left exactly as it "
-            f"was; move it aside (or point {DB_ENV} elsewhere) to start a new store."
+            f"was; move it aside (or point {locations.RUNS_DB_ENV} elsewhere) to start a new store."
         )
 
     def _run(self, row: tuple) -> Run:
@@ -313,24 +319,6 @@ class RunStore:
             model_path=self.model_dir / Path(row[9]).name,  # never outside the store's folder
             details=details,
         )
-
-
-def record_run(
-    model: MLP,
-    *,
-    source: str,
-    name: str | None = None,
-    details: dict[str, Any] | None = None,
-    saved_at: str | Path | None = None,
-    store: RunStore | None = None,
-) -> Run:
-    """Record a finished (or stopped) training run in the default store, or in `store`.
-
-    The one call the command line and the app make after training, so that every run shows
-    up on the Compare runs page whichever way it was started. `saved_at`: where the caller
-    already saved the model, if inside the store's models folder (the app's runs are).
-    """
-    return (store or RunStore()).add(model, source=source, name=name, details=details, saved_at=saved_at)
 
 
 def default_name(model: MLP) -> str:
@@ -385,3 +373,140 @@ def _timestamp(value: Any) -> str:
         return datetime.fromisoformat(value).astimezone(UTC).isoformat(timespec="seconds")
     except (TypeError, ValueError):
         return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# -- the models the app can use: shipped ones and runs, for its picker ------------------------
+
+Loader = Callable[[Path], MLP]
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """What the sidebar tells a person about one model file, read from its metadata."""
+
+    path: Path
+    layer_sizes: tuple[int, ...]
+    test_accuracy: float | None
+    trained_at: str | None  # ISO 8601 with its offset, as `nn.training` writes it
+    status: str | None
+    epochs_done: int | None
+    name: str | None = None  # its run's name in the run store, unless that is the automatic one
+
+    @property
+    def architecture(self) -> str:
+        return "-".join(map(str, self.layer_sizes))
+
+    @property
+    def trained_in_app(self) -> bool:
+        return self.path.parent.name == RUNS
+
+    @property
+    def label(self) -> str:
+        """Short name for a model picker: shipped models by name, runs by their name and local time."""
+        accuracy = f" · {self.test_accuracy:.1%}" if self.test_accuracy is not None else ""
+        return f"{self._name} · {self.architecture}{accuracy}"
+
+    @property
+    def _name(self) -> str:
+        if not self.trained_in_app:
+            return self.path.stem
+        saved = saved_time(self)
+        if saved is None:  # renamed by hand and undated: its names are all we know
+            return self.name or self.path.stem
+        # Two fine-tunes of one model share a name: the time tells them apart.
+        return f"{self.name} ({saved:%d %b %H:%M})" if self.name else f"run {saved:%d %b %H:%M:%S}"
+
+
+def saved_time(model: SavedModel) -> datetime | None:
+    """When a run was trained, in the local time zone: from its metadata, else its file's UTC stamp."""
+    try:
+        return datetime.fromisoformat(model.trained_at).astimezone()
+    except (TypeError, ValueError):
+        pass
+    try:  # run-YYYYmmdd-HHMMSS-…
+        stamp = "-".join(model.path.stem.split("-")[1:3])
+        return datetime.strptime(stamp, FILE_STAMP).replace(tzinfo=UTC).astimezone()
+    except ValueError:
+        return None
+
+
+def describe(path: Path, load: Loader = load_model, run_name: str | None = None) -> SavedModel:
+    """Read a model file's metadata, or raise `ModelFileError`; `run_name`: its name as a run."""
+    model = load(path)
+    meta = model.meta
+    if run_name == default_name(model):  # says no more than the label already does
+        run_name = None
+    return SavedModel(
+        path=path,
+        layer_sizes=model.layer_sizes,
+        test_accuracy=meta.get("test_accuracy"),
+        trained_at=meta.get("trained_at"),
+        status=meta.get("status"),
+        epochs_done=meta.get("epochs_done"),
+        name=run_name,
+    )
+
+
+def list_models(
+    directory: Path, load: Loader = load_model, run_index: Mapping[Path, tuple[int, str]] | None = None
+) -> tuple[list[SavedModel], list[str]]:
+    """Shipped models by name, then runs newest first; plus a message for each unreadable file.
+
+    `run_index` is `RunStore.index()`: recorded runs go by their name, newest (highest id) first,
+    which stays right when two runs were saved in the same second. A damaged file must not hide
+    the good ones, so it is reported, not raised.
+    """
+    index = {Path(path).resolve(): entry for path, entry in (run_index or {}).items()}
+    shipped = sorted(directory.glob("*.npz"))
+    runs = sorted(
+        (directory / RUNS).glob("*.npz"),
+        key=lambda p: (index.get(p.resolve(), (0, ""))[0], p.name),  # unrecorded files: by UTC stamp
+        reverse=True,
+    )
+    models, problems = [], []
+    for path in [*shipped, *runs]:
+        try:
+            models.append(describe(path, load, index.get(path.resolve(), (0, None))[1]))
+        except ModelFileError as exc:
+            problems.append(str(exc))
+    return models, problems
+
+
+def read_active(directory: Path) -> Path | None:
+    """The model last made active, if the pointer in `directory` names an existing file inside it."""
+    pointer = directory / ACTIVE_POINTER
+    try:
+        relative = pointer.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    path = (directory / relative).resolve()
+    # A pointer is only followed inside the models directory, whatever its text says.
+    if relative and path.is_relative_to(directory.resolve()) and path.is_file():
+        return path
+    return None
+
+
+def write_active(directory: Path, path: Path) -> None:
+    """Remember `path` as the active model, atomically (a temporary file renamed over)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    relative = Path(path).resolve().relative_to(directory.resolve()).as_posix()
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{ACTIVE_POINTER}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(relative + "\n")
+        os.replace(temp, directory / ACTIVE_POINTER)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def initial_choice(models: list[SavedModel], directory: Path) -> SavedModel | None:
+    """The model a new session starts with: the remembered one, else the newest run, else any."""
+    if not models:
+        return None
+    remembered = read_active(directory)
+    by_path = {m.path.resolve(): m for m in models}
+    if remembered is not None and remembered in by_path:
+        return by_path[remembered]
+    runs = [m for m in models if m.trained_in_app]
+    return runs[0] if runs else models[0]
