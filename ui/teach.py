@@ -2,7 +2,7 @@
 
 `add_to_my_digits` is the small block the Draw page shows under its answer; the rest serves
 the "Your handwriting" page. The digits themselves live in `services.user_digits`, the fine-tuning
-is `services.finetune`, run in the background by `ui.finetuner`, and the fine-tuned model is recorded
+is `services.finetune`, run in a worker process by `services.jobs`, and the fine-tuned model is recorded
 as a run like any other.
 """
 

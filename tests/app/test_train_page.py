@@ -82,7 +82,7 @@ def test_train_uses_a_value_changed_in_the_same_interaction(models_dir):
     number_inputs(app)["hp_seed"].set_value(7)
     button(app, "Train").click().run()
     trainer = app.session_state[session.TRAINER]
-    assert trainer.config.seed == 7
+    assert trainer.task.config.seed == 7
     assert trainer.join(TRAIN_TIMEOUT)
 
 
@@ -94,7 +94,7 @@ def start_tiny_run(app, epochs: int, train_size: int = 500):
     number_inputs(app)["hp_hidden_0"].set_value(16).run()
     button(app, "Train").click().run()
     trainer = app.session_state[session.TRAINER]
-    assert trainer.config.hidden == (16,) and trainer.config.epochs == epochs
+    assert trainer.task.config.hidden == (16,) and trainer.task.config.epochs == epochs
     return trainer
 
 
