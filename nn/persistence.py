@@ -32,13 +32,7 @@ def save_model(model: MLP, path: str | Path) -> Path:
     """Write `model` to `path` atomically and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {
-        "format": np.array(FORMAT),
-        "layer_sizes": np.array(model.layer_sizes, dtype=np.int64),
-        "meta": np.array(json.dumps(model.meta)),
-    }
-    for i, (W, b) in enumerate(zip(model.weights, model.biases)):
-        arrays[f"W{i}"], arrays[f"b{i}"] = W, b
+    arrays = model_arrays(model)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -50,6 +44,23 @@ def save_model(model: MLP, path: str | Path) -> Path:
         Path(temp).unlink(missing_ok=True)
         raise
     return path
+
+
+def model_arrays(model: MLP) -> dict[str, np.ndarray]:
+    """The plain arrays a model file holds: what `save_model` writes, or a Dask worker sends back."""
+    arrays = {
+        "format": np.array(FORMAT),
+        "layer_sizes": np.array(model.layer_sizes, dtype=np.int64),
+        "meta": np.array(json.dumps(model.meta)),
+    }
+    for i, (W, b) in enumerate(zip(model.weights, model.biases)):
+        arrays[f"W{i}"], arrays[f"b{i}"] = W, b
+    return arrays
+
+
+def model_from_arrays(arrays: dict[str, np.ndarray], origin: str) -> MLP:
+    """A model from `model_arrays`' output, checked as strictly as a file (`origin` names its source)."""
+    return _model_from_arrays(origin, arrays)
 
 
 def load_model(path: str | Path) -> MLP:
@@ -92,7 +103,7 @@ def _check_unpacked_size(path: Path) -> None:
         )
 
 
-def _model_from_arrays(path: Path, arrays: dict[str, np.ndarray]) -> MLP:
+def _model_from_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> MLP:
     def bad(problem: str) -> ModelFileError:
         return ModelFileError(f"{path} is not a valid Digit Lab model: {problem}")
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import queue
 import threading
 import traceback
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -29,11 +29,12 @@ from nn.data import MNIST, load_mnist
 from nn.errors import DigitLabError
 from nn.experiment import TrainingRun
 from nn.inside import first_layer_features
+from nn.network import MLP
 from nn.persistence import load_model
 from nn.training import EpochEnd, Event, RunEnd
 
 from .finetune import FineTune, FineTuneSettings
-from .runs import RunStore
+from .runs import Run, RunStore
 from .user_digits import UserDigits
 
 FEATURES_SHOWN = 64  # first-layer neurons drawn live on the Train page
@@ -41,10 +42,18 @@ FEATURES_SHOWN = 64  # first-layer neurons drawn live on the Train page
 
 @dataclass(frozen=True)
 class TrainTask:
-    """Train a new network from `config`; save and record it as a run of `source`."""
+    """Train a new network from `config`; save and record it as a run of `source`.
+
+    `name` and `details` go to the run's record (None: the automatic name); `activate` makes the
+    saved model the active one, as a run started on the Train page should be, while the runs of
+    a sweep wait for the person to choose among them.
+    """
 
     config: TrainConfig
     source: str = "app"
+    name: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    activate: bool = True
 
     def __post_init__(self) -> None:
         self.config.validate()  # refused here, in the server, before it waits for a worker
@@ -70,6 +79,37 @@ def should_keep(end: RunEnd | None) -> bool:
     if end is None:
         return False
     return end.status in ("completed", "stopped") or end.epochs_done > 0
+
+
+Send = Callable[[str, Any], None]  # (kind, payload): how a run reports, whatever carries it
+
+
+def run_training(task: TrainTask, mnist: MNIST, stop: threading.Event, send: Send) -> MLP | None:
+    """Train per `task`, reporting through `send`; the model if it is worth keeping.
+
+    The one training procedure of a task, wherever it runs: in a worker process of this
+    machine (which records the model itself) or on a Dask worker (which returns it).
+    """
+    run = TrainingRun(task.config, mnist)
+    send("features", features(run.model))  # untrained: noise, until an epoch ends
+    forward(run.events(stop), run.model, send)
+    return run.model if should_keep(run.result) else None
+
+
+def forward(events: Iterator[Event], model_of_run: Any, send: Send) -> None:
+    """Send every training event on, and the first-layer features after each epoch."""
+    for event in events:
+        send("event", event)
+        if isinstance(event, EpochEnd):
+            send("features", features(model_of_run))
+
+
+def record(store: RunStore, task: TrainTask, model: MLP) -> Run:
+    """Save and record a trained model as `task` says; make it active if the task asks."""
+    saved = store.add(model, source=task.source, name=task.name, details=task.details)
+    if task.activate:
+        store.set_active(saved.model_path)
+    return saved
 
 
 @dataclass(frozen=True)
@@ -148,28 +188,24 @@ class Worker:
             self.send(job_id, "error", f"the run failed unexpectedly: {detail}")
         self.send(job_id, "done")
 
-    def events(self, job_id: int, events: Iterator[Event], model_of_run: Any) -> None:
-        """Forward training events, with the features after each epoch; keep BLAS threads in line."""
-        for event in events:
-            self.send(job_id, "event", event)
-            if isinstance(event, EpochEnd):
-                self.send(job_id, "features", features(model_of_run))
+    def sender(self, job_id: int) -> Send:
+        """Messages of one job to the pipe; BLAS threads brought in line between them."""
+
+        def send(kind: str, payload: Any) -> None:
+            self.send(job_id, kind, payload)
             self.apply_threads()
 
+        return send
+
     def train(self, job_id: int, task: TrainTask) -> None:
-        run = TrainingRun(task.config, self.mnist)
-        self.send(job_id, "features", features(run.model))  # untrained: noise, until an epoch ends
-        self.events(job_id, run.events(self.stop), run.model)
-        if should_keep(run.result):
-            store = self.places.store()
-            saved = store.add(run.model, source=task.source)
-            store.set_active(saved.model_path)
-            self.send(job_id, "saved", saved)
+        model = run_training(task, self.mnist, self.stop, self.sender(job_id))
+        if model is not None:
+            self.send(job_id, "saved", record(self.places.store(), task, model))
 
     def finetune(self, job_id: int, task: FineTuneTask) -> None:
         digits = UserDigits(self.places.user_digits_dir).split()
         tuning = FineTune(load_model(task.model_path), digits, task.settings, self.mnist)
-        self.events(job_id, tuning.events(self.stop), tuning.model)
+        forward(tuning.events(self.stop), tuning.model, self.sender(job_id))
         store = self.places.store()
         base = store.find(task.model_path)  # a recorded run goes by its name, a shipped model by file
         name = f"{base.name if base else Path(task.model_path).stem} + my digits"
