@@ -72,6 +72,7 @@ class Runner(Protocol):
 
     lock: threading.Lock
     place: str  # where runs go, in words
+    store: RunStore  # where every job, and every run's model, is recorded
 
     def submit(self, task: Task) -> Job: ...
     def ahead_of(self, job: Job) -> int: ...
