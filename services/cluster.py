@@ -140,7 +140,7 @@ class DaskRunner:
     """A runner whose training runs execute on the Dask cluster at `address`.
 
     `store` records every job and every returned model; `user_digits_dir` and `local_workers`
-    are for the local pool that fine-tunes.
+    are for the local pool that fine-tunes; `timeout`: seconds to wait for the scheduler.
     """
 
     def __init__(
@@ -150,13 +150,14 @@ class DaskRunner:
         store: RunStore | None = None,
         user_digits_dir: Any = None,
         local_workers: int | None = None,
+        timeout: float = CONNECT_SECONDS,
     ):
         self.store = store or RunStore()
         # The local pool first: starting, it marks as interrupted whatever jobs a previous server
         # left unfinished, which must happen before this runner opens any.
         self.local = JobRunner(local_workers, store=self.store, user_digits_dir=user_digits_dir)
         try:
-            self.client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+            self.client = Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise ClusterError(
                 f"cannot reach the Dask scheduler at {address} ({exc}); is `dask scheduler` running "
