@@ -133,7 +133,8 @@ def outcome_line(row: Row, total: int) -> str:
         return f"{head}  — {row.message or 'nothing saved'}"
     seconds = f"{row.run.seconds:.0f} s" if row.run.seconds is not None else "?"
     accuracy = f"{row.val_accuracy:.2%}" if row.val_accuracy is not None else "—"
-    return f"{head}  val acc {accuracy}  {len(row.history)} epochs  {seconds}  run {row.run.id}"
+    epochs = f"{len(row.history)} epoch{'s' * (len(row.history) != 1)}"
+    return f"{head}  val acc {accuracy}  {epochs}  {seconds}  run {row.run.id}"
 
 
 def table(view_rows: list[Row], names: tuple[str, ...]) -> str:
