@@ -157,13 +157,15 @@ def best_run(view: SweepView) -> None:
     test = best.run.test_accuracy
     cols[2].metric("Its test accuracy", f"{test:.2%}" if test is not None else "—")
     st.caption(HONEST_CHOICE)
-    st.button(
+    # Not an on_click callback: inside the page's fragment that would redraw the fragment alone,
+    # and the sidebar's model picker and the notice at the top must show the change too.
+    if st.button(
         "Make the best run active",
         icon=":material/check_circle:",
-        on_click=make_active,
-        args=(best.run,),
         help="use this run's model on every page, now and after a restart",
-    )
+    ):
+        make_active(best.run)
+        st.rerun()
 
 
 def start(grid: Grid, name: str) -> None:
@@ -240,7 +242,7 @@ def show_view(view: SweepView, book: Sweeps) -> None:
     if view.running:
         over = sum(row.state not in ("waiting", "running") for row in view.rows)
         st.progress(over / len(view.rows), text=f"{over} of {len(view.rows)} runs over")
-        st.dataframe(status_table(view), hide_index=True, width="stretch")
+        st.table(status_table(view))  # plain HTML: a few rows, each changing every second
         if view.id in book.live:
             st.button(
                 "Cancel the sweep",

@@ -3,13 +3,21 @@
 import json
 import time
 
+import pytest
 from app_driver import button, open_page
 
+from services.locations import RUNS_DB_ENV
 from services.runs import ACTIVE_POINTER, RUNS, RunStore
 from services.sweeps import HONEST_CHOICE
 from ui import sweeps
 
 TIMEOUT = 300
+
+
+@pytest.fixture(autouse=True)
+def own_run_store(tmp_path, monkeypatch):
+    """A run store of this test's own: it sees its own sweeps and no other test's."""
+    monkeypatch.setenv(RUNS_DB_ENV, str(tmp_path / "runs.sqlite"))
 
 
 def number_inputs(app):
@@ -55,8 +63,14 @@ def test_a_tiny_two_by_two_sweep_runs_ranks_its_runs_and_offers_the_best(models_
     record = store.sweeps()[0]
     assert app.selectbox(key=sweeps.CURRENT).value == record.id
     assert len(record.job_ids) == 4 and record.name == "lr × batch_size (2 × 2 runs)"
-    live = app.dataframe[0].value
+    live = app.table[0].value
     assert list(live.columns) == ["Learning rate", "Batch size", "val. accuracy", "epochs", "status"]
+    assert len(live) == 4 and set(live["status"]) <= {
+        "waiting",
+        "waiting · 1 ahead",
+        "running · epoch 1/1",
+        "finished",
+    }
     assert button(app, "Cancel the sweep") is not None
     deadline = time.monotonic() + TIMEOUT
     while any(job["state"] in ("waiting", "running") for job in store.jobs(ids=record.job_ids)):
