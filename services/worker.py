@@ -16,7 +16,7 @@ from __future__ import annotations
 import queue
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -29,14 +29,19 @@ from nn.data import MNIST, load_mnist
 from nn.errors import DigitLabError
 from nn.experiment import TrainingRun
 from nn.inside import first_layer_features
-from nn.persistence import load_model
+from nn.network import MLP
+from nn.persistence import load_model, model_bytes, reason
 from nn.training import EpochEnd, Event, RunEnd
 
 from .finetune import FineTune, FineTuneSettings
-from .runs import RunStore
+from .runs import Run, RunStore
 from .user_digits import UserDigits
 
 FEATURES_SHOWN = 64  # first-layer neurons drawn live on the Train page
+
+
+class UnsavedError(DigitLabError):
+    """A run ended well but no disk took its model (full, read-only, removed)."""
 
 
 @dataclass(frozen=True)
@@ -162,7 +167,7 @@ class Worker:
         self.events(job_id, run.events(self.stop), run.model)
         if should_keep(run.result):
             store = self.places.store()
-            saved = store.add(run.model, source=task.source)
+            saved = self.keep(job_id, run.model, lambda: store.add(run.model, source=task.source))
             store.set_active(saved.model_path)
             self.send(job_id, "saved", saved)
 
@@ -170,12 +175,27 @@ class Worker:
         digits = UserDigits(self.places.user_digits_dir).split()
         tuning = FineTune(load_model(task.model_path), digits, task.settings, self.mnist)
         self.events(job_id, tuning.events(self.stop), tuning.model)
-        store = self.places.store()
-        base = store.find(task.model_path)  # a recorded run goes by its name, a shipped model by file
-        name = f"{base.name if base else Path(task.model_path).stem} + my digits"
-        saved = store.add(tuning.model, source="finetune", name=name, details=tuning.details())
         self.send(job_id, "result", tuning.result)
-        self.send(job_id, "saved", saved)
+
+        def record() -> Run:
+            store = self.places.store()
+            base = store.find(task.model_path)  # a recorded run goes by its name, a shipped model by file
+            name = f"{base.name if base else Path(task.model_path).stem} + my digits"
+            return store.add(tuning.model, source="finetune", name=name, details=tuning.details())
+
+        self.send(job_id, "saved", self.keep(job_id, tuning.model, record))
+
+    def keep(self, job_id: int, model: MLP, record: Callable[[], Run]) -> Run:
+        """Record a trained model as a run; if no disk takes it, hand it to the page to download."""
+        try:
+            return record()
+        except (OSError, DigitLabError) as exc:
+            self.send(job_id, "unsaved", model_bytes(model))
+            why = reason(exc) if isinstance(exc, OSError) else str(exc)
+            raise UnsavedError(
+                f"The trained model could not be saved in {self.places.models_dir}: {why}. "
+                "It is not lost: download it below while this page is open."
+            ) from None
 
 
 def features(model: Any) -> Any:
