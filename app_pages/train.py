@@ -7,6 +7,7 @@ from ui.inside import feature_grid_chart
 from ui.jobs import stop_button, waiting_note
 
 config, problems = params.hyperparameter_sidebar()
+blocked = session.job_runner_problem()
 run = session.trainer()
 running = run is not None and run.running
 
@@ -22,7 +23,11 @@ left, right, _ = st.columns([1, 1, 4])
 # Not an on_click callback with the config as argument: that config would be the one drawn in
 # the previous run, missing an edit made just before the click (typing a value, then clicking).
 if left.button(
-    "Train", type="primary", icon=":material/play_arrow:", disabled=running or bool(problems), width="stretch"
+    "Train",
+    type="primary",
+    icon=":material/play_arrow:",
+    disabled=running or bool(problems) or blocked is not None,
+    width="stretch",
 ):
     session.start_training(config)
     st.rerun()  # redraw the buttons and the progress for the run that has just started
@@ -30,6 +35,8 @@ with right:
     stop_button(run, help="end the run after the current batch and keep the model trained so far")
 if problems:
     st.error("Some settings cannot work together: see the messages in the sidebar.", icon=":material/error:")
+if blocked:
+    st.error(blocked, icon=":material/error:")
 
 
 @st.fragment(run_every=0.5 if running else None)
@@ -87,6 +94,14 @@ def _outcome(progress) -> None:
         st.info("Cancelled before it started.", icon=":material/cancel:")
     elif progress.error:
         st.error(progress.error, icon=":material/error:")
+        if progress.unsaved is not None:
+            st.download_button(
+                "Download the trained model (.npz)",
+                progress.unsaved,
+                file_name="digitlab-model.npz",
+                mime="application/octet-stream",
+                icon=":material/download:",
+            )
     elif progress.end is not None and progress.end.status == "diverged":
         st.warning(progress.end.message, icon=":material/warning:")
     elif progress.end is not None and progress.end.status == "stopped":

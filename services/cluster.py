@@ -27,6 +27,7 @@ live here and nowhere on the cluster.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import uuid
@@ -45,7 +46,7 @@ from nn.training import BatchProgress, EpochEnd, RunEnd
 
 from .jobs import CANCELLED, FAILED, FINISHED, RUNNING, WAITING, Job, JobRunner, describe
 from .runs import RunStore
-from .worker import Task, TrainTask, features, record, run_training
+from .worker import Task, TrainTask, features, keep, record, run_training
 
 CONNECT_SECONDS = 10
 STOP_POLL_SECONDS = 0.5  # how soon a running task sees Stop, at the latest
@@ -285,7 +286,10 @@ class DaskRunner:
         try:
             arrays = remote.future.result()
             model = model_from_arrays(arrays, f"the model sent back by {remote.worker}") if arrays else None
-            saved = record(self.store, remote.job.task, model) if model is not None else None
+            saved = None
+            if model is not None:
+                add = functools.partial(record, self.store, remote.job.task, model)
+                saved = keep(model, add, self.store.models_dir, lambda _, data: self._unsaved(remote, data))
         except FutureCancelledError:
             self._end(remote, FAILED, SHUT_DOWN if self.closing else DROPPED)
         except DigitLabError as exc:
@@ -297,6 +301,10 @@ class DaskRunner:
                 remote.job.saved = saved
                 remote.job.features = features(model) if model is not None else None
             self._end(remote, FINISHED, None)
+
+    def _unsaved(self, remote: Remote, data: bytes) -> None:
+        with self.lock:
+            remote.job.unsaved = data
 
     def _end(self, remote: Remote, state: str, message: str | None) -> None:
         with self.lock:

@@ -22,11 +22,16 @@ A worker that dies (SIGKILL, out of memory) is noticed through its process senti
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 import signal
+import sys
 import threading
+import types
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -59,6 +64,7 @@ class Progress:
     result: FineTuneResult | None
     error: str | None
     features: np.ndarray | None  # first-layer weights as 28×28 images, as of the last epoch
+    unsaved: bytes | None  # the model as an .npz file, when no disk would take it
 
     @property
     def running(self) -> bool:
@@ -96,6 +102,7 @@ class Job:
     result: FineTuneResult | None = None
     error: str | None = None
     features: np.ndarray | None = None
+    unsaved: bytes | None = None
     over: threading.Event = field(default_factory=threading.Event)
 
     def progress(self) -> Progress:
@@ -111,6 +118,7 @@ class Job:
                 self.result,
                 self.error,
                 self.features,
+                self.unsaved,
             )
 
     @property
@@ -140,6 +148,26 @@ class Job:
         return self.over.wait(timeout)
 
 
+@contextmanager
+def _no_page_script_as_main() -> Iterator[None]:
+    """Hide the page script from `spawn` while a worker starts.
+
+    Streamlit runs every page script as the `__main__` module, and `spawn` re-imports
+    `__main__` in the child: without this, each worker would first run the whole app in bare
+    mode. Streamlit installs a fresh `__main__` at every script run, so restoring it is safe.
+    """
+    with _SPAWN_LOCK:
+        saved = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = saved
+
+
+_SPAWN_LOCK = threading.Lock()
+
+
 class Slot:
     """One worker process, its pipe, and the job it is running (if any)."""
 
@@ -148,7 +176,8 @@ class Slot:
         self.process = context.Process(
             target=worker.main, args=(child, threads, places), name="digitlab-worker", daemon=True
         )
-        self.process.start()
+        with _no_page_script_as_main():
+            self.process.start()
         child.close()  # the worker's end lives in the worker: an EOF here then means it has gone
         self.job: Job | None = None
         self.send_lock = threading.Lock()
@@ -183,6 +212,9 @@ class JobRunner:
         self.context = multiprocessing.get_context("spawn")
         self.dispatcher: threading.Thread | None = None
         self.closed = False
+        # Registered after multiprocessing's own exit handler, so it runs first: a server on its
+        # way out must not take the workers it is ending for crashes and start new ones.
+        atexit.register(self._closing)
 
     # -- what pages call -------------------------------------------------------------------
 
@@ -220,6 +252,7 @@ class JobRunner:
 
     def shutdown(self) -> None:
         """End every worker (a run still going ends unsaved) and the dispatcher."""
+        atexit.unregister(self._closing)
         with self.lock:
             self.closed = True
             for slot in self.slots:
@@ -231,6 +264,9 @@ class JobRunner:
                 slot.process.join()
         if self.dispatcher is not None:
             self.dispatcher.join(timeout=5)
+
+    def _closing(self) -> None:
+        self.closed = True
 
     # -- the pool ---------------------------------------------------------------------------
 
@@ -288,6 +324,8 @@ class JobRunner:
                 job.saved = payload
             elif kind == "result":
                 job.result = payload
+            elif kind == "unsaved":
+                job.unsaved = payload
             elif kind == "error":
                 job.error = payload
             elif kind == "done":
@@ -300,6 +338,8 @@ class JobRunner:
         slot.process.join(timeout=1)
         code = slot.process.exitcode
         with self.lock:
+            if self.closed:
+                return
             job, slot.job = slot.job, None
             if job is not None:
                 self._finish(job, FAILED, _death_message(code))

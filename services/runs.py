@@ -38,7 +38,7 @@ from nn.config import TrainConfig
 from nn.data import load_mnist
 from nn.errors import DigitLabError, ModelFileError
 from nn.network import MLP
-from nn.persistence import load_model, save_model
+from nn.persistence import load_model, reason, save_model
 
 from . import locations
 
@@ -384,7 +384,10 @@ class RunStore:
 
     def _open(self) -> None:
         """Create the store, or check that the existing file is a sound run store."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunStoreError(f"the run store {self.path} cannot be created: {reason(exc)}") from None
         with self._guard():
             db = self._connect()
             try:

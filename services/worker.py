@@ -13,6 +13,7 @@ applied between batches, when no matrix product is running.
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 import traceback
@@ -30,7 +31,7 @@ from nn.errors import DigitLabError
 from nn.experiment import TrainingRun
 from nn.inside import first_layer_features
 from nn.network import MLP
-from nn.persistence import load_model
+from nn.persistence import load_model, model_bytes, reason
 from nn.training import EpochEnd, Event, RunEnd
 
 from .finetune import FineTune, FineTuneSettings
@@ -38,6 +39,10 @@ from .runs import Run, RunStore
 from .user_digits import UserDigits
 
 FEATURES_SHOWN = 64  # first-layer neurons drawn live on the Train page
+
+
+class UnsavedError(DigitLabError):
+    """A run ended well but no disk took its model (full, read-only, removed)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,19 @@ def record(store: RunStore, task: TrainTask, model: MLP) -> Run:
     if task.activate:
         store.set_active(saved.model_path)
     return saved
+
+
+def keep(model: MLP, add: Callable[[], Run], models_dir: Path, send: Send) -> Run:
+    """Record a trained model as a run (`add`); if no disk takes it, send it to the page to download."""
+    try:
+        return add()
+    except (OSError, DigitLabError) as exc:
+        send("unsaved", model_bytes(model))
+        why = reason(exc) if isinstance(exc, OSError) else str(exc)
+        raise UnsavedError(
+            f"The trained model could not be saved in {models_dir}: {why}. "
+            "It is not lost: download it below while this page is open."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -200,18 +218,22 @@ class Worker:
     def train(self, job_id: int, task: TrainTask) -> None:
         model = run_training(task, self.mnist, self.stop, self.sender(job_id))
         if model is not None:
-            self.send(job_id, "saved", record(self.places.store(), task, model))
+            add = functools.partial(record, self.places.store(), task, model)
+            self.send(job_id, "saved", keep(model, add, self.places.models_dir, self.sender(job_id)))
 
     def finetune(self, job_id: int, task: FineTuneTask) -> None:
         digits = UserDigits(self.places.user_digits_dir).split()
         tuning = FineTune(load_model(task.model_path), digits, task.settings, self.mnist)
         forward(tuning.events(self.stop), tuning.model, self.sender(job_id))
-        store = self.places.store()
-        base = store.find(task.model_path)  # a recorded run goes by its name, a shipped model by file
-        name = f"{base.name if base else Path(task.model_path).stem} + my digits"
-        saved = store.add(tuning.model, source="finetune", name=name, details=tuning.details())
         self.send(job_id, "result", tuning.result)
-        self.send(job_id, "saved", saved)
+
+        def add() -> Run:
+            store = self.places.store()
+            base = store.find(task.model_path)  # a recorded run goes by its name, a shipped model by file
+            name = f"{base.name if base else Path(task.model_path).stem} + my digits"
+            return store.add(tuning.model, source="finetune", name=name, details=tuning.details())
+
+        self.send(job_id, "saved", keep(tuning.model, add, self.places.models_dir, self.sender(job_id)))
 
 
 def features(model: Any) -> Any:

@@ -17,6 +17,7 @@ from services import runs
 from services.finetune import FineTuneSettings
 from services.jobs import FineTuneTask, Job, TrainTask
 from services.locations import models_dir
+from services.runs import RunStoreError
 
 from . import cache
 
@@ -99,6 +100,15 @@ def start_training(config: TrainConfig) -> None:
     if (current is not None and current.running) or config.problems():
         return
     st.session_state[TRAINER] = cache.runner().submit(TrainTask(config))
+
+
+def job_runner_problem() -> str | None:
+    """Why runs cannot start here (the run store cannot be opened or created), if they cannot."""
+    try:
+        cache.runner()
+    except RunStoreError as exc:
+        return f"Runs cannot be saved, so none can start: {exc}."
+    return None
 
 
 def trainer() -> Job | None:

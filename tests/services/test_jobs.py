@@ -200,3 +200,21 @@ def test_fine_tuning_without_digits_fails_with_a_message_and_records_nothing(mak
     progress = job.progress()
     assert progress.state == FAILED and "add some of your own digits first" in progress.error
     assert store.runs() == []
+
+
+def test_a_model_no_disk_will_take_is_handed_back_to_download(make_runner, store):
+    store.model_dir.parent.mkdir(parents=True, exist_ok=True)
+    store.model_dir.write_text("a file where the runs folder should be")  # every save there fails
+    job = make_runner(1).submit(TrainTask(TINY))
+    wait_for(lambda: finished(job), "the run")
+    progress = job.progress()
+    assert progress.state == FAILED and progress.saved is None
+    assert (
+        f"could not be saved in {store.models_dir}" in progress.error
+        and "download it below" in progress.error
+    )
+    download = store.models_dir.parent / "downloaded.npz"
+    download.write_bytes(progress.unsaved)
+    model = load_model(download)
+    assert model.layer_sizes == (784, 16, 10) and model.meta["status"] == "completed"
+    assert [h["loss"] for h in model.meta["history"]] == [e.loss for e in progress.epochs]
