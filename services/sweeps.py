@@ -249,6 +249,7 @@ class Row:
     message: str | None  # why it failed, stopped or diverged
     ended: str | None = None  # how its training ended: "completed", "stopped" or "diverged"
     ahead: int = 0  # runs ahead of it in the queue while it waits
+    live: bool = True  # False when read back from the store: its progress is not known here
 
     @property
     def val_accuracy(self) -> float | None:
@@ -258,6 +259,8 @@ class Row:
     @property
     def status(self) -> str:
         """e.g. "running · epoch 3/5", "waiting · 2 ahead", "finished", "failed"."""
+        if self.state == RUNNING and not self.live:
+            return "running in another process"
         if self.state == RUNNING:
             return f"running · epoch {min(len(self.history) + 1, self.epochs)}/{self.epochs}"
         if self.state == WAITING:
@@ -391,6 +394,7 @@ def reopen(store: RunStore, sweep_id: int) -> SweepView:
                 run,
                 job["message"] if job else "no run was submitted for this point",
                 run.status if run else None,
+                live=False,
             )
         )
     return _view(record, grid, rows)

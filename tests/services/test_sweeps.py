@@ -202,3 +202,14 @@ def test_cancelling_a_sweep_stops_the_running_and_drops_the_waiting(runner, stor
     assert [row.state for row in reopened.rows] == [FINISHED, FINISHED, CANCELLED]
     assert reopened.rows[2].message == "cancelled while it waited for a worker"
     assert [row.run.status for row in reopened.rows[:2]] == ["stopped", "stopped"]
+
+
+def test_a_sweep_running_in_another_process_reopens_as_such(store: RunStore) -> None:
+    grid = Grid(TINY, (Axis("lr", (0.1, 0.2)),))
+    record = store.add_sweep("from the command line", grid.to_dict(), "this machine")
+    jobs = [store.open_job({"kind": "train"}) for _ in range(2)]
+    store.set_sweep_jobs(record.id, jobs)
+    store.update_job(jobs[0], RUNNING)
+    view = reopen(store, record.id)
+    assert [row.status for row in view.rows] == ["running in another process", "waiting"]
+    assert view.running and view.best() is None
