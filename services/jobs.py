@@ -336,16 +336,16 @@ class JobRunner:
     def _replace(self, slot: Slot) -> None:
         """A worker died: fail its job in words, start a fresh worker in its place."""
         slot.process.join(timeout=1)
-        code = slot.process.exitcode
         with self.lock:
             if self.closed:
                 return
             job, slot.job = slot.job, None
             if job is not None:
-                self._finish(job, FAILED, _death_message(code))
-            index = self.slots.index(slot)
-            slot.conn.close()
-            self.slots[index] = Slot(self.context, self._threads(1), self.places)
+                self._finish(job, FAILED, _death_message(slot.process.exitcode))
+        slot.conn.close()
+        fresh = Slot(self.context, self._threads(1), self.places)  # outside the lock: pages read on
+        with self.lock:
+            self.slots[self.slots.index(slot)] = fresh
             self._assign()
 
     def _finish(self, job: Job, state: str, message: str | None) -> None:
