@@ -3,7 +3,9 @@
 The sweep: the default preset (784-128-64-10, momentum, cosine decay), 5 epochs, 10,000
 validation images, learning rate 0.03 / 0.07 / 0.15 / 0.3 × weight decay 0 / 0.0005. Timed:
 
-- one run after another, in this process (NumPy's BLAS using every core);
+- one run after another, in this process (NumPy's BLAS using every core), and again with BLAS
+  held to one thread: on a busy machine a multi-threaded BLAS collapses (see RESULTS.md's notes),
+  and the second figure shows how much of a speed-up comes from that rather than from parallel runs;
 - on this machine's pool (`services.jobs.JobRunner`, one worker per core, BLAS threads shared);
 - on a Dask `LocalCluster` of 2 worker processes with one thread each (`services.cluster`).
 
@@ -26,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from nn.config import PRESETS
 from nn.data import load_mnist
 from nn.experiment import TrainingRun
@@ -45,14 +49,16 @@ def grid(epochs: int, train_size: int | None, val_size: int) -> Grid:
     return Grid(base, (Axis("lr", LRS), Axis("weight_decay", WEIGHT_DECAYS))).validate()
 
 
-def sequential(sweep: Grid) -> float:
-    """Every run in this process, one after another (MNIST already loaded, as a worker's is)."""
+def sequential(sweep: Grid, threads: int | None = None) -> float:
+    """Every run in this process, one after another (MNIST already loaded, as a worker's is);
+    BLAS limited to `threads` if given."""
     mnist = load_mnist()
-    started = time.perf_counter()
-    for config in sweep.configs():
-        for _ in TrainingRun(config, mnist).events():
-            pass
-    return time.perf_counter() - started
+    with threadpool_limits(limits=threads, user_api="blas"):
+        started = time.perf_counter()
+        for config in sweep.configs():
+            for _ in TrainingRun(config, mnist).events():
+                pass
+        return time.perf_counter() - started
 
 
 def on_runner(sweep: Grid, runner: Runner, store: RunStore) -> tuple[float, list[float]]:
@@ -103,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     sweep = grid(args.epochs, args.train_size, args.val_size)
     with tempfile.TemporaryDirectory() as temp:
         directory = Path(temp)
-        times = {"one after another, in-process": sequential(sweep)}
+        times = {f"one after another, in-process ({os.cpu_count()} BLAS threads)": sequential(sweep)}
+        times["one after another, in-process (1 BLAS thread)"] = sequential(sweep, threads=1)
         times[f"local pool ({os.cpu_count()} workers)"] = local_pool(sweep, directory)
         cluster_time, startup = dask_cluster(sweep, directory)
         times["Dask LocalCluster (2 workers × 1 thread)"] = cluster_time
