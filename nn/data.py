@@ -109,5 +109,10 @@ def train_validation_split(
 
 def subset(images: np.ndarray, labels: np.ndarray, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A random subset of `size` images, the same one for the same seed."""
-    chosen = np.sort(np.random.default_rng(seed).choice(len(labels), size=size, replace=False))
+    chosen = subset_indices(len(labels), size, seed)
     return images[chosen], labels[chosen]
+
+
+def subset_indices(total: int, size: int, seed: int) -> np.ndarray:
+    """Which of `total` images `subset` picks, in order."""
+    return np.sort(np.random.default_rng(seed).choice(total, size=size, replace=False))

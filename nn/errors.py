@@ -36,3 +36,7 @@ class EmptyImageError(DigitLabError, ValueError):
 
 class ImageError(DigitLabError, ValueError):
     """An image file cannot be read or has a shape no digit can have."""
+
+
+class ExportError(DigitLabError):
+    """A model cannot be written out for other tools: the output path is unusable."""
