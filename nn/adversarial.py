@@ -65,6 +65,8 @@ def pgd(
     if steps < 1:
         raise ValueError(f"PGD needs at least one step, got {steps}")
     x, goal, direction = _prepare(model, images, labels, epsilon, target)
+    if epsilon == 0:
+        return x.copy()  # no budget, no change: spare the gradients
     adversarial, alpha = x, direction * STEP_FACTOR * epsilon / steps
     for _ in range(steps):
         gradient, _ = model.input_gradient(adversarial, goal)

@@ -141,7 +141,7 @@ def validation_set(model: MLP, mnist: MNIST) -> ValidationSet:
         val_images,
         val_labels,
         False,
-        f"{FALLBACK_VALIDATION:,} of the training images — it trained on all of them and held none out",
+        f"{FALLBACK_VALIDATION:,} training images it had learned from (it held none out)",
     )
 
 

@@ -89,7 +89,7 @@ class MLP:
         Training's backward pass stops at the first layer, since nobody trains the image; this one
         goes on to the input, which is what an adversarial attack follows. It runs on detached
         layers (see `nn.inside`): the same weights and maths, private scratch state, so it is safe
-        beside predictions with the same model and leaves `grads` alone.
+        beside predictions with the same model; and it leaves `grads` alone, computing none.
         """
         from .inside import detached_layers  # built on this module, as the training loop is
 
@@ -101,7 +101,7 @@ class MLP:
         _, grad = cross_entropy(logits, np.asarray(labels))
         grad *= len(x)  # each image's own loss, not the batch mean: attacks treat images one by one
         for layer in reversed(layers):
-            grad = layer.backward(grad)
+            grad = layer.backward(grad, need_param_grads=False)
         return grad, logits
 
     def loss_and_gradients(self, x: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:

@@ -16,7 +16,7 @@ from nn.adversarial import (
     pgd,
     smallest_flipping_epsilon,
 )
-from nn.data import subset
+from nn.data import robustness_sample
 from nn.losses import cross_entropy
 from nn.network import as_batch
 
@@ -31,7 +31,7 @@ def shipped(shipped_model):
 @pytest.fixture(scope="module")
 def sample(mnist):
     """The fixed 1,000 test images the app's curves use."""
-    return subset(mnist.test_images, mnist.test_labels, 1000, seed=0)
+    return robustness_sample(mnist)
 
 
 def test_input_gradient_matches_finite_differences_in_float64() -> None:
