@@ -121,10 +121,11 @@ if compared:
         f"{by_path[p].label}: {robustness.augmentation_of(cache.model(Path(p)))}" for p in compared
     )
     st.caption(
-        "What the curves show: a network trained on distorted digits (augmentation, on the Train "
-        "page) degrades gracefully — its curves stay high as the digit turns, moves, grows, shrinks "
-        "or changes pen — while one trained on MNIST's digits as they are falls away sooner. "
-        f"Noise and blur it never saw in training hurt both. ({trained}.)"
+        "What the curves show: a network trained on distorted digits (augmentation, on the Train page) "
+        "degrades gracefully under the changes it trained on — its curves stay high as the digit turns, "
+        "moves, grows, shrinks or changes pen, where one trained on MNIST's digits as they are falls away. "
+        "Augmentation is no general armour, though: strong noise and heavy blur, which no training "
+        f"image showed, can hurt it as much or more. ({trained}.)"
     )
 
 st.header("Calibration")
@@ -159,7 +160,7 @@ save_column, remove_column = st.columns(2)
 save_column.button(
     f"Save T = {calibrated.temperature:.2f} with the model",
     icon=":material/thermostat:",
-    disabled=not calibrated.held_out,
+    disabled=not calibrated.held_out or model.temperature == calibrated.temperature,  # nothing to do
     on_click=store_temperature,
     args=(active.path, calibrated.temperature, fitted_for),
     help="writes the model file again with T in its metadata (the weights are untouched); every "

@@ -199,9 +199,8 @@ def corruption_chart(curves: Mapping[str, Mapping[str, np.ndarray]]) -> go.Figur
 
 
 def reliability_chart(before: Reliability, after: Reliability, temperature: float) -> go.Figure:
-    """Accuracy per confidence bin, before and after temperature scaling, against the diagonal."""
+    """Accuracy per confidence bin before and after temperature scaling, side by side, and the diagonal."""
     centres = (before.edges[:-1] + before.edges[1:]) / 2
-    width = float(before.edges[1] - before.edges[0])
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="calibrated", line=dict(color="#444", dash="dot"))
@@ -214,10 +213,8 @@ def reliability_chart(before: Reliability, after: Reliability, temperature: floa
             go.Bar(
                 x=centres,
                 y=result.accuracy,
-                width=width,
                 name=f"{name}: ECE {result.ece:.2%}",
                 marker_color=colour,
-                opacity=0.6,
                 customdata=np.stack([result.counts, result.confidence], axis=1),
                 hovertemplate="%{customdata[0]} images, %{customdata[1]:.1%} sure on average, "
                 "%{y:.1%} right<extra></extra>",
@@ -228,7 +225,8 @@ def reliability_chart(before: Reliability, after: Reliability, temperature: floa
     )
     fig.update_yaxes(title_text="share right", range=[0, 1.02], tickformat=".0%")
     return fig.update_layout(
-        barmode="overlay",
+        barmode="group",
+        bargap=0.1,
         height=400,
         margin=dict(l=10, r=10, t=30, b=10),
         legend=dict(orientation="h", y=-0.25),
