@@ -7,7 +7,7 @@ import streamlit as st
 from nn.errors import ModelFileError
 from nn.export import onnx_bytes
 from nn.persistence import load_model
-from nn.runstore import MAX_UPLOAD_BYTES, RunStore, RunStoreError
+from services.runs import MAX_UPLOAD_BYTES, RunStore, RunStoreError
 from ui import runs, session
 
 UPLOADS = "runs_uploads"  # bumping this gives the uploader a new key, which empties it

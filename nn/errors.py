@@ -18,6 +18,10 @@ class ModelFileError(DigitLabError):
     """A model file is unreadable, malformed, pickled or otherwise not a Digit Lab model."""
 
 
+class OutputPathError(DigitLabError):
+    """A file cannot be written where it was asked for: a missing or read-only folder, a directory."""
+
+
 class ConfigError(DigitLabError, ValueError):
     """One or more hyper-parameters are invalid.
 
@@ -36,7 +40,3 @@ class EmptyImageError(DigitLabError, ValueError):
 
 class ImageError(DigitLabError, ValueError):
     """An image file cannot be read or has a shape no digit can have."""
-
-
-class ExportError(DigitLabError):
-    """A model cannot be written out for other tools: the output path is unusable."""

@@ -13,14 +13,14 @@ so onnxruntime, Netron or any ONNX consumer sees the same numbers as `MLP.predic
 weights are stored as float32, what ONNX runtimes run fastest; a float64 model differs from
 its export by float32 rounding only.
 
-Before any work the output path is checked (its folder exists and is writable, it is not a
-folder itself), and the file is written atomically, as models are.
+Before any work the output path is checked as `nn.train --save` checks it (`check_writable`:
+not a folder, under a folder that takes files; missing folders are made), and the file is
+written atomically, as models are.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -28,9 +28,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .errors import DigitLabError, ExportError
+from .errors import DigitLabError, OutputPathError
 from .network import MLP, N_CLASSES, N_INPUTS
-from .persistence import load_model, write_atomically
+from .persistence import check_writable, load_model, reason, write_atomically
 
 OPSET = 17  # every current runtime reads it; nothing here needs a newer operator
 IR_VERSION = 8  # the IR version that goes with opset 17
@@ -90,30 +90,14 @@ def onnx_bytes(model: MLP) -> bytes:
     return to_onnx(model).SerializeToString()
 
 
-def check_output_path(path: str | Path) -> Path:
-    """Raise `ExportError` unless a file can be written at `path`: call before doing the work."""
-    path = Path(path)
-    if path.is_dir():
-        raise ExportError(
-            f"cannot write {path}: it is a folder; give a file name such as {path / 'model.onnx'}"
-        )
-    folder = path.parent
-    if not folder.is_dir():
-        problem = "is a file, not a folder" if folder.exists() else "does not exist"
-        raise ExportError(f"cannot write {path}: the folder {folder} {problem}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ExportError(f"cannot write {path}: you may not create files in the folder {folder}")
-    return path
-
-
 def export(model: MLP, path: str | Path) -> Path:
-    """Write `model` as ONNX at `path`, atomically; raise `ExportError` if it cannot be written."""
-    path = check_output_path(path)
+    """Write `model` as ONNX at `path`, atomically; raise `OutputPathError` if it cannot be written."""
+    path = check_writable(path)
     data = onnx_bytes(model)
     try:
         return write_atomically(path, lambda f: f.write(data))
-    except OSError as exc:  # a full disk, a read-only file system: what the checks cannot foresee
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except OSError as exc:  # a full disk, say: what the check before the work cannot foresee
+        raise OutputPathError(f"cannot write {path}: {reason(exc)}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("output", type=Path, metavar="OUT.onnx", help="the ONNX file to write")
     args = parser.parse_args(argv)
     try:
-        check_output_path(args.output)  # before reading the model: fail fast, having done nothing
+        check_writable(args.output)  # before reading the model: fail fast, having done nothing
         model = load_model(args.model)
         written = export(model, args.output)
     except DigitLabError as exc:
