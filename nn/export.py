@@ -13,8 +13,9 @@ so onnxruntime, Netron or any ONNX consumer sees the same numbers as `MLP.predic
 weights are stored as float32, what ONNX runtimes run fastest; a float64 model differs from
 its export by float32 rounding only.
 
-Before any work the output path is checked (`nn.persistence.check_writable`: its folder exists or
-can be created and takes files, it is not a folder itself), and the file is written atomically.
+Before any work the output path is checked as `nn.train --save` checks it (`check_writable`:
+not a folder, under a folder that takes files; missing folders are made), and the file is
+written atomically, as models are.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def export(model: MLP, path: str | Path) -> Path:
     data = onnx_bytes(model)
     try:
         return write_atomically(path, lambda f: f.write(data))
-    except OSError as exc:  # a full disk, a read-only file system: what the checks cannot foresee
+    except OSError as exc:  # a full disk, say: what the check before the work cannot foresee
         raise OutputPathError(f"cannot write {path}: {reason(exc)}") from None
 
 

@@ -17,7 +17,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import BinaryIO
 
 import numpy as np
 
@@ -36,10 +36,11 @@ TEMPERATURE_RANGE = (0.01, 100.0)
 
 def save_model(model: MLP, path: str | Path) -> Path:
     """Write `model` to `path` atomically and return the path."""
+    _check_savable(model)
     return write_atomically(path, lambda f: _write(model, f))
 
 
-def write_atomically(path: str | Path, write: Callable[[IO[bytes]], object]) -> Path:
+def write_atomically(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
     """Create `path` through `write(file)`: into a temporary file beside it, renamed over at the end.
 
     The rename is atomic, so a crash half-way leaves whatever was at `path` before, never a torn
@@ -62,15 +63,19 @@ def write_atomically(path: str | Path, write: Callable[[IO[bytes]], object]) -> 
 
 def model_bytes(model: MLP) -> bytes:
     """The `.npz` file `save_model` would write, as bytes (for a download when no disk will take it)."""
+    _check_savable(model)
     buffer = io.BytesIO()
     _write(model, buffer)
     return buffer.getvalue()
 
 
-def _write(model: MLP, file: IO[bytes]) -> None:
+def _check_savable(model: MLP) -> None:
     problem = temperature_problem(model.meta)
     if problem:
         raise ValueError(problem)  # never write a file that load_model would refuse
+
+
+def _write(model: MLP, file: BinaryIO) -> None:
     arrays = {
         "format": np.array(FORMAT),
         "layer_sizes": np.array(model.layer_sizes, dtype=np.int64),

@@ -19,6 +19,7 @@ from nn.config import TrainConfig
 from nn.experiment import TrainingRun
 from nn.persistence import load_model, save_model
 from nn.preprocess import mnist_style
+from services.locations import MODELS_DIR_ENV
 from ui.inside import DRAWN_DIGIT
 from ui.robustness import EPSILONS, NOT_SURE, attack_curves, sample
 from ui.session import ACTIVE

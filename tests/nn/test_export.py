@@ -96,14 +96,12 @@ def test_a_model_file_load_model_refuses_gets_the_same_error(tmp_path) -> None:
 @pytest.mark.parametrize(
     "where, message",
     [
-        ("/proc/out.onnx", "/proc does not take new files"),
         (".", "it is a folder"),
         ("a_file.txt/out.onnx", "{tmp}/a_file.txt is a file, not a folder"),
+        ("/proc/digits.onnx", "/proc does not take new files"),
     ],
 )
-def test_an_unwritable_output_path_gets_a_clear_error_and_nothing_is_written(
-    tmp_path, where, message
-) -> None:
+def test_an_unwritable_output_path_gets_a_clear_error_and_nothing_is_written(tmp_path, where, message):
     (tmp_path / "a_file.txt").write_text("in the way")
     before = sorted(tmp_path.rglob("*"))
     done = run_export(REPO / "models" / "default.npz", tmp_path / where)
@@ -113,9 +111,19 @@ def test_an_unwritable_output_path_gets_a_clear_error_and_nothing_is_written(
     assert sorted(tmp_path.rglob("*")) == before
 
 
+def test_missing_folders_on_the_way_are_made_as_for_a_saved_model(tmp_path) -> None:
+    out = tmp_path / "exports" / "today" / "digits.onnx"
+    done = run_export(REPO / "models" / "default.npz", out)
+    assert done.returncode == 0, done.stderr
+    assert onnx.load(out).graph.input[0].name == "pixels"
+
+
 def test_the_output_path_is_checked_before_the_model_is_read(tmp_path) -> None:
-    done = run_export(tmp_path / "no_such_model.npz", Path("/proc/out.onnx"))
-    assert done.returncode == 2 and "/proc does not take new files" in done.stderr
+    done = run_export(tmp_path / "no_such_model.npz", tmp_path)
+    assert (
+        done.returncode == 2
+        and done.stderr.strip() == f"error: cannot write {tmp_path}: it is a folder; name a file inside it"
+    )
 
 
 def test_exporting_over_an_existing_file_replaces_it_whole(shipped_model, tmp_path) -> None:
