@@ -11,7 +11,6 @@ import pytest
 from app_driver import ROOT, SHIPPED_MODEL, button
 from streamlit.testing.v1 import AppTest
 from test_inside_page import values
-from ui.models import MODELS_DIR_ENV
 
 from nn.adversarial import accuracy_under_attack, attack_one, smallest_flipping_epsilon
 from nn.calibration import calibrate
