@@ -120,9 +120,17 @@ def layer_representations(model: MLP, images: np.ndarray) -> list[tuple[str, np.
     return list(zip(names, [pixels, *activations(model, images)]))
 
 
-def layer_maps(model: MLP, images: np.ndarray, labels: np.ndarray) -> list[LayerMap]:
-    """The pixels' map and every layer's map of the same images, each with its separation score."""
-    return [_layer_map(name, values, labels) for name, values in layer_representations(model, images)]
+def layer_maps(
+    model: MLP, images: np.ndarray, labels: np.ndarray, pixels: LayerMap | None = None
+) -> list[LayerMap]:
+    """The pixels' map and every layer's map of the same images, each with its separation score.
+
+    The pixels' map does not depend on the network: pass one made for the same images (by
+    another network's `layer_maps`) as `pixels` to save computing it again.
+    """
+    representations = layer_representations(model, images)
+    first = [pixels] if pixels is not None else []
+    return first + [_layer_map(name, values, labels) for name, values in representations[len(first) :]]
 
 
 def last_hidden_map(model: MLP, images: np.ndarray, labels: np.ndarray, score: bool = True) -> LayerMap:
@@ -139,3 +147,15 @@ def _layer_map(name: str, values: np.ndarray, labels: np.ndarray | None) -> Laye
     projection = pca(values)
     separation = None if labels is None else knn_accuracy(projection.points, labels)
     return LayerMap(name, projection, separation)
+
+
+def place(model: MLP, maps: list[LayerMap], image: np.ndarray) -> list[np.ndarray]:
+    """Where one more image (28×28 or 784) lands on each of `layer_maps`'s maps: one (2,) point each.
+
+    The image goes through the same network and each map's fitted PCA, so a drawn digit can be
+    shown among the test digits without moving them.
+    """
+    values = [v.reshape(1, -1) for _, v in layer_representations(model, image)]
+    if len(values) != len(maps):
+        raise ValueError(f"{len(maps)} maps for a network with {len(values)} representations")
+    return [m.projection.transform(v)[0] for m, v in zip(maps, values)]

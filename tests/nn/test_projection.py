@@ -5,7 +5,7 @@ import pytest
 
 from nn import MLP, load_mnist, load_model
 from nn.inside import initial_model
-from nn.projection import MAP_SAMPLE, knn_accuracy, last_hidden_map, layer_maps, map_sample, pca
+from nn.projection import MAP_SAMPLE, knn_accuracy, last_hidden_map, layer_maps, map_sample, pca, place
 
 SHIPPED = "models/default.npz"
 
@@ -74,6 +74,8 @@ def test_layers_of_a_trained_network_separate_digits_better_than_pixels():
     assert last_hidden > pixels + 0.2, (pixels, last_hidden)
     untrained = layer_maps(initial_model(model), images, labels)
     assert untrained[0].separation == pixels  # the pixels do not depend on the network
+    reused = layer_maps(initial_model(model), images, labels, pixels=maps[0])
+    assert reused[0] is maps[0] and [m.separation for m in reused] == [m.separation for m in untrained]
     assert last_hidden > untrained[-2].separation + 0.2
     live = last_hidden_map(model, images, labels)
     np.testing.assert_allclose(live.points, maps[-2].points)
@@ -85,3 +87,14 @@ def test_last_hidden_map_can_skip_the_score():
     images, labels = mnist.test_images[:100], mnist.test_labels[:100]
     live = last_hidden_map(MLP((16, 8), seed=0), images, labels, score=False)
     assert live.name == "hidden 2 (8)" and live.points.shape == (100, 2) and live.separation is None
+
+
+def test_a_new_image_lands_where_its_sample_twin_does():
+    mnist = load_mnist()
+    model = MLP((32, 16), seed=0)
+    images, labels = mnist.test_images[:300], mnist.test_labels[:300]
+    maps = layer_maps(model, images, labels)
+    placed = place(model, maps, images[42])
+    assert len(placed) == 4
+    for point, layer_map in zip(placed, maps):
+        np.testing.assert_allclose(point, layer_map.points[42], atol=1e-5)
