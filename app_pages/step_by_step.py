@@ -139,7 +139,15 @@ with meaning:
 st.header("5 · Update: take a step")
 current = stepwise.scratch(model, active.path)
 rate, one, ten, back = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
-lr = rate.number_input("Learning rate η", 0.0001, 10.0, 0.1, step=0.05, format="%.4f")
+lr = rate.number_input(
+    "Learning rate η",
+    0.00001,
+    10.0,
+    0.001,
+    step=0.001,
+    format="%.5f",
+    help="one image is a steep slope: try 0.001 first, then 0.01 to see it jump",
+)
 one.button("Take one step", on_click=stepwise.take_steps, args=(current, example, lr, 1))
 ten.button("Take 10 steps", on_click=stepwise.take_steps, args=(current, example, lr, 10))
 back.button("Reset", on_click=stepwise.reset, args=(model, active.path))
