@@ -32,11 +32,12 @@ elif source == "a test image":
     index = choose_detail.number_input("Test image number", 0, len(mnist.test_labels) - 1, 0)
     example = stepwise.test_example(mnist, index)
 else:
-    chosen = st.session_state.get(stepwise.MISTAKE)
-    if choose_detail.button("Another mistake", icon=":material/shuffle:") or chosen is None:
+    model_key, chosen = st.session_state.get(stepwise.MISTAKE, (None, None))
+    another = choose_detail.button("Another mistake", icon=":material/shuffle:")
+    if another or chosen is None or model_key != str(active.path):  # a mistake of this model
         test = cache.test_predictions(active.path)
         chosen = stepwise.random_mistake(test.predicted, test.labels, np.random.default_rng())
-        st.session_state[stepwise.MISTAKE] = chosen
+        st.session_state[stepwise.MISTAKE] = (str(active.path), chosen)
     if chosen is None:
         st.info("This network classifies every test image correctly.", icon=":material/info:")
         st.stop()

@@ -26,7 +26,7 @@ from .charts import DIGITS
 from .inside import DIVERGING, DRAWN_DIGIT, image_axes
 
 SCRATCH = "step_scratch"
-MISTAKE = "step_mistake"  # the test index of the random mistake shown
+MISTAKE = "step_mistake"  # (model path, test index) of the random mistake shown
 SOURCES = ("your drawing", "a test image", "a random mistake")
 TOP_TERMS = 6
 CHANGES_SHOWN = 10
