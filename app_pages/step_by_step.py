@@ -71,7 +71,9 @@ for i, step in enumerate(traced.hidden):
     )
     fire, pick = st.columns([1, 2])
     firing = f"{np.count_nonzero(step.a)} of {width}"
-    fire.metric("Units that fire (a > 0)", f"{step.firing_share:.0%}", firing, delta_color="off")
+    fire.metric(
+        "Units that fire (a > 0)", f"{step.firing_share:.0%}", firing, delta_color="off", delta_arrow="off"
+    )
     neuron = pick.number_input(
         f"Neuron of hidden layer {i + 1} to spell out",
         0,
@@ -103,7 +105,8 @@ st.caption(
 
 # -- 4. backward -----------------------------------------------------------------------------------
 st.header("4 · Backward: the error flows back")
-st.latex(stepwise.output_delta_latex(traced))
+st.latex(rf"\delta^{{(\mathrm{{out}})}} = p - \mathrm{{onehot}}({example.label})")
+st.dataframe(stepwise.output_delta_table(traced), hide_index=True)
 st.caption(
     "δ is dL/dz: how much the loss would change per unit of each z. At the output it is simply "
     "the probabilities minus 1 at the true digit: push the true digit's logit up, the others down."
@@ -170,6 +173,12 @@ after_p.metric(
     f"{100 * (after.probabilities[y] - traced.probabilities[y]):+.4f} points",
 )
 st.plotly_chart(stepwise.before_after_chart(traced.probabilities, after.probabilities, y), width="stretch")
+st.caption(
+    "A step is −η × the gradient, and every gradient is proportional to δ = p − onehot(y). For "
+    "a digit the network is already sure of, δ is tiny and the step barely moves anything: pick "
+    "a mistake, or say your drawing is another digit, to see a large step. On one image even a "
+    "small η goes far: the first layer's gradient is the whole image times δ."
+)
 if current.steps:
     st.subheader("The weights that changed most")
     st.dataframe(stepwise.changes_table(largest_changes(model, current.model, stepwise.CHANGES_SHOWN)))

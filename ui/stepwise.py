@@ -144,16 +144,20 @@ def terms_table(spelled: NeuronSum) -> pd.DataFrame:
 
 
 def softmax_latex(steps: SoftmaxSteps, label: int) -> str:
-    """p_y for the true digit with its real numbers, and the loss."""
+    """p_y for the true digit with its real numbers, and the loss.
+
+    Sums and probabilities get 8 significant digits: a sure network's p is 0.99997…, which at
+    4 digits would read as exactly 1 beside a loss that is not 0.
+    """
     y, p = label, steps.probabilities[label]
-    top, total = number(steps.largest), number(steps.total)
+    top, total = number(steps.largest), number(steps.total, 8)
     return (
         r"\begin{aligned}"
         rf"p_k &= \frac{{e^{{z_k - \max z}}}}{{\sum_j e^{{z_j - \max z}}}},\qquad \max z = {top}"
         rf",\quad \textstyle\sum_j e^{{z_j - \max z}} = {total}\\"
         rf"p_{{{y}}} &= \frac{{e^{{{number(steps.logits[y])} - {top}}}}}{{{total}}}"
-        rf" = \frac{{{number(steps.exps[y])}}}{{{total}}} = {number(p)}\\"
-        rf"L &= -\log p_{{{y}}} = -\log {number(p)} = {number(float(-np.log(p)))}"
+        rf" = \frac{{{number(steps.exps[y], 8)}}}{{{total}}} = {number(p, 8)}\\"
+        rf"L &= -\log p_{{{y}}} = -\log {number(p, 8)} = {number(float(-np.log(p)))}"
         r"\end{aligned}"
     )
 
@@ -170,11 +174,15 @@ def softmax_table(steps: SoftmaxSteps) -> pd.DataFrame:
     )
 
 
-def output_delta_latex(traced: Trace) -> str:
-    values = r" & ".join(number(d, 3) for d in traced.output.delta)
-    return (
-        rf"\delta^{{(\mathrm{{out}})}} = p - \mathrm{{onehot}}({traced.label}) = "
-        rf"\begin{{pmatrix}} {values} \end{{pmatrix}}"
+def output_delta_table(traced: Trace) -> pd.DataFrame:
+    """δ at the output, digit by digit: the probability minus 1 for the true digit."""
+    return pd.DataFrame(
+        {
+            "digit": DIGITS,
+            "p": traced.probabilities,
+            f"onehot({traced.label})": np.eye(len(DIGITS), dtype=int)[traced.label],
+            "δ = p − onehot": traced.output.delta,
+        }
     )
 
 

@@ -78,8 +78,9 @@ def test_the_forward_and_backward_numbers_are_nns(models_dir, shipped_model, mni
         np.testing.assert_allclose(delta, step.delta, rtol=1e-5, atol=1e-12)
     logits = values(figure(app, "the 10 logits, digit 0 to 9")["data"][0]["z"])[0]
     np.testing.assert_allclose(logits, expected.output.z, rtol=1e-6)
-    softmax = table(app, "digit")
+    softmax, output_delta = tables(app, "digit")
     np.testing.assert_allclose(softmax["p"], softmax_steps(expected.output.z).probabilities, rtol=1e-6)
+    np.testing.assert_allclose(output_delta["δ = p − onehot"], expected.output.delta, rtol=1e-6)
     neuron = int(np.argmax(expected.hidden[0].a))
     delta = float(expected.hidden[0].delta[neuron])
     gradient = values(figure(app, f"dL/dw into neuron {neuron} (δ = {delta:.4g})")["data"][0]["z"])

@@ -40,7 +40,7 @@ def test_a_drawn_digit_taken_step_by_step_and_one_step_lowers_its_loss(page: Pag
     assert before == metric_value(page, "Loss after 0 steps")
     assert before > 0.1
 
-    page.get_by_role("button", name="Take one step").click()
+    page.get_by_role("button", name="Take one step", exact=True).click()
     after_label = page.get_by_test_id("stMetric").filter(has_text="Loss after 1 step")
     expect(after_label).to_be_visible()
     after = metric_value(page, "Loss after 1 step")
@@ -48,7 +48,7 @@ def test_a_drawn_digit_taken_step_by_step_and_one_step_lowers_its_loss(page: Pag
     assert metric_value(page, "Loss, saved network") == before  # the saved network is unchanged
     expect(page.get_by_text("The weights that changed most")).to_be_visible()
 
-    page.get_by_role("button", name="Reset").click()
+    page.get_by_role("button", name="Reset", exact=True).click()
     expect(page.get_by_test_id("stMetric").filter(has_text="Loss after 0 steps")).to_be_visible()
 
 
@@ -58,6 +58,7 @@ def test_clicking_a_point_on_a_layer_map_shows_its_digit(page: Page, app_url: st
     chart = page.get_by_test_id("stPlotlyChart").filter(has_text="after training:")
     point = chart.locator(".scatterlayer .trace .point").nth(0)
     expect(point).to_be_visible()
+    chart.scroll_into_view_if_needed()  # the mouse clicks in the viewport: bring the map into it
     box = point.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     expect(page.get_by_text(re.compile(r"^Test image #\d+: a \d$"))).to_be_visible()
