@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from nn import MLP, load_mnist, load_model
+from nn import MLP, TrainConfig, load_mnist, load_model
+from nn.experiment import TrainingRun
 from nn.hints import DEAD_SAMPLE, dead_unit_share, diagnose, run_hints
 from nn.training import EpochEnd
 
@@ -109,3 +110,16 @@ def test_run_hints_read_the_models_record(tmp_path):
     hints = run_hints(model, load_mnist().train_images)
     assert problems(hints) == ["stuck"] and "100% of the hidden units" in hints[0].message
     assert np.isclose(dead_unit_share(model, load_mnist().train_images[:DEAD_SAMPLE]), 1.0)
+
+
+@pytest.mark.parametrize(
+    ("lr", "problem", "advice"),
+    [(10.0, "diverged", "Lower it"), (1e-6, "stuck", "Raise it")],
+)
+def test_real_runs_that_go_wrong_get_the_right_hint(lr, problem, advice):
+    mnist = load_mnist()
+    run = TrainingRun(TrainConfig(hidden=(32,), epochs=2, lr=lr, train_size=2000, optimizer="sgd"), mnist)
+    for _ in run.events():
+        pass
+    hints = run_hints(run.model, mnist.train_images)
+    assert problems(hints) == [problem] and advice in hints[0].advice
