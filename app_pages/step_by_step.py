@@ -83,7 +83,7 @@ for i, step in enumerate(traced.hidden):
     )
     chosen_neurons.append(neuron)
     spelled = neuron_sum(model, traced, i, neuron, top=stepwise.TOP_TERMS)
-    st.latex(stepwise.neuron_latex(spelled, hidden=True))
+    st.latex(stepwise.neuron_latex(spelled))
     st.dataframe(stepwise.terms_table(spelled), hide_index=True)
 
 # -- 3. output ------------------------------------------------------------------------------------

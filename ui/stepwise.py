@@ -115,8 +115,8 @@ def layer_formula(layer: int, last: bool) -> str:
     return z if last else z + rf",\qquad a^{{({n})}} = \mathrm{{ReLU}}(z^{{({n})}}) = \max(0, z^{{({n})}})"
 
 
-def neuron_latex(spelled: NeuronSum, hidden: bool) -> str:
-    """z_j written as its largest terms, the rest summed, and the bias; then ReLU(z_j)."""
+def neuron_latex(spelled: NeuronSum) -> str:
+    """A hidden neuron's z_j written as its largest terms, the rest summed, and the bias; then ReLU."""
     j, n = spelled.neuron, spelled.layer + 1
     x = "x" if spelled.layer == 0 else f"a^{{({spelled.layer})}}"
     terms = " + ".join(f"{number(w)}\\times{number(v)}" for w, v in zip(spelled.weights, spelled.inputs))
@@ -126,9 +126,8 @@ def neuron_latex(spelled: NeuronSum, hidden: bool) -> str:
         rf"&\quad + {number(spelled.rest)} \quad \text{{(the other {spelled.others} terms)}}"
         rf" + {number(spelled.bias)} \quad (b^{{({n})}}_{{{j}}})",
         rf"&= {number(spelled.z)}",
+        rf"a^{{({n})}}_{{{j}}} &= \max(0,\ {number(spelled.z)}) = {number(spelled.a)}",
     ]
-    if hidden:
-        lines.append(rf"a^{{({n})}}_{{{j}}} &= \max(0,\ {number(spelled.z)}) = {number(spelled.a)}")
     return r"\begin{aligned}" + r"\\".join(lines) + r"\end{aligned}"
 
 
