@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
         f"whole run {plain:.2f} s plain vs {mapped:.2f} s with the map after every epoch "
         f"({100 * (mapped / plain - 1):+.1f} %)"
     )
-    epoch_cpu = statistics.median(e for t in runs.values() for e in t.epoch_cpu)
+    epoch_cpu = statistics.median(e for timings in runs.values() for t in timings for e in t.epoch_cpu)
     map_cpu = statistics.median(m for t in runs[True] for m in t.map_cpu)
     print(
         f"CPU time (what a busy machine's wall clock hides): epoch {epoch_cpu:.3f} s, map "
