@@ -5,7 +5,7 @@ from datetime import datetime
 import streamlit as st
 
 from nn.errors import ModelFileError
-from nn.runstore import MAX_UPLOAD_BYTES, RunStore, RunStoreError
+from services.runs import MAX_UPLOAD_BYTES, RunStore, RunStoreError
 from ui import runs, session
 
 UPLOADS = "runs_uploads"  # bumping this gives the uploader a new key, which empties it

@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from nn.runstore import DB_ENV, MODELS_DIR_ENV
+from services.locations import MODELS_DIR_ENV, RUNS_DB_ENV
 
 TARGET = 0.98
 EPOCH_LINE = re.compile(r"^epoch\s+(\d+)/\d+ .* test acc ([\d.]+)\s+([\d.]+)s$", re.M)
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     flags = sys.argv[1:] if argv is None else argv
     command = [sys.executable, "-m", "nn.train", *flags]
     with tempfile.TemporaryDirectory() as store:
-        env = {**os.environ, DB_ENV: str(Path(store, "runs.sqlite")), MODELS_DIR_ENV: store}
+        env = {**os.environ, RUNS_DB_ENV: str(Path(store, "runs.sqlite")), MODELS_DIR_ENV: store}
         done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
     print(done.stdout, end="")
     if done.returncode != 0:

@@ -10,16 +10,18 @@ leaves the old file intact, never a torn one.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from .config import MAX_HIDDEN_LAYERS, MAX_WEIGHTS
-from .errors import ModelFileError
+from .errors import ModelFileError, OutputPathError
 from .network import MLP, N_CLASSES, N_INPUTS
 
 FORMAT = "digitlab-mlp-v1"
@@ -32,17 +34,10 @@ def save_model(model: MLP, path: str | Path) -> Path:
     """Write `model` to `path` atomically and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {
-        "format": np.array(FORMAT),
-        "layer_sizes": np.array(model.layer_sizes, dtype=np.int64),
-        "meta": np.array(json.dumps(model.meta)),
-    }
-    for i, (W, b) in enumerate(zip(model.weights, model.biases)):
-        arrays[f"W{i}"], arrays[f"b{i}"] = W, b
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            _write(model, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(temp, path)
@@ -50,6 +45,55 @@ def save_model(model: MLP, path: str | Path) -> Path:
         Path(temp).unlink(missing_ok=True)
         raise
     return path
+
+
+def model_bytes(model: MLP) -> bytes:
+    """The `.npz` file `save_model` would write, as bytes (for a download when no disk will take it)."""
+    buffer = io.BytesIO()
+    _write(model, buffer)
+    return buffer.getvalue()
+
+
+def _write(model: MLP, file: BinaryIO) -> None:
+    arrays = {
+        "format": np.array(FORMAT),
+        "layer_sizes": np.array(model.layer_sizes, dtype=np.int64),
+        "meta": np.array(json.dumps(model.meta)),
+    }
+    for i, (W, b) in enumerate(zip(model.weights, model.biases)):
+        arrays[f"W{i}"], arrays[f"b{i}"] = W, b
+    np.savez(file, **arrays)
+
+
+def check_writable(path: str | Path) -> Path:
+    """Raise `OutputPathError` unless a file can be written at `path`; the path.
+
+    Called before any long work, so that hours of training are never lost to a typo. The
+    nearest existing folder on the way must take a file — tried for real with a temporary one,
+    as permissions alone do not tell (root passes every permission check, yet /proc refuses).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise OutputPathError(f"cannot write {path}: it is a folder; name a file inside it")
+    folder = next(p for p in path.absolute().parents if p.exists())
+    if not folder.is_dir():
+        raise OutputPathError(f"cannot write {path}: {folder} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".digitlab-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputPathError(
+            f"cannot write {path}: {folder} does not take new files ({reason(exc)})"
+        ) from None
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputPathError(f"cannot write {path}: the file is read-only")
+    return path
+
+
+def reason(error: OSError) -> str:
+    """An OS error in words, without Python's decoration (e.g. "No space left on device")."""
+    return error.strerror or str(error)
 
 
 def load_model(path: str | Path) -> MLP:

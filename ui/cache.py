@@ -15,15 +15,30 @@ import streamlit as st
 from nn.data import MNIST, load_mnist
 from nn.network import MLP
 from nn.persistence import load_model
-from nn.runstore import RunStore, RunStoreError
+from services import locations, runs
+from services.jobs import JobRunner
+from services.locations import models_dir
+from services.runs import RunStore, RunStoreError
 
-from . import models
 from .predictions import Predictions, predict_test_set
 
 
 @st.cache_resource(show_spinner="Loading MNIST…")
 def mnist() -> MNIST:
     return load_mnist()
+
+
+# One pool of workers per server. Keyed by where runs are kept, so a test that moves the stores
+# gets a pool writing there; the pool it replaces is shut down.
+@st.cache_resource(max_entries=1, show_spinner=False, on_release=JobRunner.shutdown)
+def _runner(runs_db: str, models: str, user_digits: str) -> JobRunner:
+    store = RunStore(runs_db, models)
+    return JobRunner(locations.worker_count(), store=store, user_digits_dir=Path(user_digits))
+
+
+def runner() -> JobRunner:
+    """The server's job runner (its workers start with the first run)."""
+    return _runner(str(locations.runs_db()), str(models_dir()), str(locations.user_digits_dir()))
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -47,13 +62,13 @@ def test_predictions(path: Path) -> Predictions:
     return _test_predictions(str(path), path.stat().st_mtime)
 
 
-def saved_models() -> tuple[list[models.SavedModel], list[str]]:
+def saved_models() -> tuple[list[runs.SavedModel], list[str]]:
     """Every readable model in the models directory (each file read once), and the problems."""
-    return models.list_models(models.models_dir(), load=model, run_names=_run_names())
+    return runs.list_models(models_dir(), load=model, run_index=_run_index())
 
 
-def _run_names() -> dict[Path, str]:
+def _run_index() -> dict[Path, tuple[int, str]]:
     try:
-        return RunStore().names()
+        return RunStore().index()
     except RunStoreError:  # the Compare runs page explains it; the picker still lists every model
         return {}

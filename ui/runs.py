@@ -1,6 +1,6 @@
 """The Compare runs page's helpers: the overlaid learning curves and the actions on a run.
 
-Runs live in `nn.runstore`; their model files sit in the app's `models/runs/`, so making a run
+Runs live in `services.runs`; their model files sit in the app's `models/runs/`, so making a run
 active is the same thing as picking its model in the sidebar, and is remembered the same way.
 """
 
@@ -14,9 +14,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from nn.runstore import Run, RunStore
+from services.runs import RUNS, Run, RunStore
 
-from . import models
 from .session import ACTIVE
 
 PALETTE = plotly.colors.qualitative.D3  # one colour per run, the same on both panels
@@ -65,15 +64,12 @@ def settings_summary(run: Run) -> str:
 
 def make_active(run: Run) -> None:
     """Button callback: use this run's model on every page, now and after a restart."""
-    directory = models.models_dir()
-    path = directory / models.RUNS / run.model_path.name  # spelt as the sidebar's picker lists it
+    store = RunStore()
+    path = store.models_dir / RUNS / run.model_path.name  # spelt as the sidebar's picker lists it
     if not run.model_path.is_file():
         st.session_state[NOTICE] = ("error", f"The model file of “{run.name}” is missing.")
         return
-    if path.resolve() != run.model_path:
-        st.session_state[NOTICE] = ("error", f"“{run.name}” is stored outside {directory}.")
-        return
-    models.write_active(directory, path)
+    store.set_active(path)
     st.session_state[ACTIVE] = str(path)
     st.session_state[NOTICE] = ("success", f"“{run.name}” is now the active model.")
 

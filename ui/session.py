@@ -1,4 +1,4 @@
-"""State shared by the pages of one browser session: the active model, the training run, the fine-tune.
+"""State shared by the pages of one browser session: the active model, its training run and fine-tune.
 
 Each browser tab is its own Streamlit session with its own `st.session_state`, so each tab
 has its own active model and its own run. The choice is also written to the models directory,
@@ -13,11 +13,13 @@ from pathlib import Path
 import streamlit as st
 
 from nn.config import TrainConfig
-from nn.finetune import FineTuneSettings
+from services import runs
+from services.finetune import FineTuneSettings
+from services.jobs import FineTuneTask, Job, TrainTask
+from services.locations import models_dir
+from services.runs import RunStoreError
 
-from . import cache, models
-from .finetuner import FineTuner
-from .trainer import Trainer
+from . import cache
 
 ACTIVE = "active_model"  # the sidebar picker's key: the active model's path, as a string
 TRAINER = "trainer"
@@ -25,14 +27,14 @@ FINETUNER = "finetuner"
 SETTLED = "settled_run"  # the finished run already acted upon, so that happens only once
 
 
-def active_model() -> models.SavedModel | None:
+def active_model() -> runs.SavedModel | None:
     """The model the pages use, as chosen in the sidebar (None when no model exists yet)."""
     saved, _ = cache.saved_models()
     by_path = {str(m.path): m for m in saved}
     return by_path.get(st.session_state.get(ACTIVE))
 
 
-def require_active_model(task: str) -> models.SavedModel:
+def require_active_model(task: str) -> runs.SavedModel:
     """The active model; without one, say so (`task`: what it would have done) and end the page."""
     active = active_model()
     if active is None:
@@ -41,7 +43,7 @@ def require_active_model(task: str) -> models.SavedModel:
     return active
 
 
-def model_picker() -> models.SavedModel | None:
+def model_picker() -> runs.SavedModel | None:
     """The sidebar's model section: pick a saved model and read what it is."""
     adopt_finished_run()
     saved, problems = cache.saved_models()
@@ -54,7 +56,7 @@ def model_picker() -> models.SavedModel | None:
             st.info("No model yet: train one on the Train page.", icon=":material/info:")
             return None
         if st.session_state.get(ACTIVE) not in by_path:
-            st.session_state[ACTIVE] = str(models.initial_choice(saved, models.models_dir()).path)
+            st.session_state[ACTIVE] = str(runs.initial_choice(saved, models_dir()).path)
         chosen = st.selectbox(
             "Model",
             list(by_path),
@@ -68,7 +70,7 @@ def model_picker() -> models.SavedModel | None:
     return by_path[chosen]
 
 
-def describe(model: models.SavedModel) -> str:
+def describe(model: runs.SavedModel) -> str:
     """One paragraph a learner can read: the shape of the network, how good, when trained."""
     hidden = " → ".join(map(str, model.layer_sizes[1:-1]))
     lines = [f"**{model.architecture}**: 784 pixels in → hidden layers {hidden} → 10 digit scores."]
@@ -90,28 +92,38 @@ def _readable_time(stamp: str) -> str:
 
 
 def start_training(config: TrainConfig) -> None:
-    """Start a run in the background (one per session), unless one is running or `config` is invalid.
+    """Queue a run for the worker pool (one per session), unless one is on or `config` is invalid.
 
     The sidebar has already explained an invalid configuration next to its controls.
     """
-    current = st.session_state.get(TRAINER)
+    current = trainer()
     if (current is not None and current.running) or config.problems():
         return
-    st.session_state[TRAINER] = Trainer(config, models.models_dir(), mnist=cache.mnist()).start()
+    st.session_state[TRAINER] = cache.runner().submit(TrainTask(config))
 
 
-def trainer() -> Trainer | None:
+def job_runner_problem() -> str | None:
+    """Why runs cannot start here (the run store cannot be opened or created), if they cannot."""
+    try:
+        cache.runner()
+    except RunStoreError as exc:
+        return f"Runs cannot be saved, so none can start: {exc}."
+    return None
+
+
+def trainer() -> Job | None:
+    """This session's training run, waiting, running or over."""
     return st.session_state.get(TRAINER)
 
 
 def start_finetune(model_path: Path, settings: FineTuneSettings) -> None:
-    """Start fine-tuning the model at `model_path` in the background, unless one is running."""
+    """Queue fine-tuning the model at `model_path` for the worker pool, unless one is on."""
     current = finetuner()
     if current is None or not current.running:
-        st.session_state[FINETUNER] = FineTuner(cache.model(model_path), model_path, settings).start()
+        st.session_state[FINETUNER] = cache.runner().submit(FineTuneTask(model_path, settings))
 
 
-def finetuner() -> FineTuner | None:
+def finetuner() -> Job | None:
     return st.session_state.get(FINETUNER)
 
 
@@ -123,8 +135,8 @@ def adopt_finished_run() -> None:
     progress = run.progress()
     if not progress.running:
         st.session_state[SETTLED] = run
-        if progress.saved_to is not None:
-            st.session_state[ACTIVE] = str(progress.saved_to)
+        if progress.saved is not None:  # spelt as the picker lists it
+            st.session_state[ACTIVE] = str(models_dir() / runs.RUNS / progress.saved.model_path.name)
 
 
 def run_settled() -> bool:
@@ -133,16 +145,19 @@ def run_settled() -> bool:
 
 
 def _remember_choice() -> None:
-    models.write_active(models.models_dir(), Path(st.session_state[ACTIVE]))
+    runs.write_active(models_dir(), Path(st.session_state[ACTIVE]))
 
 
 def _training_note() -> None:
     run, tuner = trainer(), finetuner()
     if run is not None and run.running:
         progress = run.progress()
-        st.caption(
-            f":material/model_training: Training: {len(progress.epochs)} of "
-            f"{progress.config.epochs} epochs done."
-        )
+        if progress.state == "waiting":
+            st.caption(":material/hourglass_top: A training run is waiting for a free worker.")
+        else:
+            st.caption(
+                f":material/model_training: Training: {len(progress.epochs)} of "
+                f"{progress.task.config.epochs} epochs done."
+            )
     if tuner is not None and tuner.running:
         st.caption(":material/school: Fine-tuning on your digits; it goes on while you use other pages.")

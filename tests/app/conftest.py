@@ -10,7 +10,7 @@ from app_driver import SHIPPED_MODEL
 
 from nn.data import load_mnist
 from nn.persistence import load_model
-from ui.models import MODELS_DIR_ENV
+from services.locations import MODELS_DIR_ENV
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from app_driver import ROOT, SHIPPED_MODEL, button
 from streamlit.testing.v1 import AppTest
 
 from nn.preprocess import mnist_style
-from nn.runstore import RunStore
-from nn.user_digits import UserDigits
+from services.runs import RunStore
+from services.user_digits import UserDigits
 from ui.session import ACTIVE, FINETUNER
 
 PAGE = str(ROOT / "app_pages" / "my_digits.py")

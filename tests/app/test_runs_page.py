@@ -8,9 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 from nn.config import TrainConfig
 from nn.network import MLP
-from nn.runstore import RunStore
+from services.runs import ACTIVE_POINTER, RunStore
 from ui import cache
-from ui.models import ACTIVE_POINTER
 from ui.session import ACTIVE
 
 PAGE = str(ROOT / "app_pages" / "runs.py")

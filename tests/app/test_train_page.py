@@ -8,8 +8,8 @@ from app_driver import button, open_page
 from nn.config import MAX_WEIGHTS, PARAMETERS, PRESETS, TrainConfig
 from nn.inside import first_layer_features
 from nn.persistence import load_model
+from services.runs import ACTIVE_POINTER, RUNS
 from ui import session
-from ui.models import ACTIVE_POINTER, RUNS
 
 TRAIN_TIMEOUT = 300
 
@@ -82,7 +82,7 @@ def test_train_uses_a_value_changed_in_the_same_interaction(models_dir):
     number_inputs(app)["hp_seed"].set_value(7)
     button(app, "Train").click().run()
     trainer = app.session_state[session.TRAINER]
-    assert trainer.config.seed == 7
+    assert trainer.task.config.seed == 7
     assert trainer.join(TRAIN_TIMEOUT)
 
 
@@ -94,7 +94,7 @@ def start_tiny_run(app, epochs: int, train_size: int = 500):
     number_inputs(app)["hp_hidden_0"].set_value(16).run()
     button(app, "Train").click().run()
     trainer = app.session_state[session.TRAINER]
-    assert trainer.config.hidden == (16,) and trainer.config.epochs == epochs
+    assert trainer.task.config.hidden == (16,) and trainer.task.config.epochs == epochs
     return trainer
 
 
@@ -155,3 +155,27 @@ def test_choosing_a_preset_fills_every_control_and_leaves_them_editable(models_d
     assert inputs["hp_batch_size"].value == 1 and inputs["hp_epochs"].value == PRESETS["classic"].epochs
     assert (selects["hp_optimizer"].value, selects["hp_init"].value) == ("sgd", "small")
     assert not app.exception and not app.sidebar.error
+
+
+def test_a_models_folder_that_cannot_be_written_is_explained_and_the_model_offered_to_download(models_dir):
+    (models_dir / RUNS).write_text("a file where the runs folder should be")
+    app = open_page("app_pages/train.py")
+    trainer = start_tiny_run(app, epochs=1)
+    assert trainer.join(TRAIN_TIMEOUT)
+    app.run()
+    [error] = [e.value for e in app.error]
+    assert f"could not be saved in {models_dir}: File exists" in error
+    [download] = app.get("download_button")
+    assert "Download the trained model" in download.proto.label
+
+
+def test_a_run_store_that_cannot_be_created_is_explained_and_blocks_training(models_dir, monkeypatch):
+    blocker = models_dir / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("DIGITLAB_RUNS_DB", str(blocker / "runs.sqlite"))
+    app = open_page("app_pages/train.py")
+    assert any(
+        "Runs cannot be saved, so none can start" in e.value and "cannot be created" in e.value
+        for e in app.error
+    )
+    assert button(app, "Train").disabled

@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 from nn.config import TrainConfig
 from nn.network import MLP
 from nn.persistence import load_model
-from nn.runstore import RunStore
+from services.runs import RunStore
 
 pytestmark = pytest.mark.browser
 

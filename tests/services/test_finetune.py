@@ -7,12 +7,13 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from nn import MLP, load_model
-from nn.finetune import FineTune, FineTuneSettings
 from nn.inside import initial_model
 from nn.preprocess import mnist_style
-from nn.runstore import DEFAULT_MODELS_DIR, RunStore
 from nn.training import RunEnd
-from nn.user_digits import UserDigits
+from services.finetune import FineTune, FineTuneSettings
+from services.locations import ROOT
+from services.runs import RunStore
+from services.user_digits import UserDigits
 
 
 def typed_digit(digit: int, size: int, angle: float) -> np.ndarray:
@@ -26,7 +27,7 @@ def typed_digit(digit: int, size: int, angle: float) -> np.ndarray:
 @pytest.fixture(scope="module")
 def base() -> MLP:
     """The model the app ships: well trained, so the hardest one not to make forget MNIST."""
-    return load_model(DEFAULT_MODELS_DIR / "default.npz")
+    return load_model(ROOT / "models" / "default.npz")
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ def test_learns_the_users_digits_without_forgetting_mnist(base: MLP, typed: User
     assert meta["base_config"] == base.meta["config"]  # how the network was first built
     np.testing.assert_array_equal(initial_model(tuning.model).params, initial_model(base).params)
     assert meta["history"][-1]["val_accuracy"] == result.user_after  # per-epoch user accuracy
-    run = RunStore(tmp_path / "runs.sqlite", tmp_path / "runs").add(
+    run = RunStore(tmp_path / "runs.sqlite", tmp_path / "models").add(
         tuning.model, source="finetune", details=tuning.details()
     )
     assert run.details["result"]["user_after"] == result.user_after

@@ -1,11 +1,16 @@
-"""A local record of every training run: what was trained, how, how well, and its model file.
+"""The runs: every trained model Digit Lab keeps, its record, its name, its time, and the active one.
+
+This module is the one owner of a saved run. Whoever trains (the app's workers, the command
+line, a fine-tune) hands the model to `RunStore.add`, which names its file, writes it atomically
+into `models/runs/` and records a row; nothing else names, dates or places a run's file.
 
 One SQLite database (the standard library's `sqlite3`) holds a row per run — name, creation
-time, hyper-parameters and per-epoch history as JSON, test accuracy, seconds, status — and
-each run's `.npz` model lives in `models/runs/`, where the app lists the models it can use, so
-every recorded run is also a model the app can switch to. The database defaults to
-`data/runs.sqlite`; `DIGITLAB_RUNS_DB` and `DIGITLAB_MODELS_DIR` move the database and the
-models folder, which is how tests and scripts keep their runs out of the user's.
+time, hyper-parameters and per-epoch history as JSON, test accuracy, seconds, status. One clock:
+times are stored in UTC (file names included) and shown in the reader's local time, so runs
+saved under different time zones still sort and read correctly. Shipped models (such as
+`default.npz`) sit in the models folder itself; `list_models` lists them and the runs for the
+app's picker, and the active model is a one-line pointer file beside them, so it survives a
+restart. `services.locations` says where all of these are.
 
 Several writers at once are normal (the CLI in a terminal, two browser tabs training): every
 operation opens its own connection, writes inside `BEGIN IMMEDIATE` and waits for a busy
@@ -18,32 +23,45 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 import sqlite3
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .config import TrainConfig
-from .data import load_mnist
-from .errors import DigitLabError, ModelFileError
-from .network import MLP
-from .persistence import load_model, save_model
+from nn.config import TrainConfig
+from nn.data import load_mnist
+from nn.errors import DigitLabError, ModelFileError
+from nn.network import MLP
+from nn.persistence import load_model, reason, save_model
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DB = ROOT / "data" / "runs.sqlite"
-DB_ENV = "DIGITLAB_RUNS_DB"
-MODELS_DIR_ENV = "DIGITLAB_MODELS_DIR"
-DEFAULT_MODELS_DIR = ROOT / "models"
+from . import locations
+
+RUNS = "runs"  # the models folder's subfolder holding trained runs
+ACTIVE_POINTER = "active.txt"
+FILE_STAMP = "%Y%m%d-%H%M%S"  # in UTC, like every time this module stores
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # a 784-2048-2048-10 float64 model is ~46 MB
 MAX_NAME_LENGTH = 80
 BUSY_TIMEOUT_SECONDS = 30.0
 SOURCES = ("cli", "app", "upload", "finetune")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+JOBS_TABLE = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created TEXT NOT NULL,
+    task TEXT NOT NULL,
+    state TEXT NOT NULL,
+    message TEXT,
+    run_id INTEGER,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL
+);
+"""
 SCHEMA = f"""
 BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS runs (
@@ -59,9 +77,13 @@ CREATE TABLE IF NOT EXISTS runs (
     model_file TEXT NOT NULL,
     details TEXT NOT NULL
 );
+{JOBS_TABLE}
 PRAGMA user_version = {SCHEMA_VERSION};
 COMMIT;
 """
+# Each step brings a store of the version before it to the next one.
+MIGRATIONS = {1: f"BEGIN IMMEDIATE; {JOBS_TABLE} PRAGMA user_version = 2; COMMIT;"}
+UNFINISHED = ("waiting", "running")  # job states that a live server is responsible for
 COLUMNS = "id, name, created, source, config, history, test_accuracy, seconds, status, model_file, details"
 
 
@@ -92,12 +114,12 @@ class Run:
 
 
 class RunStore:
-    """The runs recorded in one database file (created on first use), their models in `model_dir`."""
+    """The runs recorded in one database (created on first use), their models in `models_dir/runs/`."""
 
-    def __init__(self, path: str | Path | None = None, model_dir: str | Path | None = None):
-        self.path = Path(path or os.environ.get(DB_ENV) or DEFAULT_DB).resolve()
-        models = os.environ.get(MODELS_DIR_ENV) or DEFAULT_MODELS_DIR
-        self.model_dir = Path(model_dir or Path(models) / "runs").resolve()
+    def __init__(self, path: str | Path | None = None, models_dir: str | Path | None = None):
+        self.path = Path(path or locations.runs_db()).resolve()
+        self.models_dir = Path(models_dir or locations.models_dir()).resolve()
+        self.model_dir = self.models_dir / RUNS
         self._open()
 
     # -- recording ---------------------------------------------------------------------------
@@ -109,13 +131,8 @@ class RunStore:
         source: str,
         name: str | None = None,
         details: dict[str, Any] | None = None,
-        saved_at: str | Path | None = None,
     ) -> Run:
-        """Record `model` from its metadata and return the new run.
-
-        A model already saved in `model_dir` (`saved_at`, as the app saves its runs) is recorded
-        where it is; any other is saved there first, so the store owns every file it lists.
-        """
+        """Save `model` under a new name in `model_dir`, record it from its metadata, return the run."""
         if source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
         meta = model.meta
@@ -131,10 +148,7 @@ class RunStore:
             "status": str(meta.get("status", "completed")),
             "details": json.dumps(details or {}),
         }
-        model_path = Path(saved_at).resolve() if saved_at else None
-        written = model_path is None or model_path.parent != self.model_dir or not model_path.is_file()
-        if written:
-            model_path = save_model(model, self._new_model_path(model))
+        model_path = save_model(model, self._new_model_path(model))
         row["model_file"] = model_path.name
         try:
             with self._transaction() as db:
@@ -144,8 +158,7 @@ class RunStore:
                 )
                 run_id = cursor.lastrowid
         except BaseException:
-            if written:  # a file of ours without its row is litter; the caller's file stays
-                model_path.unlink(missing_ok=True)
+            model_path.unlink(missing_ok=True)  # a file without its row is litter
             raise
         return self.get(run_id)
 
@@ -185,11 +198,11 @@ class RunStore:
             rows = db.execute(f"SELECT {COLUMNS} FROM runs ORDER BY id DESC").fetchall()
         return [self._run(row) for row in rows]
 
-    def names(self) -> dict[Path, str]:
-        """The name of the run behind each recorded model file, by the file's path: one light query."""
+    def index(self) -> dict[Path, tuple[int, str]]:
+        """The id and name of the run behind each recorded model file, by path: one light query."""
         with self._reading() as db:
-            rows = db.execute("SELECT model_file, name FROM runs").fetchall()
-        return {self.model_dir / Path(model_file).name: name for model_file, name in rows}
+            rows = db.execute("SELECT model_file, id, name FROM runs").fetchall()
+        return {self.model_dir / Path(model_file).name: (run_id, name) for model_file, run_id, name in rows}
 
     def get(self, run_id: int) -> Run:
         with self._reading() as db:
@@ -227,8 +240,64 @@ class RunStore:
             db.execute("DELETE FROM runs WHERE id = ?", (run.id,))
         run.model_path.unlink(missing_ok=True)  # after the row: a row must never lack its file
 
+    # -- jobs: runs waiting for a worker or running in one -----------------------------------
+
+    def open_job(self, task: dict[str, Any]) -> int:
+        """Note a job this process is now responsible for; its id."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO jobs (created, task, state, host, pid) VALUES (?, ?, 'waiting', ?, ?)",
+                (_now(), json.dumps(task), socket.gethostname(), os.getpid()),
+            )
+        return cursor.lastrowid
+
+    def update_job(
+        self, job_id: int, state: str, message: str | None = None, run_id: int | None = None
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE jobs SET state = ?, message = ?, run_id = ? WHERE id = ?",
+                (state, message, run_id, job_id),
+            )
+
+    def jobs(self, states: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        """Jobs, newest first (only those in `states` if given), as plain dicts."""
+        query = "SELECT id, created, task, state, message, run_id FROM jobs"
+        if states:
+            query += f" WHERE state IN ({', '.join('?' * len(states))})"
+        with self._reading() as db:
+            rows = db.execute(query + " ORDER BY id DESC", states or ()).fetchall()
+        keys = ("id", "created", "task", "state", "message", "run_id")
+        return [dict(zip(keys, row)) | {"task": json.loads(row[2])} for row in rows]
+
+    def interrupt_orphaned_jobs(self) -> int:
+        """Mark jobs left waiting or running by a server of this machine that has gone; how many.
+
+        Called when a server starts, so that no run stays "running" for ever after a crash.
+        """
+        with self._transaction() as db:
+            rows = db.execute(
+                f"SELECT id, pid FROM jobs WHERE host = ? AND state IN {UNFINISHED}", (socket.gethostname(),)
+            ).fetchall()
+            orphans = [job_id for job_id, pid in rows if not _alive(pid)]
+            why = "the server stopped before this run finished; nothing of it was saved"
+            db.executemany(
+                "UPDATE jobs SET state = 'interrupted', message = ? WHERE id = ?", [(why, i) for i in orphans]
+            )
+        return len(orphans)
+
+    # -- the active model --------------------------------------------------------------------
+
+    def active(self) -> Path | None:
+        """The model last made active (in any session), if the pointer names an existing file."""
+        return read_active(self.models_dir)
+
+    def set_active(self, path: str | Path) -> None:
+        write_active(self.models_dir, Path(path))
+
     def _new_model_path(self, model: MLP) -> Path:
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        """A fresh name that no other run (in this or another process) has taken: time and a random tag."""
+        stamp = datetime.now(UTC).strftime(FILE_STAMP)
         widths = "x".join(map(str, model.layer_sizes[1:-1]))
         return self.model_dir / f"run-{stamp}-{widths}-{uuid.uuid4().hex[:6]}.npz"
 
@@ -236,7 +305,10 @@ class RunStore:
 
     def _open(self) -> None:
         """Create the store, or check that the existing file is a sound run store."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunStoreError(f"the run store {self.path} cannot be created: {reason(exc)}") from None
         with self._guard():
             db = self._connect()
             try:
@@ -244,10 +316,12 @@ class RunStore:
                     raise sqlite3.DatabaseError("the integrity check failed")
                 tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
                 version = db.execute("PRAGMA user_version").fetchone()[0]
-                if tables - {"sqlite_sequence"} and version != SCHEMA_VERSION:
+                if tables - {"sqlite_sequence"} and not 0 < version <= SCHEMA_VERSION:
                     raise self._damaged("it is an SQLite database but not a Digit Lab run store")
                 if version == 0:  # new (IF NOT EXISTS: another process may be creating it too)
                     db.executescript(SCHEMA)
+                for step in range(version or SCHEMA_VERSION, SCHEMA_VERSION):
+                    db.executescript(MIGRATIONS[step])
                 db.execute("PRAGMA journal_mode = WAL")
             finally:
                 db.close()
@@ -292,7 +366,7 @@ class RunStore:
     def _damaged(self, problem: str) -> RunStoreError:
         return RunStoreError(
             f"the run store {self.path} cannot be used: {problem}. It has been left exactly as it "
-            f"was; move it aside (or point {DB_ENV} elsewhere) to start a new store."
+            f"was; move it aside (or point {locations.RUNS_DB_ENV} elsewhere) to start a new store."
         )
 
     def _run(self, row: tuple) -> Run:
@@ -313,24 +387,6 @@ class RunStore:
             model_path=self.model_dir / Path(row[9]).name,  # never outside the store's folder
             details=details,
         )
-
-
-def record_run(
-    model: MLP,
-    *,
-    source: str,
-    name: str | None = None,
-    details: dict[str, Any] | None = None,
-    saved_at: str | Path | None = None,
-    store: RunStore | None = None,
-) -> Run:
-    """Record a finished (or stopped) training run in the default store, or in `store`.
-
-    The one call the command line and the app make after training, so that every run shows
-    up on the Compare runs page whichever way it was started. `saved_at`: where the caller
-    already saved the model, if inside the store's models folder (the app's runs are).
-    """
-    return (store or RunStore()).add(model, source=source, name=name, details=details, saved_at=saved_at)
 
 
 def default_name(model: MLP) -> str:
@@ -380,8 +436,161 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process is starting afresh: whatever it left is not running
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 def _timestamp(value: Any) -> str:
     try:
         return datetime.fromisoformat(value).astimezone(UTC).isoformat(timespec="seconds")
     except (TypeError, ValueError):
         return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# -- the models the app can use: shipped ones and runs, for its picker ------------------------
+
+Loader = Callable[[Path], MLP]
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """What the sidebar tells a person about one model file, read from its metadata."""
+
+    path: Path
+    layer_sizes: tuple[int, ...]
+    test_accuracy: float | None
+    trained_at: str | None  # ISO 8601 with its offset, as `nn.training` writes it
+    status: str | None
+    epochs_done: int | None
+    name: str | None = None  # its run's name in the run store, unless that is the automatic one
+
+    @property
+    def architecture(self) -> str:
+        return "-".join(map(str, self.layer_sizes))
+
+    @property
+    def trained_in_app(self) -> bool:
+        return self.path.parent.name == RUNS
+
+    @property
+    def label(self) -> str:
+        """Short name for a model picker: shipped models by name, runs by their name and local time."""
+        accuracy = f" · {self.test_accuracy:.1%}" if self.test_accuracy is not None else ""
+        return f"{self._name} · {self.architecture}{accuracy}"
+
+    @property
+    def _name(self) -> str:
+        if not self.trained_in_app:
+            return self.path.stem
+        saved = saved_time(self)
+        if saved is None:  # renamed by hand and undated: its names are all we know
+            return self.name or self.path.stem
+        # Two fine-tunes of one model share a name: the time tells them apart.
+        return f"{self.name} ({saved:%d %b %H:%M})" if self.name else f"run {saved:%d %b %H:%M:%S}"
+
+
+def saved_time(model: SavedModel) -> datetime | None:
+    """When a run was trained, in the local time zone: from its metadata, else its file's UTC stamp."""
+    try:
+        return datetime.fromisoformat(model.trained_at).astimezone()
+    except (TypeError, ValueError):
+        pass
+    try:  # run-YYYYmmdd-HHMMSS-…
+        stamp = "-".join(model.path.stem.split("-")[1:3])
+        return datetime.strptime(stamp, FILE_STAMP).replace(tzinfo=UTC).astimezone()
+    except ValueError:
+        return None
+
+
+def describe(path: Path, load: Loader = load_model, run_name: str | None = None) -> SavedModel:
+    """Read a model file's metadata, or raise `ModelFileError`; `run_name`: its name as a run."""
+    model = load(path)
+    meta = model.meta
+    if run_name == default_name(model):  # says no more than the label already does
+        run_name = None
+    return SavedModel(
+        path=path,
+        layer_sizes=model.layer_sizes,
+        test_accuracy=meta.get("test_accuracy"),
+        trained_at=meta.get("trained_at"),
+        status=meta.get("status"),
+        epochs_done=meta.get("epochs_done"),
+        name=run_name,
+    )
+
+
+def list_models(
+    directory: Path, load: Loader = load_model, run_index: Mapping[Path, tuple[int, str]] | None = None
+) -> tuple[list[SavedModel], list[str]]:
+    """Shipped models by name, then runs newest first; plus a message for each unreadable file.
+
+    `run_index` is `RunStore.index()`: recorded runs go by their name, newest (highest id) first,
+    which stays right when two runs were saved in the same second. A damaged file must not hide
+    the good ones, so it is reported, not raised.
+    """
+    index = {Path(path).resolve(): entry for path, entry in (run_index or {}).items()}
+    shipped = sorted(directory.glob("*.npz"))
+    runs = sorted(
+        (directory / RUNS).glob("*.npz"),
+        key=lambda p: (index.get(p.resolve(), (0, ""))[0], p.name),  # unrecorded files: by UTC stamp
+        reverse=True,
+    )
+    models, problems = [], []
+    for path in [*shipped, *runs]:
+        try:
+            models.append(describe(path, load, index.get(path.resolve(), (0, None))[1]))
+        except ModelFileError as exc:
+            problems.append(str(exc))
+    return models, problems
+
+
+def read_active(directory: Path) -> Path | None:
+    """The model last made active, if the pointer in `directory` names an existing file inside it."""
+    pointer = directory / ACTIVE_POINTER
+    try:
+        relative = pointer.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    path = (directory / relative).resolve()
+    # A pointer is only followed inside the models directory, whatever its text says.
+    if relative and path.is_relative_to(directory.resolve()) and path.is_file():
+        return path
+    return None
+
+
+def write_active(directory: Path, path: Path) -> None:
+    """Remember `path` as the active model, atomically (a temporary file renamed over)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    relative = Path(path).resolve().relative_to(directory.resolve()).as_posix()
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{ACTIVE_POINTER}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(relative + "\n")
+        os.replace(temp, directory / ACTIVE_POINTER)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def initial_choice(models: list[SavedModel], directory: Path) -> SavedModel | None:
+    """The model a new session starts with: the remembered one, else the newest run, else any."""
+    if not models:
+        return None
+    remembered = read_active(directory)
+    by_path = {m.path.resolve(): m for m in models}
+    if remembered is not None and remembered in by_path:
+        return by_path[remembered]
+    runs = [m for m in models if m.trained_in_app]
+    return runs[0] if runs else models[0]

@@ -7,7 +7,7 @@ import pytest
 
 from nn import EmptyImageError, ImageError, load_mnist
 from nn.preprocess import mnist_style
-from nn.user_digits import UserDigits, UserDigitsError
+from services.user_digits import UserDigits, UserDigitsError
 
 
 def digit_image(index: int) -> np.ndarray:

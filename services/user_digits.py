@@ -1,7 +1,7 @@
 """The user's own labelled digits: drawings they added to teach the network their handwriting.
 
 Each digit is one small `.npz` file (the 28×28 float image as the network sees it, and its
-label) in `data/user/digits/` — or the folder `DIGITLAB_USER_DIGITS` names. One file per digit
+label) in the folder `services.locations.user_digits_dir()` names. One file per digit
 means adding never rewrites what is there, so two browser tabs adding at once cannot lose each
 other's digits; each file is written to a temporary name and renamed, so none is ever torn.
 Files are read with `allow_pickle=False` and checked like any other input.
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DigitLabError, EmptyImageError, ImageError
+from nn.errors import DigitLabError, EmptyImageError, ImageError
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "data" / "user" / "digits"
-DIR_ENV = "DIGITLAB_USER_DIGITS"
+from . import locations
+
 SIDE = 28
 HELD_OUT_EVERY = 4  # of each label's digits, in the order added, the 2nd, 6th, 10th… are held out
 ID_PATTERN = re.compile(r"^\d{8}T\d{12}-[0-9a-f]{8}$")
@@ -54,7 +54,7 @@ class UserDigits:
     """The labelled digits stored in one folder (created on first add)."""
 
     def __init__(self, directory: str | Path | None = None):
-        self.directory = Path(directory or os.environ.get(DIR_ENV) or DEFAULT_DIR)
+        self.directory = Path(directory or locations.user_digits_dir())
 
     def add(self, image: np.ndarray, label: int) -> UserDigit:
         """Store a preprocessed digit (from `nn.preprocess.mnist_style`) with its label."""

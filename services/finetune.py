@@ -20,11 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from . import augment
-from .config import TrainConfig
-from .data import MNIST, load_mnist, subset
-from .network import MLP
-from .training import Event, RunEnd, train
+from nn import augment
+from nn.config import TrainConfig
+from nn.data import MNIST, load_mnist, subset
+from nn.network import MLP
+from nn.training import Event, RunEnd, train
+
 from .user_digits import Split
 
 MAX_MNIST_DROP = 0.003  # fine-tuning may cost at most 0.3 points of MNIST test accuracy

@@ -9,7 +9,7 @@ import pytest
 
 from nn import MLP, ModelFileError, TrainConfig, load_mnist, save_model
 from nn.persistence import FORMAT
-from nn.runstore import RunStore, RunStoreError, record_run
+from services.runs import RunStore, RunStoreError
 
 
 def trained_like(hidden=(8,), seed=0, epochs=2, accuracy=0.9) -> MLP:
@@ -29,7 +29,7 @@ def trained_like(hidden=(8,), seed=0, epochs=2, accuracy=0.9) -> MLP:
 
 @pytest.fixture
 def store(tmp_path) -> RunStore:
-    return RunStore(tmp_path / "runs.sqlite", model_dir=tmp_path / "models" / "runs")
+    return RunStore(tmp_path / "runs.sqlite", models_dir=tmp_path / "models")
 
 
 def test_add_get_and_load_round_trip(store: RunStore) -> None:
@@ -56,28 +56,20 @@ def test_list_is_newest_first_and_default_names_describe_the_run(store: RunStore
     assert first.name == f"784-8-10 · momentum lr {TrainConfig().lr:g} · 2 epochs"
 
 
-def test_a_model_saved_in_the_models_folder_is_recorded_in_place(store: RunStore, tmp_path) -> None:
+def test_every_run_is_saved_under_a_new_name_of_the_store(store: RunStore) -> None:
     model = trained_like()
-    inside = save_model(model, store.model_dir / "run-from-the-app.npz")
-    assert store.add(model, source="app", saved_at=inside).model_path == inside
-    outside = save_model(model, tmp_path / "mine.npz")
-    copied = store.add(model, source="cli", saved_at=outside)
-    assert copied.model_path.parent == store.model_dir and copied.model_path != outside
-    assert copied.model_path.name.startswith("run-") and "-8-" in copied.model_path.name
-    store.delete(copied.id)
-    assert outside.is_file()  # the user's own file is never the store's to delete
-    assert len(list(store.model_dir.glob("*.npz"))) == 1
+    runs = [store.add(model, source="cli") for _ in range(3)]
+    paths = {run.model_path for run in runs}
+    assert len(paths) == 3 and all(p.parent == store.model_dir and p.is_file() for p in paths)
+    assert all(p.name.startswith("run-") and "-8-" in p.name for p in paths)
 
 
-def test_a_failed_insert_removes_the_copy_it_wrote_but_never_the_callers_file(store: RunStore) -> None:
-    model = trained_like()
-    theirs = save_model(model, store.model_dir / "run-from-the-app.npz")
+def test_a_failed_insert_removes_the_file_it_wrote(store: RunStore) -> None:
     with sqlite3.connect(store.path) as db:
         db.execute("DROP TABLE runs")  # damage that only shows when a row is written
-    for saved_at in (theirs, None):
-        with pytest.raises(RunStoreError, match="no such table"):
-            store.add(model, source="app", saved_at=saved_at)
-    assert list(store.model_dir.glob("*.npz")) == [theirs]
+    with pytest.raises(RunStoreError, match="no such table"):
+        store.add(trained_like(), source="app")
+    assert list(store.model_dir.glob("*.npz")) == []
 
 
 def test_rename_and_delete(store: RunStore) -> None:
@@ -102,11 +94,11 @@ def test_rename_and_delete(store: RunStore) -> None:
     assert store.get(a.id).name == "a"
 
 
-def test_names_map_each_model_file_to_its_runs_current_name(store: RunStore) -> None:
+def test_the_index_maps_each_model_file_to_its_runs_id_and_current_name(store: RunStore) -> None:
     a = store.add(trained_like(), source="cli", name="a")
     b = store.add(trained_like(seed=1), source="app", name="b")
     store.rename(b.id, "better name")
-    assert store.names() == {a.model_path: "a", b.model_path: "better name"}
+    assert store.index() == {a.model_path: (a.id, "a"), b.model_path: (b.id, "better name")}
 
 
 def test_foreign_metadata_is_recorded_only_where_it_is_sound(store: RunStore) -> None:
@@ -117,10 +109,10 @@ def test_foreign_metadata_is_recorded_only_where_it_is_sound(store: RunStore) ->
     assert run.name == "784-8-10"
 
 
-def test_record_run_uses_the_store_named_by_the_environment(tmp_path, monkeypatch) -> None:
+def test_the_default_store_is_where_the_environment_says(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("DIGITLAB_RUNS_DB", str(tmp_path / "elsewhere" / "store.sqlite"))
     monkeypatch.setenv("DIGITLAB_MODELS_DIR", str(tmp_path / "my-models"))
-    run = record_run(trained_like(), source="cli", details={"note": "from a test"})
+    run = RunStore().add(trained_like(), source="cli", details={"note": "from a test"})
     assert (tmp_path / "elsewhere" / "store.sqlite").is_file()
     assert run.model_path.parent == tmp_path / "my-models" / "runs"
     assert RunStore().get(run.id).details == {"note": "from a test"}
@@ -151,7 +143,7 @@ def test_two_threads_writing_at_once_lose_nothing(tmp_path) -> None:
     assert sorted(r.name for r in runs) == sorted(f"{t}-{i}-renamed" for t in "ab" for i in range(15))
     assert len({r.id for r in runs}) == 30
     assert all(r.model_path.is_file() for r in runs)
-    assert len(list(models.glob("*.npz"))) == 30
+    assert len(list((models / "runs").glob("*.npz"))) == 30
 
 
 def test_a_file_that_is_not_a_database_is_reported_and_left_alone(tmp_path) -> None:
