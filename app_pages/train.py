@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from ui import charts, params, session
+from ui import cache, charts, params, session
+from ui.hints import show_hints
 from ui.inside import feature_grid_chart
 from ui.jobs import stop_button, waiting_note
+from ui.layer_maps import map_chart, sample
 
 config, problems = params.hyperparameter_sidebar()
 blocked = session.job_runner_problem()
@@ -84,7 +86,17 @@ def live_progress() -> None:
             "(red: ink here excites it, blue: inhibits it). Redrawn every epoch: watch the noise "
             "they start from turn into strokes and blobs as they learn what to look for."
         )
+    if progress.layer_map is not None:
+        title = f"How {progress.layer_map.name} sorts 2,000 test digits"
+        st.plotly_chart(map_chart(progress.layer_map, sample(cache.mnist()), title), width="stretch")
+        st.caption(
+            "Each dot is a test digit, placed by what the last hidden layer makes of it (its two "
+            "principal axes), coloured by the digit it really is. Redrawn every epoch: watch the "
+            "colours gather into clusters as the layer learns to tell the digits apart."
+        )
     _outcome(progress)
+    if not progress.running:
+        show_hints(session.hints_after(progress))
     if not progress.running and not session.run_settled():
         st.rerun()  # the whole app, so the sidebar shows the newly saved model as active
 

@@ -15,6 +15,7 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,16 +29,29 @@ FORMAT = "digitlab-mlp-v1"
 # The largest network a config allows, in float64, plus room for its history and the zip.
 MAX_FILE_BYTES = 8 * MAX_WEIGHTS + 64 * 1024 * 1024
 FLOAT_DTYPES = ("float32", "float64")
+# A softmax temperature (nn/calibration.py) outside these bounds is no calibration but a broken file:
+# fitted ones land between about 0.5 and 3.
+TEMPERATURE_RANGE = (0.01, 100.0)
 
 
 def save_model(model: MLP, path: str | Path) -> Path:
     """Write `model` to `path` atomically and return the path."""
+    _check_savable(model)
+    return write_atomically(path, lambda f: _write(model, f))
+
+
+def write_atomically(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
+    """Create `path` through `write(file)`: into a temporary file beside it, renamed over at the end.
+
+    The rename is atomic, so a crash half-way leaves whatever was at `path` before, never a torn
+    file, and nobody reading `path` meanwhile sees a half-written one.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            _write(model, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(temp, path)
@@ -49,9 +63,16 @@ def save_model(model: MLP, path: str | Path) -> Path:
 
 def model_bytes(model: MLP) -> bytes:
     """The `.npz` file `save_model` would write, as bytes (for a download when no disk will take it)."""
+    _check_savable(model)
     buffer = io.BytesIO()
     _write(model, buffer)
     return buffer.getvalue()
+
+
+def _check_savable(model: MLP) -> None:
+    problem = temperature_problem(model.meta)
+    if problem:
+        raise ValueError(problem)  # never write a file that load_model would refuse
 
 
 def _write(model: MLP, file: BinaryIO) -> None:
@@ -179,7 +200,21 @@ def _model_from_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> MLP:
     if not np.isfinite(model.params).all():
         raise bad("some weights are NaN or infinite")
     model.meta = _parse_meta(arrays["meta"], bad)
+    problem = temperature_problem(model.meta)
+    if problem:
+        raise bad(problem)
     return model
+
+
+def temperature_problem(meta: dict) -> str | None:
+    """What is wrong with `meta`'s softmax temperature, if anything (a model need not have one)."""
+    if "temperature" not in meta:
+        return None
+    value, (low, high) = meta["temperature"], TEMPERATURE_RANGE
+    # bool is an int to Python, but `true` is no temperature
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        return f"its temperature must be a number from {low} to {high}, found {value!r}"
+    return None
 
 
 def _parse_meta(entry: np.ndarray, bad) -> dict:

@@ -39,6 +39,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from nn.projection import LayerMap
 from nn.training import BatchProgress, EpochEnd, Event, RunEnd
 
 from . import locations, worker
@@ -64,6 +65,7 @@ class Progress:
     result: FineTuneResult | None
     error: str | None
     features: np.ndarray | None  # first-layer weights as 28×28 images, as of the last epoch
+    layer_map: LayerMap | None  # the last hidden layer's map of the fixed test sample, likewise
     unsaved: bytes | None  # the model as an .npz file, when no disk would take it
 
     @property
@@ -102,6 +104,7 @@ class Job:
     result: FineTuneResult | None = None
     error: str | None = None
     features: np.ndarray | None = None
+    layer_map: LayerMap | None = None
     unsaved: bytes | None = None
     over: threading.Event = field(default_factory=threading.Event)
 
@@ -118,6 +121,7 @@ class Job:
                 self.result,
                 self.error,
                 self.features,
+                self.layer_map,
                 self.unsaved,
             )
 
@@ -320,6 +324,8 @@ class JobRunner:
                 job.note(payload)
             elif kind == "features":
                 job.features = payload
+            elif kind == "map":
+                job.layer_map = payload
             elif kind == "saved":
                 job.saved = payload
             elif kind == "result":

@@ -13,9 +13,10 @@ from pathlib import Path
 import streamlit as st
 
 from nn.config import TrainConfig
+from nn.hints import Hint, diagnose, run_hints
 from services import runs
 from services.finetune import FineTuneSettings
-from services.jobs import FineTuneTask, Job, TrainTask
+from services.jobs import FineTuneTask, Job, Progress, TrainTask
 from services.locations import models_dir
 from services.runs import RunStoreError
 
@@ -109,6 +110,16 @@ def job_runner_problem() -> str | None:
     except RunStoreError as exc:
         return f"Runs cannot be saved, so none can start: {exc}."
     return None
+
+
+def hints_after(progress: Progress) -> list[Hint]:
+    """What to change, diagnosed from a finished run's history and, if it was saved, its network."""
+    if progress.end is None:
+        return []
+    if progress.saved is not None:
+        model = cache.model(progress.saved.model_path)
+        return run_hints(model, cache.mnist().train_images)
+    return diagnose(progress.epochs, status=progress.end.status, lr=progress.task.config.lr)
 
 
 def trainer() -> Job | None:

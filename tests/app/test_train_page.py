@@ -1,5 +1,6 @@
 """The Train page without a browser: its controls, its validation and a real (tiny) run."""
 
+import base64
 import json
 
 import numpy as np
@@ -119,6 +120,10 @@ def test_a_tiny_run_finishes_saves_its_model_and_becomes_active(models_dir):
     # the live grid of first-layer features shows the trained weights, as saved
     np.testing.assert_array_equal(trainer.progress().features, first_layer_features(model))
     assert json.loads(app.get("plotly_chart")[1].proto.spec)["data"][0]["type"] == "heatmap"
+    # the last hidden layer's map of 2,000 test digits (one trace per digit), as of the last epoch
+    layer_map = json.loads(app.get("plotly_chart")[2].proto.spec)["data"]
+    points = [np.frombuffer(base64.b64decode(t["x"]["bdata"]), t["x"]["dtype"]) for t in layer_map]
+    assert len(layer_map) == 10 and sum(map(len, points)) == 2000
     restarted = open_page("app_pages/train.py")  # a new session, as after a restart of the app
     assert restarted.sidebar.selectbox(key="active_model").value == str(saved[0])
 

@@ -74,6 +74,7 @@ def test_a_run_records_every_epoch_saves_its_model_and_marks_it_active(make_runn
     assert [e.epoch for e in progress.epochs] == [1, 2]
     assert progress.end.status == "completed"
     assert progress.features.shape == (16, 28, 28)  # first-layer features, sent after each epoch
+    assert progress.layer_map.points.shape == (2000, 2) and progress.layer_map.name == "hidden 1 (16)"
     run = progress.saved
     assert run.model_path.parent == store.model_dir and store.active() == run.model_path
     assert (run.source, run.status, len(run.history)) == ("app", "completed", 2)
