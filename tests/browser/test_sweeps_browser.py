@@ -22,11 +22,11 @@ def set_number(page: Page, label: str, value: int | float) -> None:
 def test_a_two_run_sweep_is_watched_live_until_both_finish(page: Page, app_url: str):
     page.goto(f"{app_url}/sweeps")
     expect(page.get_by_role("heading", name="Sweeps")).to_be_visible()
-    set_number(page, "Epochs", 3)
+    set_number(page, "Epochs", 4)
     set_number(page, "Hidden layers", 1)
     set_number(page, "Layer 1 width", 16)
-    set_number(page, "Training images", 3000)
-    set_number(page, "Batch size", 1)  # seconds per epoch, so the live table has time to show each
+    set_number(page, "Training images", 10_000)
+    set_number(page, "Batch size", 1)  # seconds per epoch even on a quiet machine: the live table redraws
     page.get_by_test_id("stSidebar").get_by_text("More settings").first.click()
     set_number(page, "Validation images", 500)
     main = page.get_by_test_id("stMain")
@@ -46,7 +46,7 @@ def test_a_two_run_sweep_is_watched_live_until_both_finish(page: Page, app_url: 
         if table.count():
             text = table.first.inner_text()
             tables_seen.add(text)
-            statuses_seen |= set(re.findall(r"running · epoch \d/3|waiting|finished", text))
+            statuses_seen |= set(re.findall(r"running · epoch \d/4|waiting|finished", text))
         page.wait_for_timeout(100)  # polling the live page, not standing in for a check
     assert any(s.startswith("running · epoch") for s in statuses_seen), statuses_seen
     assert len(tables_seen) >= 2, tables_seen  # it was redrawn while the runs went on
