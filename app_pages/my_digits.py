@@ -5,7 +5,7 @@ import streamlit as st
 from services.finetune import FineTuneSettings
 from services.user_digits import UserDigits, UserDigitsError
 from ui import session, teach
-from ui.jobs import fraction_done, stop_button, waiting_note
+from ui.jobs import PROGRESS_SECONDS, fraction_done, stop_button, waiting_note
 from ui.pixels import enlarge
 
 COLUMNS = 10
@@ -77,9 +77,9 @@ with right:
     stop_button(tuner, help="end after the current batch; what was learned so far is still saved as a run")
 
 
-@st.fragment(run_every=0.5 if running else None)
+@st.fragment(run_every=PROGRESS_SECONDS if running else None)
 def finetune_progress() -> None:
-    """Redrawn every half second while fine-tuning, then once more with the outcome."""
+    """Redrawn every second while fine-tuning, then once more with the outcome."""
     current = session.finetuner()
     if current is None:
         return

@@ -5,7 +5,7 @@ import streamlit as st
 from ui import cache, charts, params, session
 from ui.hints import show_hints
 from ui.inside import feature_grid_chart
-from ui.jobs import stop_button, waiting_note
+from ui.jobs import PROGRESS_SECONDS, stop_button, waiting_note
 from ui.layer_maps import map_chart, sample
 
 config, problems = params.hyperparameter_sidebar()
@@ -41,9 +41,9 @@ if blocked:
     st.error(blocked, icon=":material/error:")
 
 
-@st.fragment(run_every=0.5 if running else None)
+@st.fragment(run_every=PROGRESS_SECONDS if running else None)
 def live_progress() -> None:
-    """Redrawn every half second while a run trains, so progress streams in without a rerun."""
+    """Redrawn every second while a run trains: how far it is, and the last epoch's numbers."""
     current = session.trainer()
     if current is None:
         st.info(
@@ -72,7 +72,22 @@ def live_progress() -> None:
         cols[1].metric("Average loss", f"{last.loss:.4f}")
         cols[2].metric("Held-out accuracy", f"{held_out:.2%}")
         cols[3].metric("Epoch time", f"{last.seconds:.1f} s")
-    st.plotly_chart(charts.training_chart(progress.epochs, epochs), width="stretch")
+    _outcome(progress)
+    if not progress.running:
+        show_hints(session.hints_after(progress))
+    if not progress.running and not session.run_settled():
+        st.rerun()  # the whole app, so the sidebar shows the newly saved model as active
+    elif session.figures_behind(progress):
+        st.rerun()  # the whole app: the figures below are drawn only with it
+
+
+def figures(progress) -> None:
+    """The run's charts as of this run of the page script, which is a whole-app one.
+
+    Not in the fragment: there, unchanged charts would be redrawn every second, and each
+    redraw costs the browser a good part of a core that the worker training beside it needs.
+    """
+    st.plotly_chart(charts.training_chart(progress.epochs, progress.task.config.epochs), width="stretch")
     st.caption(
         "**Loss** is the average of −log(probability the network gave the right digit): 2.3 means "
         "a blind guess among ten, 0 a certain and correct answer. **Held-out accuracy** is measured "
@@ -94,11 +109,6 @@ def live_progress() -> None:
             "principal axes), coloured by the digit it really is. Redrawn every epoch: watch the "
             "colours gather into clusters as the layer learns to tell the digits apart."
         )
-    _outcome(progress)
-    if not progress.running:
-        show_hints(session.hints_after(progress))
-    if not progress.running and not session.run_settled():
-        st.rerun()  # the whole app, so the sidebar shows the newly saved model as active
 
 
 def _outcome(progress) -> None:
@@ -125,4 +135,9 @@ def _outcome(progress) -> None:
         )
 
 
+shown = run.progress() if run is not None else None
+if shown is not None:
+    session.figures_drawn(shown)  # before the fragment, which compares the run with them
 live_progress()
+if shown is not None:
+    figures(shown)

@@ -7,7 +7,7 @@ messages: every `nn.training` event, the first-layer features after each epoch, 
 or an error in words. It never touches Streamlit; the server never trains.
 
 A listener thread reads the pipe while the main thread trains, so Stop is seen after the
-current batch. The BLAS thread count is set by the server (workers × threads ≤ cores) and
+current batch. The BLAS thread count is set by the server (`services.jobs.blas_threads`) and
 applied between batches, when no matrix product is running.
 """
 

@@ -41,7 +41,9 @@ def _runner(runs_db: str, models: str, user_digits: str, scheduler: str | None) 
         return DaskRunner(
             scheduler, store=store, user_digits_dir=Path(user_digits), local_workers=locations.worker_count()
         )
-    return JobRunner(locations.worker_count(), store=store, user_digits_dir=Path(user_digits))
+    pool = JobRunner(locations.worker_count(), store=store, user_digits_dir=Path(user_digits))
+    pool.start()  # while the person sets up a run, so it need not wait for them
+    return pool
 
 
 def _places() -> tuple[str, str, str, str | None]:
@@ -50,7 +52,7 @@ def _places() -> tuple[str, str, str, str | None]:
 
 
 def runner() -> Runner:
-    """The server's job runner (its workers start with the first run); raises `ClusterError`
+    """The server's job runner (its workers start with it); raises `ClusterError`
     when a Dask scheduler is set but cannot be reached."""
     return _runner(*_places())
 

@@ -12,6 +12,10 @@ import streamlit as st
 
 from services.jobs import WAITING, Job, Progress
 
+# How often a page redraws a job's progress. Each redraw costs the server and the browser about
+# a quarter of a second of CPU between them, taken from the worker when they share the machine.
+PROGRESS_SECONDS = 1.0
+
 
 def stop_button(job: Job | None, help: str) -> None:
     """The button beside a page's start button: Cancel while the job waits, Stop while it runs."""

@@ -17,7 +17,7 @@ from nn.persistence import load_model
 from nn.preprocess import mnist_style
 from nn.training import RunEnd
 from services.finetune import FineTuneSettings
-from services.jobs import CANCELLED, FAILED, FINISHED, RUNNING, WAITING, Job, JobRunner
+from services.jobs import CANCELLED, FAILED, FINISHED, RUNNING, WAITING, Job, JobRunner, blas_threads
 from services.locations import ROOT
 from services.runs import RunStore
 from services.user_digits import UserDigits
@@ -64,6 +64,25 @@ def finished(job: Job) -> bool:
 def training(job: Job) -> bool:
     progress = job.progress()
     return progress.state == RUNNING and (progress.batch is not None or bool(progress.epochs))
+
+
+@pytest.mark.parametrize(
+    ("cores", "busy", "threads"),
+    [(1, 1, 1), (2, 1, 1), (2, 2, 1), (4, 1, 3), (4, 2, 1), (8, 1, 7), (8, 3, 2), (8, 8, 1)],
+)
+def test_busy_workers_share_all_cores_but_one_with_at_least_one_thread_each(cores, busy, threads):
+    assert blas_threads(cores, busy) == threads
+
+
+def test_workers_started_ahead_are_alive_before_any_run_and_take_the_first_at_once(make_runner, store):
+    runner = make_runner(2)
+    runner.start()
+    pids = runner.worker_pids()
+    assert len(pids) == 2 and all(Path(f"/proc/{pid}").exists() for pid in pids)
+    job = runner.submit(TrainTask(TINY))
+    assert job.progress().state == RUNNING  # no queue, no start-up: a worker took it on submission
+    assert job.join(TIMEOUT) and job.progress().state == FINISHED
+    assert runner.worker_pids() == pids  # the same workers, not new ones
 
 
 def test_a_run_records_every_epoch_saves_its_model_and_marks_it_active(make_runner, store):
