@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from nn.config import TrainConfig
+from nn.config import RunConfig
 from services import runs
 from services.finetune import FineTuneSettings
 from services.locations import models_dir
@@ -91,7 +91,7 @@ def _readable_time(stamp: str) -> str:
         return stamp
 
 
-def start_training(config: TrainConfig) -> None:
+def start_training(config: RunConfig) -> None:
     """Start a run in the background (one per session), unless one is running or `config` is invalid.
 
     The sidebar has already explained an invalid configuration next to its controls.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nn.config import TrainConfig
+from nn.config import RunConfig, TrainConfig
 from nn.data import MNIST
 from nn.errors import DigitLabError
 from nn.experiment import TrainingRun
@@ -45,7 +45,7 @@ class Trainer(BackgroundJob):
 
     task = "training"
 
-    def __init__(self, config: TrainConfig, models_dir: Path, mnist: MNIST | None = None):
+    def __init__(self, config: RunConfig, models_dir: Path, mnist: MNIST | None = None):
         self.config = config.validate()
         self.models_dir = models_dir
         self._mnist = mnist
@@ -59,7 +59,7 @@ class Trainer(BackgroundJob):
     def progress(self) -> Progress:
         with self._lock:
             return Progress(
-                config=self.config,
+                config=self.config.training,
                 epochs=tuple(self._epochs),
                 batch=self._batch,
                 end=self._end,

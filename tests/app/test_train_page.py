@@ -108,8 +108,8 @@ def test_a_tiny_run_finishes_saves_its_model_and_becomes_active(models_dir):
     assert len(saved) == 1
     model = load_model(saved[0])
     assert model.layer_sizes == (784, 16, 10)
-    assert model.meta["status"] == "completed" and model.meta["epochs_done"] == 2
-    assert len(model.meta["history"]) == 2
+    assert model.record.status == "completed" and model.record.epochs_done == 2
+    assert len(model.record.history) == 2
     assert app.sidebar.selectbox(key="active_model").value == str(saved[0])
     assert (models_dir / ACTIVE_POINTER).read_text().strip() == f"{RUNS}/{saved[0].name}"
     assert any(saved[0].name in s.value for s in app.success)

@@ -26,7 +26,7 @@ def test_a_run_records_every_epoch_saves_its_model_and_marks_it_active(tmp_path,
     assert read_active(tmp_path) == progress.saved_to.resolve()
     model = load_model(progress.saved_to)
     assert model.meta["config"]["hidden"] == [16]
-    assert [h["loss"] for h in model.meta["history"]] == [e.loss for e in progress.epochs]
+    assert [h["loss"] for h in model.record.history] == [e.loss for e in progress.epochs]
 
 
 def test_stop_ends_the_run_after_the_current_batch_and_keeps_the_model(tmp_path, mnist):
@@ -40,7 +40,7 @@ def test_stop_ends_the_run_after_the_current_batch_and_keeps_the_model(tmp_path,
     progress = trainer.progress()
     assert progress.end.status == "stopped"
     assert len(progress.epochs) < 1000
-    assert load_model(progress.saved_to).meta["status"] == "stopped"
+    assert load_model(progress.saved_to).record.status == "stopped"
 
 
 def test_two_runs_at_once_write_two_sound_files(tmp_path, mnist):

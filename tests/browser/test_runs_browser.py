@@ -78,7 +78,7 @@ def test_upload_is_validated_and_a_run_downloads_as_the_same_model(
     expect(page.get_by_text("the uploaded file is not a Digit Lab model")).to_be_visible()
 
     upload(page, shipped_model_path)
-    accuracy = load_model(shipped_model_path).meta["test_accuracy"]  # measured when it was trained
+    accuracy = load_model(shipped_model_path).record.test_accuracy  # measured when it was trained
     expect(page.get_by_text(f"Added “default” ({accuracy:.2%} on the test set).")).to_be_visible()
     expect(page.get_by_role("combobox", name="Run")).to_have_value("default")  # the newest run
     with page.expect_download() as download:

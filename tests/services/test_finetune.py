@@ -86,7 +86,7 @@ def test_stop_ends_the_run_and_reports_it(base: MLP, typed: UserDigits) -> None:
     stop.set()  # as if the user pressed Stop at once: the run ends after its first batch
     *_, end = tuning.events(stop)
     assert isinstance(end, RunEnd) and end.status == "stopped"
-    assert tuning.result.status == "stopped" and tuning.model.meta["epochs_done"] == 0
+    assert tuning.result.status == "stopped" and tuning.model.record.epochs_done == 0
     assert not np.array_equal(tuning.model.params, base.params)  # that one batch was learned
 
 

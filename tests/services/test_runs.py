@@ -195,7 +195,7 @@ def npz_bytes(**arrays) -> bytes:
 
 def test_upload_of_a_sound_model_is_stored_with_its_accuracy_measured(store: RunStore, tmp_path) -> None:
     model = trained_like(hidden=(16,))
-    model.meta["test_accuracy"] = 0.999  # the file's own claim is not trusted
+    model.record.test_accuracy = 0.999  # the file's own claim is not trusted
     path = save_model(model, tmp_path / "mine.npz")
     run = store.import_model(path.read_bytes(), name="uploaded")
     mnist = load_mnist()

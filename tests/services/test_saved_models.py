@@ -18,7 +18,7 @@ def tiny_model(seed: int = 0, accuracy: float = 0.5, at: str | None = "2026-01-0
     model = MLP((8,), seed=seed)
     model.meta.update(test_accuracy=accuracy, status="completed", epochs_done=1)
     if at:
-        model.meta["trained_at"] = at
+        model.record.trained_at = at
     return model
 
 
