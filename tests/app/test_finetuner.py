@@ -41,8 +41,8 @@ def test_fine_tuning_reports_progress_and_records_the_model_as_a_run(shipped, mn
     assert result.status == "completed" and result.user_train + result.user_held_out == 8
     assert [r.id for r in RunStore().runs()] == [run.id]
     assert run.name == "default + my digits" and run.source == "finetune"
-    assert load_model(run.model_path).meta["finetune"]["result"]["status"] == "completed"
-    assert model.meta.get("finetune") is None, "the model fine-tuned is a copy"
+    assert load_model(run.model_path).record.finetune["result"]["status"] == "completed"
+    assert model.record.finetune is None, "the model fine-tuned is a copy"
 
 
 def test_without_digits_it_fails_with_a_message_and_records_nothing(shipped, stores):

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from nn.config import TrainConfig
+from nn.config import RunConfig
 from nn.errors import ConfigError
 from nn.persistence import load_model
 from nn.training import RunEnd
@@ -12,7 +12,7 @@ from services.runs import RUNS, RunStore, read_active
 from ui.trainer import Trainer, should_keep
 
 TIMEOUT = 300
-TINY = TrainConfig(hidden=(16,), epochs=2, train_size=500, seed=1)
+TINY = RunConfig.from_values(dict(hidden=(16,), epochs=2, train_size=500, seed=1))
 
 
 def test_a_run_records_every_epoch_saves_its_model_and_marks_it_active(tmp_path, mnist):
@@ -25,12 +25,14 @@ def test_a_run_records_every_epoch_saves_its_model_and_marks_it_active(tmp_path,
     assert progress.saved_to.parent == tmp_path / RUNS
     assert read_active(tmp_path) == progress.saved_to.resolve()
     model = load_model(progress.saved_to)
-    assert model.meta["config"]["hidden"] == [16]
-    assert [h["loss"] for h in model.record.history] == [e.loss for e in progress.epochs]
+    assert model.config.hidden == (16,)
+    assert model.record.history == progress.epochs
 
 
 def test_stop_ends_the_run_after_the_current_batch_and_keeps_the_model(tmp_path, mnist):
-    config = TrainConfig(hidden=(16,), epochs=1000, train_size=2000, batch_size=1, optimizer="sgd", lr=0.01)
+    config = RunConfig.from_values(
+        dict(hidden=(16,), epochs=1000, train_size=2000, batch_size=1, optimizer="sgd", lr=0.01)
+    )
     trainer = Trainer(config, tmp_path, mnist).start()
     while trainer.progress().batch is None and not trainer.progress().epochs:
         assert trainer.progress().running, trainer.progress().error
@@ -45,7 +47,8 @@ def test_stop_ends_the_run_after_the_current_batch_and_keeps_the_model(tmp_path,
 
 def test_two_runs_at_once_write_two_sound_files(tmp_path, mnist):
     trainers = [
-        Trainer(TrainConfig(hidden=(16,), epochs=1, train_size=500, seed=s), tmp_path, mnist) for s in (1, 2)
+        Trainer(RunConfig.from_values(dict(hidden=(16,), epochs=1, train_size=500, seed=s)), tmp_path, mnist)
+        for s in (1, 2)
     ]
     for trainer in trainers:
         trainer.start()
@@ -54,13 +57,13 @@ def test_two_runs_at_once_write_two_sound_files(tmp_path, mnist):
     assert saved[0] != saved[1]
     assert sorted((tmp_path / RUNS).glob("*.npz")) == sorted(saved)
     for trainer, path in zip(trainers, saved):
-        assert load_model(path).meta["config"]["seed"] == trainer.config.seed
+        assert load_model(path).record.training.seed == trainer.config.training.seed
     assert not list(tmp_path.rglob("*.tmp"))
 
 
 def test_an_invalid_configuration_is_refused_before_any_thread_starts(tmp_path):
     with pytest.raises(ConfigError) as error:
-        Trainer(TrainConfig(lr=0.0), tmp_path)
+        Trainer(RunConfig.from_values({"lr": 0.0}), tmp_path)
     assert "lr" in error.value.problems
 
 

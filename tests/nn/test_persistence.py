@@ -9,9 +9,9 @@ from __future__ import annotations
 import builtins
 import json
 import os
-from dataclasses import asdict
 import struct
 import zipfile
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
