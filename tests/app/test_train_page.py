@@ -84,7 +84,7 @@ def test_train_uses_a_value_changed_in_the_same_interaction(models_dir):
     number_inputs(app)["hp_seed"].set_value(7)
     button(app, "Train").click().run()
     trainer = app.session_state[session.TRAINER]
-    assert trainer.config.seed == 7
+    assert trainer.config.model.seed == trainer.config.training.seed == 7
     assert trainer.join(TRAIN_TIMEOUT)
 
 
