@@ -19,6 +19,8 @@ navigation = st.navigation(
         st.Page("app_pages/predictions.py", title="Predictions", icon=":material/grid_view:"),
         st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:"),
         st.Page("app_pages/inside.py", title="Inside the network", icon=":material/neurology:"),
+        st.Page("app_pages/step_by_step.py", title="Step by step", icon=":material/calculate:"),
+        st.Page("app_pages/robustness.py", title="Robustness", icon=":material/shield:"),
         st.Page("app_pages/runs.py", title="Compare runs", icon=":material/compare_arrows:"),
         st.Page("app_pages/my_digits.py", title="Your handwriting", icon=":material/school:"),
     ]

@@ -7,6 +7,7 @@ from ui import cache, charts, session
 from ui.drawing import classify_drawing
 from ui.inside import DRAWN_DIGIT
 from ui.pixels import enlarge
+from ui.robustness import not_sure_threshold
 from ui.teach import add_to_my_digits
 
 CANVAS = "canvas_clears"  # bumping this gives the canvas a new key, which empties it
@@ -50,13 +51,17 @@ else:
     with seen_column:
         st.image(enlarge(guess.seen, 6), caption="What the network sees: 28×28 pixels")
     with answer_column:
-        st.metric(
+        verdict = st.empty()  # filled once the threshold below is known
+        st.plotly_chart(charts.probability_chart(guess.probs), width="stretch")
+        st.caption("One bar per digit: the network's probability that your drawing is that digit.")
+        sure = guess.confidence >= not_sure_threshold("not_sure_draw")
+        verdict.metric(
             "Prediction",
-            str(guess.digit),
-            f"{guess.confidence:.0%} confident",
+            str(guess.digit) if sure else "not sure",
+            f"{guess.confidence:.0%} confident"
+            if sure
+            else f"would have said {guess.digit} ({guess.confidence:.0%})",
             delta_color="off",
             delta_arrow="off",
         )
-        st.plotly_chart(charts.probability_chart(guess.probs), width="stretch")
-        st.caption("One bar per digit: the network's probability that your drawing is that digit.")
         add_to_my_digits(guess.seen, guess.digit)

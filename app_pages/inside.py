@@ -10,8 +10,9 @@ from nn.inside import (
     layer_names,
     weight_distributions,
 )
+from nn.projection import place
 from nn.saliency import saliency
-from ui import cache, charts, session
+from ui import cache, charts, layer_maps, session
 from ui.inside import (
     DRAWN_DIGIT,
     activations_chart,
@@ -20,6 +21,7 @@ from ui.inside import (
     feature_grid_chart,
     saliency_chart,
 )
+from ui.pixels import enlarge
 
 SAMPLE = 500  # test images whose activations make the distributions
 
@@ -80,8 +82,58 @@ st.caption(
     "layer describes the digit with the few features that are present in it."
 )
 
+st.header("How the layers sort the digits")
+st.caption(
+    "Each dot is one of 2,000 test digits, placed by what a layer makes of it: the layer's "
+    "activations, flattened to the two directions in which they vary most (PCA). Digits the "
+    "layer tells apart land apart. Raw pixels mix them; each trained layer sorts them better. "
+    "**Click a dot** to see its digit."
+)
+maps = layer_maps.maps(model)
+before = initial_model(model)  # rebuilt from its seed; None if the file does not say how
+drawn = st.session_state.get(DRAWN_DIGIT)
+stars = place(model, maps.after, drawn) if drawn is not None else None
+stars_before = place(before, maps.before, drawn) if drawn is not None and before is not None else None
+st.plotly_chart(layer_maps.separation_chart(maps), width="stretch")
+st.caption(
+    "Separation: how often a dot's 5 nearest neighbours in the map are mostly the same digit as "
+    "itself (100 %: every digit in its own cluster; about 10 %: no better than chance)."
+)
+names = [m.name for m in maps.after]
+shown = st.radio("Map of", names, index=len(names) - 2, horizontal=True)
+layer = names.index(shown)
+chosen = layer_maps.sample(mnist)
+clicked = st.session_state.get(layer_maps.CLICKED)
+trained_map, untrained_map, picked = st.columns([5, 5, 2])
+panels = [
+    (trained_map, "after training", maps.after, stars),
+    (untrained_map, "before training", maps.before, stars_before),
+]
+for column, when, layer_list, placed in panels:
+    if layer_list is None:
+        column.info("This model's file does not say how it was initialised: no map before training.")
+        continue
+    key = f"map_{when.split()[0]}"
+    column.plotly_chart(
+        layer_maps.map_chart(
+            layer_list[layer],
+            chosen,
+            f"{when}: {layer_list[layer].separation:.0%} separated",
+            star=None if placed is None else placed[layer],
+            clicked=clicked,
+        ),
+        width="stretch",
+        key=key,
+        on_select=lambda key=key: layer_maps.remember_click(key),
+        selection_mode="points",
+    )
+if clicked is not None:
+    caption = f"Test image #{clicked}: a {mnist.test_labels[clicked]}"
+    picked.image(enlarge(mnist.test_images[clicked], 4), caption=caption)
+else:
+    picked.caption("Click a dot to see its digit here.")
+
 st.header("Weights and activations, before and after training")
-before = initial_model(model)
 if before is None:
     st.info(
         "This model's file does not say how it was initialised, so its untrained state cannot be "

@@ -5,7 +5,7 @@ import streamlit as st
 from services.finetune import FineTuneSettings
 from services.user_digits import UserDigits, UserDigitsError
 from ui import session, teach
-from ui.background import stop_button
+from ui.jobs import fraction_done, stop_button, waiting_note
 from ui.pixels import enlarge
 
 COLUMNS = 10
@@ -84,15 +84,20 @@ def finetune_progress() -> None:
     if current is None:
         return
     progress = current.progress()
+    if progress.state == "waiting":
+        waiting_note(progress)
+        return
     if progress.running:
-        st.progress(progress.done, text=progress.text + (" · stopping…" if current.stopping else ""))
+        epochs = progress.task.settings.epochs
+        text = f"epoch {min(len(progress.epochs) + 1, epochs)} of {epochs}"
+        st.progress(fraction_done(progress, epochs), text=text + (" · stopping…" if current.stopping else ""))
         return
     if running:
         st.rerun()  # the whole page: its buttons were drawn while the fine-tune still ran
     if progress.error:
         st.error(progress.error, icon=":material/error:")
-    elif progress.outcome is not None:
-        teach.show_outcome(*progress.outcome)
+    elif progress.result is not None and progress.saved is not None:
+        teach.show_outcome(progress.result, progress.saved)
 
 
 finetune_progress()

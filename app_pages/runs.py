@@ -5,6 +5,8 @@ from datetime import datetime
 import streamlit as st
 
 from nn.errors import ModelFileError
+from nn.export import onnx_bytes
+from nn.persistence import load_model
 from services.runs import MAX_UPLOAD_BYTES, RunStore, RunStoreError
 from ui import runs, session
 
@@ -57,7 +59,7 @@ else:
     st.subheader("Manage a run")
     by_id = {run.id: run for run in recorded}
     chosen = by_id[st.selectbox("Run", list(by_id), format_func=lambda i: by_id[i].name)]
-    act, download, rename, delete = st.columns(4)
+    act, download, as_onnx, rename, delete = st.columns(5)
     act.button("Make active", icon=":material/check_circle:", on_click=runs.make_active, args=(chosen,))
     if chosen.model_path.is_file():
         download.download_button(
@@ -66,6 +68,15 @@ else:
             file_name=f"{chosen.model_path.stem}.npz",
             mime="application/octet-stream",
             icon=":material/download:",
+        )
+        as_onnx.download_button(
+            "Download .onnx",
+            lambda: onnx_bytes(load_model(chosen.model_path)),  # built only when clicked
+            file_name=f"{chosen.model_path.stem}.onnx",
+            mime="application/octet-stream",
+            icon=":material/output:",
+            help="the same network for onnxruntime, Netron and other tools: input 'pixels' [N, 784] "
+            "in 0–1, output 'probabilities' [N, 10]",
         )
     else:
         download.warning("Its model file is missing.")

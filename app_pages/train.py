@@ -2,11 +2,14 @@
 
 import streamlit as st
 
-from ui import charts, params, session
-from ui.background import stop_button
+from ui import cache, charts, params, session
+from ui.hints import show_hints
 from ui.inside import feature_grid_chart
+from ui.jobs import stop_button, waiting_note
+from ui.layer_maps import map_chart, sample
 
 config, problems = params.hyperparameter_sidebar()
+blocked = session.job_runner_problem()
 run = session.trainer()
 running = run is not None and run.running
 
@@ -22,7 +25,11 @@ left, right, _ = st.columns([1, 1, 4])
 # Not an on_click callback with the config as argument: that config would be the one drawn in
 # the previous run, missing an edit made just before the click (typing a value, then clicking).
 if left.button(
-    "Train", type="primary", icon=":material/play_arrow:", disabled=running or bool(problems), width="stretch"
+    "Train",
+    type="primary",
+    icon=":material/play_arrow:",
+    disabled=running or bool(problems) or blocked is not None,
+    width="stretch",
 ):
     session.start_training(config)
     st.rerun()  # redraw the buttons and the progress for the run that has just started
@@ -30,6 +37,8 @@ with right:
     stop_button(run, help="end the run after the current batch and keep the model trained so far")
 if problems:
     st.error("Some settings cannot work together: see the messages in the sidebar.", icon=":material/error:")
+if blocked:
+    st.error(blocked, icon=":material/error:")
 
 
 @st.fragment(run_every=0.5 if running else None)
@@ -44,24 +53,26 @@ def live_progress() -> None:
         )
         return
     progress = current.progress()
-    epochs_done = len(progress.epochs)
-    if progress.running:
+    epochs_done, epochs = len(progress.epochs), progress.task.config.epochs
+    if progress.state == "waiting":
+        waiting_note(progress)
+    elif progress.running:
         batch = progress.batch
         within = batch.batch / batch.batches if batch else 0.0
         st.progress(
             within,
-            text=f"Epoch {min(epochs_done + 1, progress.config.epochs)} of {progress.config.epochs}: "
+            text=f"Epoch {min(epochs_done + 1, epochs)} of {epochs}: "
             f"{within:.0%} of the batches" + (" · stopping…" if current.stopping else ""),
         )
     if progress.epochs:
         last = progress.epochs[-1]
         held_out = last.val_accuracy if last.val_accuracy is not None else last.test_accuracy
         cols = st.columns(4)
-        cols[0].metric("Epochs done", f"{epochs_done} / {progress.config.epochs}")
+        cols[0].metric("Epochs done", f"{epochs_done} / {epochs}")
         cols[1].metric("Average loss", f"{last.loss:.4f}")
         cols[2].metric("Held-out accuracy", f"{held_out:.2%}")
         cols[3].metric("Epoch time", f"{last.seconds:.1f} s")
-    st.plotly_chart(charts.training_chart(progress.epochs, progress.config.epochs), width="stretch")
+    st.plotly_chart(charts.training_chart(progress.epochs, epochs), width="stretch")
     st.caption(
         "**Loss** is the average of −log(probability the network gave the right digit): 2.3 means "
         "a blind guess among ten, 0 a certain and correct answer. **Held-out accuracy** is measured "
@@ -75,21 +86,41 @@ def live_progress() -> None:
             "(red: ink here excites it, blue: inhibits it). Redrawn every epoch: watch the noise "
             "they start from turn into strokes and blobs as they learn what to look for."
         )
+    if progress.layer_map is not None:
+        title = f"How {progress.layer_map.name} sorts 2,000 test digits"
+        st.plotly_chart(map_chart(progress.layer_map, sample(cache.mnist()), title), width="stretch")
+        st.caption(
+            "Each dot is a test digit, placed by what the last hidden layer makes of it (its two "
+            "principal axes), coloured by the digit it really is. Redrawn every epoch: watch the "
+            "colours gather into clusters as the layer learns to tell the digits apart."
+        )
     _outcome(progress)
+    if not progress.running:
+        show_hints(session.hints_after(progress))
     if not progress.running and not session.run_settled():
         st.rerun()  # the whole app, so the sidebar shows the newly saved model as active
 
 
 def _outcome(progress) -> None:
-    if progress.error:
+    if progress.state == "cancelled":
+        st.info("Cancelled before it started.", icon=":material/cancel:")
+    elif progress.error:
         st.error(progress.error, icon=":material/error:")
+        if progress.unsaved is not None:
+            st.download_button(
+                "Download the trained model (.npz)",
+                progress.unsaved,
+                file_name="digitlab-model.npz",
+                mime="application/octet-stream",
+                icon=":material/download:",
+            )
     elif progress.end is not None and progress.end.status == "diverged":
         st.warning(progress.end.message, icon=":material/warning:")
     elif progress.end is not None and progress.end.status == "stopped":
         st.warning(progress.end.message.capitalize() + ".", icon=":material/stop_circle:")
-    if progress.saved_to is not None:
+    if progress.saved is not None:
         st.success(
-            f"Saved as `{progress.saved_to.name}`; it is now the active model for the other pages.",
+            f"Saved as `{progress.saved.model_path.name}`; it is now the active model for the other pages.",
             icon=":material/check_circle:",
         )
 

@@ -89,31 +89,39 @@ def _distort_block(images: np.ndarray, rng: np.random.Generator, recipe: Distort
     if recipe.elastic_alpha:
         coords += _elastic_displacement(n, rng, recipe.elastic_alpha, recipe.elastic_sigma)
     thickness = rng.uniform(-recipe.thickness, recipe.thickness, n)
-    blur = rng.uniform(0.0, recipe.blur, n)
+    blurring = rng.uniform(0.0, recipe.blur, n)
     for start in range(0, n, CHUNK):
         chunk = slice(start, start + CHUNK)
-        pixels = _bilinear(images[chunk], coords[chunk])
+        pixels = bilinear(images[chunk], coords[chunk])
         if recipe.thickness:
-            pixels = _change_thickness(pixels, thickness[chunk])
+            pixels = change_thickness(pixels, thickness[chunk])
         if recipe.blur:
-            pixels = _blur(pixels, blur[chunk])
+            pixels = blur(pixels, blurring[chunk])
         # Every step blends pixel values, so they stay within 0–255: no clipping needed.
         pixels += 0.5  # round to nearest on the cast below
         out[chunk] = pixels
 
 
 def _affine_coordinates(n: int, rng: np.random.Generator, recipe: Distortion) -> np.ndarray:
-    """Source (row, col) of every output pixel, (n, 2, 28·28) float32, under random affine maps.
-
-    The map goes from output to source (its inverse is never needed) about the image centre,
-    so rotating or zooming keeps the digit in place: source = A·(p − centre) + centre − shift,
-    A = shear · rotation / zoom. Each source coordinate is a row term plus a column term, so
-    the grid is one broadcast sum rather than a matrix product.
-    """
+    """Source coordinates of every output pixel under random affine maps drawn from `recipe`."""
     angle = np.deg2rad(rng.uniform(-recipe.degrees, recipe.degrees, n))
     zoom = rng.uniform(1 - recipe.scale, 1 + recipe.scale, n)
     shear = rng.uniform(-recipe.shear, recipe.shear, n)
     shift = rng.uniform(-recipe.shift, recipe.shift, (n, 2))
+    return affine_coordinates(angle, zoom, shear, shift)
+
+
+def affine_coordinates(
+    angle: np.ndarray, zoom: np.ndarray, shear: np.ndarray, shift: np.ndarray
+) -> np.ndarray:
+    """Source (row, col) of every output pixel, (n, 2, 28·28) float32, under the given affine maps.
+
+    Per image: `angle` in radians, `zoom` (>1 enlarges), horizontal `shear`, `shift` (n, 2) in
+    pixels (down, right). The map goes from output to source (its inverse is never needed) about
+    the image centre, so rotating or zooming keeps the digit in place:
+    source = A·(p − centre) + centre − shift, A = shear · rotation / zoom. Each source coordinate
+    is a row term plus a column term, so the grid is one broadcast sum rather than a matrix product.
+    """
     cos, sin = np.cos(angle) / zoom, np.sin(angle) / zoom
     from_row = np.stack((cos, sin + shear * cos), axis=1)  # (n, 2): d source / d output row
     from_col = np.stack((-sin, cos - shear * sin), axis=1)  # (n, 2): d source / d output col
@@ -121,7 +129,7 @@ def _affine_coordinates(n: int, rng: np.random.Generator, recipe: Distortion) ->
     row_terms = (from_row[:, :, None] * _AXIS).astype(np.float32)
     col_terms = (from_col[:, :, None] * _AXIS + offset[:, :, None]).astype(np.float32)
     coords = row_terms[:, :, :, None] + col_terms[:, :, None, :]
-    return coords.reshape(n, 2, SIZE * SIZE)
+    return coords.reshape(len(angle), 2, SIZE * SIZE)
 
 
 def _elastic_displacement(n: int, rng: np.random.Generator, alpha: float, sigma: float) -> np.ndarray:
@@ -160,7 +168,7 @@ def _smoothing_basis(sigma: float) -> np.ndarray:
     return (vectors[:, :k] * values[:k]).astype(np.float32)
 
 
-def _bilinear(images: np.ndarray, coords: np.ndarray) -> np.ndarray:
+def bilinear(images: np.ndarray, coords: np.ndarray) -> np.ndarray:
     """Images (n, 28, 28) uint8 read at `coords` (n, 2, 28·28): (n, 28, 28) float32 in 0–255.
 
     The four neighbours of each pixel are packed into one uint32 beforehand, so each output
@@ -194,7 +202,7 @@ def _bilinear(images: np.ndarray, coords: np.ndarray) -> np.ndarray:
     return top.reshape(n, SIZE, SIZE)
 
 
-def _change_thickness(pixels: np.ndarray, amount: np.ndarray) -> np.ndarray:
+def change_thickness(pixels: np.ndarray, amount: np.ndarray) -> np.ndarray:
     """Thicker strokes for positive `amount` (per image), thinner for negative.
 
     A grey dilation (erosion) takes the brightest (darkest) of each pixel and its four
@@ -212,7 +220,7 @@ def _change_thickness(pixels: np.ndarray, amount: np.ndarray) -> np.ndarray:
     return target + pixels
 
 
-def _blur(pixels: np.ndarray, amount: np.ndarray) -> np.ndarray:
+def blur(pixels: np.ndarray, amount: np.ndarray) -> np.ndarray:
     """Blend each image towards its [1 2 1]/4 × [1 2 1]/4 blur by its `amount`."""
     padded = np.pad(pixels, ((0, 0), (1, 1), (1, 1)))
     rows = padded[:, :-2] + 2 * padded[:, 1:-1] + padded[:, 2:]

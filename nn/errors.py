@@ -18,6 +18,10 @@ class ModelFileError(DigitLabError):
     """A model file is unreadable, malformed, pickled or otherwise not a Digit Lab model."""
 
 
+class OutputPathError(DigitLabError):
+    """A file cannot be written where it was asked for: a missing or read-only folder, a directory."""
+
+
 class ConfigError(DigitLabError, ValueError):
     """One or more hyper-parameters are invalid.
 

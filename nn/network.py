@@ -91,6 +91,27 @@ class MLP:
             grad = layer.backward(grad)
         self.layers[0].backward(grad, need_input_grad=False)
 
+    def input_gradient(self, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """dLᵢ/dxᵢ (N, 784): how each pixel moves each image's own cross-entropy; and the logits.
+
+        Training's backward pass stops at the first layer, since nobody trains the image; this one
+        goes on to the input, which is what an adversarial attack follows. It runs on detached
+        layers (see `nn.inside`): the same weights and maths, private scratch state, so it is safe
+        beside predictions with the same model; and it leaves `grads` alone, computing none.
+        """
+        from .inside import detached_layers  # built on this module, as the training loop is
+
+        x, _ = as_batch(images, self.dtype)
+        layers = detached_layers(self)
+        logits = x
+        for layer in layers:
+            logits = layer.forward(logits)
+        _, grad = cross_entropy(logits, np.asarray(labels))
+        grad *= len(x)  # each image's own loss, not the batch mean: attacks treat images one by one
+        for layer in reversed(layers):
+            grad = layer.backward(grad, need_param_grads=False)
+        return grad, logits
+
     def loss_and_gradients(self, x: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
         """Mean cross-entropy of a batch, its logits, and the gradients left in `grads`."""
         logits = self.forward(x)
@@ -100,16 +121,27 @@ class MLP:
 
     # -- the estimator interface ------------------------------------------------------------
 
+    @property
+    def temperature(self) -> float:
+        """The softmax temperature fitted by `nn.calibration`, kept in the record; 1 when none was."""
+        return 1.0 if self.record.temperature is None else self.record.temperature
+
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """Probabilities of the ten digits: (10,) for one image, (N, 10) for a batch.
 
-        Accepts 28×28 or flattened 784 images, uint8 (0–255) or float (0–1).
+        Accepts 28×28 or flattened 784 images, uint8 (0–255) or float (0–1). The logits are
+        divided by the model's `temperature` first: the answer stays the same, its confidence
+        becomes one that can be trusted (see `nn.calibration`).
         """
         batch, single = as_batch(images, self.dtype)
         probs = np.empty((len(batch), self.layer_sizes[-1]), self.dtype)
+        temperature = self.temperature
         for start in range(0, len(batch), PREDICT_CHUNK):
             chunk = slice(start, start + PREDICT_CHUNK)
-            probs[chunk] = softmax(self.forward(batch[chunk]))
+            logits = self.forward(batch[chunk])
+            if temperature != 1.0:
+                logits /= temperature
+            probs[chunk] = softmax(logits)
         return probs[0] if single else probs
 
     def predict(self, images: np.ndarray) -> np.ndarray | int:

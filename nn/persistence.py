@@ -15,18 +15,19 @@ instead; `_description_v1` reads it into the same two types, with the same check
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from .config import MAX_HIDDEN_LAYERS, MAX_WEIGHTS, Group, ModelConfig, parameters
-from .errors import ConfigError, ModelFileError
+from .errors import ConfigError, ModelFileError, OutputPathError
 from .network import MLP, N_CLASSES, N_INPUTS
 from .record import ModelRecord
 
@@ -40,8 +41,48 @@ FLOAT_DTYPES = ("float32", "float64")
 
 def save_model(model: MLP, path: str | Path) -> Path:
     """Write `model` to `path` atomically and return the path."""
+    _check_savable(model)
+    return write_atomically(path, lambda f: _write(model, f))
+
+
+def write_atomically(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
+    """Create `path` through `write(file)`: into a temporary file beside it, renamed over at the end.
+
+    The rename is atomic, so a crash half-way leaves whatever was at `path` before, never a torn
+    file, and nobody reading `path` meanwhile sees a half-written one.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def model_bytes(model: MLP) -> bytes:
+    """The `.npz` file `save_model` would write, as bytes (for a download when no disk will take it)."""
+    _check_savable(model)
+    buffer = io.BytesIO()
+    _write(model, buffer)
+    return buffer.getvalue()
+
+
+def _check_savable(model: MLP) -> None:
+    """Never write a file that load_model would refuse: its record passes the same checks first."""
+    try:
+        ModelRecord.from_dict(model.record.to_dict())
+    except ValueError as exc:
+        raise ValueError(f"the model's record cannot be saved: {exc}") from None
+
+
+def _write(model: MLP, file: BinaryIO) -> None:
     arrays = {
         "format": np.array(FORMAT),
         "layer_sizes": np.array(model.layer_sizes, dtype=np.int64),
@@ -50,17 +91,38 @@ def save_model(model: MLP, path: str | Path) -> Path:
     }
     for i, (W, b) in enumerate(zip(model.weights, model.biases)):
         arrays[f"W{i}"], arrays[f"b{i}"] = W, b
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    np.savez(file, **arrays)
+
+
+def check_writable(path: str | Path) -> Path:
+    """Raise `OutputPathError` unless a file can be written at `path`; the path.
+
+    Called before any long work, so that hours of training are never lost to a typo. The
+    nearest existing folder on the way must take a file — tried for real with a temporary one,
+    as permissions alone do not tell (root passes every permission check, yet /proc refuses).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise OutputPathError(f"cannot write {path}: it is a folder; name a file inside it")
+    folder = next(p for p in path.absolute().parents if p.exists())
+    if not folder.is_dir():
+        raise OutputPathError(f"cannot write {path}: {folder} is a file, not a folder")
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".digitlab-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputPathError(
+            f"cannot write {path}: {folder} does not take new files ({reason(exc)})"
+        ) from None
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputPathError(f"cannot write {path}: the file is read-only")
     return path
+
+
+def reason(error: OSError) -> str:
+    """An OS error in words, without Python's decoration (e.g. "No space left on device")."""
+    return error.strerror or str(error)
 
 
 def load_model(path: str | Path) -> MLP:

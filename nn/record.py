@@ -79,16 +79,11 @@ def _optional(read: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
     return lambda name, value: None if value is None else read(name, value)
 
 
-def _number(
-    name: str, value: Any, low: float = -math.inf, high: float = math.inf, above: bool = False
-) -> float:
+def _number(name: str, value: Any, low: float = -math.inf, high: float = math.inf) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number (got {_shown(value)})")
-    if value < low or value > high or (above and value == low):
-        if high < math.inf:
-            bounds = f"between {low:g} and {high:g}"
-        else:
-            bounds = f"{'above' if above else 'at least'} {low:g}"
+    if value < low or value > high:
+        bounds = f"between {low:g} and {high:g}" if high < math.inf else f"at least {low:g}"
         raise ValueError(f"{name} must be {bounds} (got {value:g})")
     return float(value)
 
@@ -153,6 +148,10 @@ def _typed(name: str, value: Any, hint: Any) -> Any:
     return _number(name, value) if float in allowed else _count(name, value)
 
 
+# A softmax temperature (nn/calibration.py) outside these bounds is no calibration but a broken file:
+# fitted ones land between about 0.5 and 3.
+TEMPERATURE_RANGE = (0.01, 100.0)
+
 # The reader of each field: a name → implementation table, checked against the dataclass's fields.
 READERS: dict[str, Callable[[str, Any], Any]] = {
     "training": _optional(_train_config),
@@ -164,5 +163,5 @@ READERS: dict[str, Callable[[str, Any], Any]] = {
     "test_accuracy": _optional(partial(_number, low=0, high=1)),
     "base_training": _optional(_train_config),
     "finetune": _optional(_json_object),
-    "temperature": _optional(partial(_number, low=0, above=True)),
+    "temperature": _optional(partial(_number, low=TEMPERATURE_RANGE[0], high=TEMPERATURE_RANGE[1])),
 }

@@ -57,7 +57,7 @@ def saliency(model: MLP, image: np.ndarray, target: int | None = None, versus: i
     return Saliency(
         predicted=target,
         runner_up=versus,
-        probabilities=softmax(logits)[0],
+        probabilities=softmax(logits / model.temperature)[0],  # as predict_proba's
         margin=float(scores[target] - scores[versus]),
         gradient=gradient,
         attribution=gradient * x.reshape(SIDE, SIDE),

@@ -14,20 +14,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from services.runs import RunStore
+from services.runs import Run, RunStore
 
 from .config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, Kind, Parameter, RunConfig
 from .errors import DigitLabError
 from .experiment import TrainingRun
 from .network import MLP
-from .persistence import save_model
+from .persistence import check_writable, reason, save_model
 from .training import BatchProgress, EpochEnd, Event, RunEnd
 
 # argparse's options for a flag of each kind of parameter, given the parameter and its default.
@@ -99,14 +101,49 @@ def format_epoch(event: EpochEnd) -> str:
     )
 
 
-def record(model: MLP) -> None:
+def record(model: MLP) -> Run | None:
     """Put the run in the run store, so the app's Compare runs page lists it too."""
     try:
         run = RunStore().add(model, source="cli")
-    except DigitLabError as exc:  # the model is trained (and saved, if asked): warn, don't fail
-        print(f"warning: the run was not recorded: {exc}", file=sys.stderr)
-        return
+    except (DigitLabError, OSError) as exc:  # the model is trained: warn, and keep it elsewhere
+        why = reason(exc) if isinstance(exc, OSError) else exc
+        print(f"warning: the run was not recorded: {why}", file=sys.stderr)
+        return None
     print(f"recorded as run {run.id}, “{run.name}” ({run.model_path})")
+    return run
+
+
+def keep(model: MLP, save: Path | None) -> bool:
+    """Write `--save` and record the run; True if both worked.
+
+    A trained model is never lost to a write that fails at the end (a full disk, a folder
+    removed meanwhile): the run store's copy stands in for a failed `--save`, and a temporary
+    file for both; either way the message says where the model is.
+    """
+    saved = None
+    if save:
+        try:
+            saved = save_model(model, save)
+            print(f"saved {saved}")
+        except OSError as exc:
+            print(f"error: could not write {save}: {reason(exc)}", file=sys.stderr)
+    run = record(model)
+    if saved is None and run is None:
+        rescue(model)
+    elif save and saved is None:
+        print(f"the trained model is kept at {run.model_path}", file=sys.stderr)
+    return run is not None and (saved is not None or not save)
+
+
+def rescue(model: MLP) -> None:
+    """The last resort: the system's temporary folder."""
+    fd, temp = tempfile.mkstemp(prefix="digitlab-model-", suffix=".npz")
+    os.close(fd)
+    try:
+        print(f"the trained model is kept at {save_model(model, temp)}", file=sys.stderr)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        print(f"error: the trained model could not be written anywhere: {reason(exc)}", file=sys.stderr)
 
 
 def report(event: Event, live: bool) -> None:
@@ -148,13 +185,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     live = sys.stderr.isatty()
     try:
+        if args.save:
+            check_writable(args.save)  # before the work, not after it
         run = TrainingRun(config_from_args(args))
         with stop_on_ctrl_c() as stop:
             for event in run.events(stop):
                 report(event, live)
-        if args.save:
-            print(f"saved {save_model(run.model, args.save)}")
-        record(run.model)
+        kept = keep(run.model, args.save)
     except DigitLabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -162,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\naborted; nothing saved", file=sys.stderr)
         return 130
     print(f"test accuracy: {run.model.record.test_accuracy:.4f}")
-    return 1 if run.result.status == "diverged" else 0
+    return 1 if run.result.status == "diverged" or not kept else 0
 
 
 if __name__ == "__main__":

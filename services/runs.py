@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import tempfile
 import uuid
@@ -36,7 +37,7 @@ from nn.config import RunConfig
 from nn.data import load_mnist
 from nn.errors import ConfigError, DigitLabError, ModelFileError
 from nn.network import MLP
-from nn.persistence import load_model, save_model
+from nn.persistence import load_model, reason, save_model
 
 from . import locations
 
@@ -47,7 +48,19 @@ MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # a 784-2048-2048-10 float64 model is ~46 M
 MAX_NAME_LENGTH = 80
 BUSY_TIMEOUT_SECONDS = 30.0
 SOURCES = ("cli", "app", "upload", "finetune")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+JOBS_TABLE = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created TEXT NOT NULL,
+    task TEXT NOT NULL,
+    state TEXT NOT NULL,
+    message TEXT,
+    run_id INTEGER,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL
+);
+"""
 SCHEMA = f"""
 BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS runs (
@@ -63,9 +76,13 @@ CREATE TABLE IF NOT EXISTS runs (
     model_file TEXT NOT NULL,
     details TEXT NOT NULL
 );
+{JOBS_TABLE}
 PRAGMA user_version = {SCHEMA_VERSION};
 COMMIT;
 """
+# Each step brings a store of the version before it to the next one.
+MIGRATIONS = {1: f"BEGIN IMMEDIATE; {JOBS_TABLE} PRAGMA user_version = 2; COMMIT;"}
+UNFINISHED = ("waiting", "running")  # job states that a live server is responsible for
 COLUMNS = "id, name, created, source, config, history, test_accuracy, seconds, status, model_file, details"
 
 
@@ -223,6 +240,52 @@ class RunStore:
             db.execute("DELETE FROM runs WHERE id = ?", (run.id,))
         run.model_path.unlink(missing_ok=True)  # after the row: a row must never lack its file
 
+    # -- jobs: runs waiting for a worker or running in one -----------------------------------
+
+    def open_job(self, task: dict[str, Any]) -> int:
+        """Note a job this process is now responsible for; its id."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO jobs (created, task, state, host, pid) VALUES (?, ?, 'waiting', ?, ?)",
+                (_now(), json.dumps(task), socket.gethostname(), os.getpid()),
+            )
+        return cursor.lastrowid
+
+    def update_job(
+        self, job_id: int, state: str, message: str | None = None, run_id: int | None = None
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE jobs SET state = ?, message = ?, run_id = ? WHERE id = ?",
+                (state, message, run_id, job_id),
+            )
+
+    def jobs(self, states: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        """Jobs, newest first (only those in `states` if given), as plain dicts."""
+        query = "SELECT id, created, task, state, message, run_id FROM jobs"
+        if states:
+            query += f" WHERE state IN ({', '.join('?' * len(states))})"
+        with self._reading() as db:
+            rows = db.execute(query + " ORDER BY id DESC", states or ()).fetchall()
+        keys = ("id", "created", "task", "state", "message", "run_id")
+        return [dict(zip(keys, row)) | {"task": json.loads(row[2])} for row in rows]
+
+    def interrupt_orphaned_jobs(self) -> int:
+        """Mark jobs left waiting or running by a server of this machine that has gone; how many.
+
+        Called when a server starts, so that no run stays "running" for ever after a crash.
+        """
+        with self._transaction() as db:
+            rows = db.execute(
+                f"SELECT id, pid FROM jobs WHERE host = ? AND state IN {UNFINISHED}", (socket.gethostname(),)
+            ).fetchall()
+            orphans = [job_id for job_id, pid in rows if not _alive(pid)]
+            why = "the server stopped before this run finished; nothing of it was saved"
+            db.executemany(
+                "UPDATE jobs SET state = 'interrupted', message = ? WHERE id = ?", [(why, i) for i in orphans]
+            )
+        return len(orphans)
+
     # -- the active model --------------------------------------------------------------------
 
     def active(self) -> Path | None:
@@ -242,7 +305,10 @@ class RunStore:
 
     def _open(self) -> None:
         """Create the store, or check that the existing file is a sound run store."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunStoreError(f"the run store {self.path} cannot be created: {reason(exc)}") from None
         with self._guard():
             db = self._connect()
             try:
@@ -250,10 +316,12 @@ class RunStore:
                     raise sqlite3.DatabaseError("the integrity check failed")
                 tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
                 version = db.execute("PRAGMA user_version").fetchone()[0]
-                if tables - {"sqlite_sequence"} and version != SCHEMA_VERSION:
+                if tables - {"sqlite_sequence"} and not 0 < version <= SCHEMA_VERSION:
                     raise self._damaged("it is an SQLite database but not a Digit Lab run store")
                 if version == 0:  # new (IF NOT EXISTS: another process may be creating it too)
                     db.executescript(SCHEMA)
+                for step in range(version or SCHEMA_VERSION, SCHEMA_VERSION):
+                    db.executescript(MIGRATIONS[step])
                 db.execute("PRAGMA journal_mode = WAL")
             finally:
                 db.close()
@@ -353,6 +421,22 @@ def _stored_config(data: Any) -> RunConfig | None:
     if isinstance(data, dict) and set(data) == {"model", "training"}:
         return RunConfig.from_dict(data)
     return RunConfig.from_values(data)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process is starting afresh: whatever it left is not running
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def _timestamp(value: Any) -> str:

@@ -15,7 +15,8 @@ import streamlit as st
 from nn.data import MNIST, load_mnist
 from nn.network import MLP
 from nn.persistence import load_model
-from services import runs
+from services import locations, runs
+from services.jobs import JobRunner
 from services.locations import models_dir
 from services.runs import RunStore, RunStoreError
 
@@ -25,6 +26,19 @@ from .predictions import Predictions, predict_test_set
 @st.cache_resource(show_spinner="Loading MNIST…")
 def mnist() -> MNIST:
     return load_mnist()
+
+
+# One pool of workers per server. Keyed by where runs are kept, so a test that moves the stores
+# gets a pool writing there; the pool it replaces is shut down.
+@st.cache_resource(max_entries=1, show_spinner=False, on_release=JobRunner.shutdown)
+def _runner(runs_db: str, models: str, user_digits: str) -> JobRunner:
+    store = RunStore(runs_db, models)
+    return JobRunner(locations.worker_count(), store=store, user_digits_dir=Path(user_digits))
+
+
+def runner() -> JobRunner:
+    """The server's job runner (its workers start with the first run)."""
+    return _runner(str(locations.runs_db()), str(models_dir()), str(locations.user_digits_dir()))
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)

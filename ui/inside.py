@@ -23,7 +23,7 @@ FEATURE_COLUMNS = 16
 DIVERGING = "RdBu_r"
 
 
-def _image_axes(fig: go.Figure, height: int) -> go.Figure:
+def image_axes(fig: go.Figure, height: int) -> go.Figure:
     """Square pixels, row 0 at the top, no ticks: an image, not a plot."""
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
@@ -44,7 +44,7 @@ def feature_grid_chart(features: np.ndarray, columns: int = FEATURE_COLUMNS) -> 
         )
     )
     rows = -(-len(features) // columns)
-    return _image_axes(fig, height=min(900, 60 + rows * 56))
+    return image_axes(fig, height=min(900, 60 + rows * 56))
 
 
 def digit_chart(image: np.ndarray, title: str) -> go.Figure:
@@ -52,7 +52,7 @@ def digit_chart(image: np.ndarray, title: str) -> go.Figure:
     full = 255 if image.dtype == np.uint8 else 1
     fig = go.Figure(go.Heatmap(z=image, colorscale="gray", zmin=0, zmax=full, showscale=False))
     fig.update_traces(hovertemplate="row %{y}, column %{x}: ink %{z}<extra></extra>")
-    return _image_axes(fig.update_layout(title=title), height=300)
+    return image_axes(fig.update_layout(title=title), height=300)
 
 
 def saliency_chart(result: Saliency) -> go.Figure:
@@ -67,7 +67,7 @@ def saliency_chart(result: Saliency) -> go.Figure:
         )
     )
     title = f"red: for {result.predicted} · blue: for {result.runner_up}"
-    return _image_axes(fig.update_layout(title=title), height=300)
+    return image_axes(fig.update_layout(title=title), height=300)
 
 
 def activations_chart(layers: Sequence[np.ndarray], names: Sequence[str]) -> go.Figure:

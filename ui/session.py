@@ -1,4 +1,4 @@
-"""State shared by the pages of one browser session: the active model, the training run, the fine-tune.
+"""State shared by the pages of one browser session: the active model, its training run and fine-tune.
 
 Each browser tab is its own Streamlit session with its own `st.session_state`, so each tab
 has its own active model and its own run. The choice is also written to the models directory,
@@ -13,13 +13,14 @@ from pathlib import Path
 import streamlit as st
 
 from nn.config import RunConfig
+from nn.hints import Hint, diagnose, run_hints
 from services import runs
 from services.finetune import FineTuneSettings
+from services.jobs import FineTuneTask, Job, Progress, TrainTask
 from services.locations import models_dir
+from services.runs import RunStoreError
 
 from . import cache
-from .finetuner import FineTuner
-from .trainer import Trainer
 
 ACTIVE = "active_model"  # the sidebar picker's key: the active model's path, as a string
 TRAINER = "trainer"
@@ -92,28 +93,48 @@ def _readable_time(stamp: str) -> str:
 
 
 def start_training(config: RunConfig) -> None:
-    """Start a run in the background (one per session), unless one is running or `config` is invalid.
+    """Queue a run for the worker pool (one per session), unless one is on or `config` is invalid.
 
     The sidebar has already explained an invalid configuration next to its controls.
     """
-    current = st.session_state.get(TRAINER)
+    current = trainer()
     if (current is not None and current.running) or config.problems():
         return
-    st.session_state[TRAINER] = Trainer(config, models_dir(), mnist=cache.mnist()).start()
+    st.session_state[TRAINER] = cache.runner().submit(TrainTask(config))
 
 
-def trainer() -> Trainer | None:
+def job_runner_problem() -> str | None:
+    """Why runs cannot start here (the run store cannot be opened or created), if they cannot."""
+    try:
+        cache.runner()
+    except RunStoreError as exc:
+        return f"Runs cannot be saved, so none can start: {exc}."
+    return None
+
+
+def hints_after(progress: Progress) -> list[Hint]:
+    """What to change, diagnosed from a finished run's history and, if it was saved, its network."""
+    if progress.end is None:
+        return []
+    if progress.saved is not None:
+        model = cache.model(progress.saved.model_path)
+        return run_hints(model, cache.mnist().train_images)
+    return diagnose(progress.epochs, status=progress.end.status, lr=progress.task.config.lr)
+
+
+def trainer() -> Job | None:
+    """This session's training run, waiting, running or over."""
     return st.session_state.get(TRAINER)
 
 
 def start_finetune(model_path: Path, settings: FineTuneSettings) -> None:
-    """Start fine-tuning the model at `model_path` in the background, unless one is running."""
+    """Queue fine-tuning the model at `model_path` for the worker pool, unless one is on."""
     current = finetuner()
     if current is None or not current.running:
-        st.session_state[FINETUNER] = FineTuner(cache.model(model_path), model_path, settings).start()
+        st.session_state[FINETUNER] = cache.runner().submit(FineTuneTask(model_path, settings))
 
 
-def finetuner() -> FineTuner | None:
+def finetuner() -> Job | None:
     return st.session_state.get(FINETUNER)
 
 
@@ -125,8 +146,8 @@ def adopt_finished_run() -> None:
     progress = run.progress()
     if not progress.running:
         st.session_state[SETTLED] = run
-        if progress.saved_to is not None:
-            st.session_state[ACTIVE] = str(progress.saved_to)
+        if progress.saved is not None:  # spelt as the picker lists it
+            st.session_state[ACTIVE] = str(models_dir() / runs.RUNS / progress.saved.model_path.name)
 
 
 def run_settled() -> bool:
@@ -142,9 +163,12 @@ def _training_note() -> None:
     run, tuner = trainer(), finetuner()
     if run is not None and run.running:
         progress = run.progress()
-        st.caption(
-            f":material/model_training: Training: {len(progress.epochs)} of "
-            f"{progress.config.epochs} epochs done."
-        )
+        if progress.state == "waiting":
+            st.caption(":material/hourglass_top: A training run is waiting for a free worker.")
+        else:
+            st.caption(
+                f":material/model_training: Training: {len(progress.epochs)} of "
+                f"{progress.task.config.epochs} epochs done."
+            )
     if tuner is not None and tuner.running:
         st.caption(":material/school: Fine-tuning on your digits; it goes on while you use other pages.")

@@ -2,7 +2,7 @@
 
 `add_to_my_digits` is the small block the Draw page shows under its answer; the rest serves
 the "Your handwriting" page. The digits themselves live in `services.user_digits`, the fine-tuning
-is `services.finetune`, run in the background by `ui.finetuner`, and the fine-tuned model is recorded
+is `services.finetune`, run in a worker process by `services.jobs`, and the fine-tuned model is recorded
 as a run like any other.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from nn.persistence import reason
 from services.finetune import FineTuneResult
 from services.runs import Run
 from services.user_digits import UserDigits
@@ -31,7 +32,15 @@ def add_to_my_digits(seen: np.ndarray, predicted: int) -> None:
         help="right or wrong, your labelled drawings teach the network your handwriting",
     )
     if right.button("Add to my digits", icon=":material/add_circle:", key="teach_add"):
-        digit = UserDigits().add(seen, label)
+        digits = UserDigits()
+        try:
+            digit = digits.add(seen, label)
+        except OSError as exc:
+            st.error(
+                f"Your digit could not be kept in {digits.directory}: {reason(exc)}.",
+                icon=":material/error:",
+            )
+            return
         st.session_state[LAST_ADDED] = (digit.id, label)
     added = st.session_state.pop(LAST_ADDED, None)
     if added is not None:

@@ -1,5 +1,6 @@
 """The Train page without a browser: its controls, its validation and a real (tiny) run."""
 
+import base64
 import json
 
 import numpy as np
@@ -84,7 +85,7 @@ def test_train_uses_a_value_changed_in_the_same_interaction(models_dir):
     number_inputs(app)["hp_seed"].set_value(7)
     button(app, "Train").click().run()
     trainer = app.session_state[session.TRAINER]
-    assert trainer.config.model.seed == trainer.config.training.seed == 7
+    assert trainer.task.config.model.seed == trainer.task.config.training.seed == 7
     assert trainer.join(TRAIN_TIMEOUT)
 
 
@@ -96,7 +97,8 @@ def start_tiny_run(app, epochs: int, train_size: int = 500):
     number_inputs(app)["hp_hidden_0"].set_value(16).run()
     button(app, "Train").click().run()
     trainer = app.session_state[session.TRAINER]
-    assert trainer.config.model.hidden == (16,) and trainer.config.training.epochs == epochs
+    config = trainer.task.config
+    assert config.model.hidden == (16,) and config.training.epochs == epochs
     return trainer
 
 
@@ -121,6 +123,10 @@ def test_a_tiny_run_finishes_saves_its_model_and_becomes_active(models_dir):
     # the live grid of first-layer features shows the trained weights, as saved
     np.testing.assert_array_equal(trainer.progress().features, first_layer_features(model))
     assert json.loads(app.get("plotly_chart")[1].proto.spec)["data"][0]["type"] == "heatmap"
+    # the last hidden layer's map of 2,000 test digits (one trace per digit), as of the last epoch
+    layer_map = json.loads(app.get("plotly_chart")[2].proto.spec)["data"]
+    points = [np.frombuffer(base64.b64decode(t["x"]["bdata"]), t["x"]["dtype"]) for t in layer_map]
+    assert len(layer_map) == 10 and sum(map(len, points)) == 2000
     restarted = open_page("app_pages/train.py")  # a new session, as after a restart of the app
     assert restarted.sidebar.selectbox(key="active_model").value == str(saved[0])
 
@@ -212,3 +218,27 @@ def test_every_parameter_gets_its_control_from_the_table_alone_and_its_value_rea
     assert problems == {}
     assert config == RunConfig.from_values(defaults | expected)
     assert config.values() != defaults and config.model.seed == config.training.seed == expected["seed"]
+
+
+def test_a_models_folder_that_cannot_be_written_is_explained_and_the_model_offered_to_download(models_dir):
+    (models_dir / RUNS).write_text("a file where the runs folder should be")
+    app = open_page("app_pages/train.py")
+    trainer = start_tiny_run(app, epochs=1)
+    assert trainer.join(TRAIN_TIMEOUT)
+    app.run()
+    [error] = [e.value for e in app.error]
+    assert f"could not be saved in {models_dir}: File exists" in error
+    [download] = app.get("download_button")
+    assert "Download the trained model" in download.proto.label
+
+
+def test_a_run_store_that_cannot_be_created_is_explained_and_blocks_training(models_dir, monkeypatch):
+    blocker = models_dir / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("DIGITLAB_RUNS_DB", str(blocker / "runs.sqlite"))
+    app = open_page("app_pages/train.py")
+    assert any(
+        "Runs cannot be saved, so none can start" in e.value and "cannot be created" in e.value
+        for e in app.error
+    )
+    assert button(app, "Train").disabled

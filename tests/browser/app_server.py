@@ -55,9 +55,43 @@ def wait_until_healthy(url: str, server: subprocess.Popen) -> None:
     raise RuntimeError(f"streamlit did not answer {url}/_stcore/health within {STARTUP_SECONDS} s")
 
 
+def server_pid(url: str) -> int:
+    """The process of the `streamlit run` serving `url` (started by `running_app`)."""
+    port = url.rsplit(":", 1)[1]
+    [pid] = [
+        pid
+        for pid, command in _processes()
+        if "streamlit" in command and f"--server.port\0{port}\0" in command
+    ]
+    return pid
+
+
+def worker_pids(url: str) -> list[int]:
+    """The worker processes of the server at `url`: its children started by multiprocessing's spawn."""
+    server = server_pid(url)
+    return sorted(pid for pid, command in _processes() if "spawn_main" in command and _parent(pid) == server)
+
+
+def _processes() -> Iterator[tuple[int, str]]:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                yield int(entry.name), (entry / "cmdline").read_text()
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 @contextlib.contextmanager
-def running_app(models_dir: Path, log: Path) -> Iterator[str]:
-    """Serve the app with its own models directory (holding a copy of the shipped model); yield its URL."""
+def running_app(models_dir: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Serve the app with its own models directory (holding a copy of the shipped model); yield its URL.
+
+    `env`: more environment variables for the server (e.g. its number of workers).
+    """
     models_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(SHIPPED_MODEL, models_dir / SHIPPED_MODEL.name)
     port = free_port()
@@ -66,7 +100,7 @@ def running_app(models_dir: Path, log: Path) -> Iterator[str]:
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]  # fmt: skip
-    env = {**os.environ, "DIGITLAB_MODELS_DIR": str(models_dir)}
+    env = {**os.environ, "DIGITLAB_MODELS_DIR": str(models_dir), **(env or {})}
     with open(log, "wb") as output:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from nn import MLP, RunConfig, TrainConfig, load_mnist, save_model
+from nn import MLP, RunConfig, TrainConfig, load_mnist, load_model, save_model
 from nn.data import MNIST
 from nn.experiment import TrainingRun
 
 QUICK_CONFIG = RunConfig(
     training=TrainConfig(epochs=2)
 )  # the default network and optimizer, ~97 % test accuracy
+SHIPPED_MODEL = Path(__file__).resolve().parents[2] / "models" / "default.npz"
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +34,9 @@ def trained_model(mnist: MNIST) -> MLP:
 @pytest.fixture(scope="session")
 def model_file(trained_model: MLP, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_model(trained_model, tmp_path_factory.mktemp("model") / "model.npz")
+
+
+@pytest.fixture(scope="session")
+def shipped_model() -> MLP:
+    """The app's model, models/default.npz: 784-1024-256-10, 99.1 % (shared: do not modify)."""
+    return load_model(SHIPPED_MODEL)

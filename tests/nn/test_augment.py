@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nn import MLP
-from nn.augment import RECIPES, _change_thickness, _elastic_displacement, distort
+from nn.augment import RECIPES, _elastic_displacement, change_thickness, distort
 from nn.config import AUGMENTATIONS, TrainConfig
 from nn.data import MNIST
 from nn.preprocess import mnist_style
@@ -115,10 +115,10 @@ def test_thickness_thickens_and_thins_strokes(digits) -> None:
     images, _ = digits
     pixels = images[:100].astype(np.float32)
     ink = pixels.sum()
-    thicker = _change_thickness(pixels, np.full(100, 1.0)).sum()
-    thinner = _change_thickness(pixels, np.full(100, -1.0)).sum()
+    thicker = change_thickness(pixels, np.full(100, 1.0)).sum()
+    thinner = change_thickness(pixels, np.full(100, -1.0)).sum()
     assert thicker > 1.3 * ink and thinner < 0.7 * ink
-    assert np.allclose(_change_thickness(pixels, np.full(100, -1e-9)), pixels, atol=1e-3)
+    assert np.allclose(change_thickness(pixels, np.full(100, -1e-9)), pixels, atol=1e-3)
 
 
 def test_rejects_unknown_kinds_and_wrong_images(digits) -> None:

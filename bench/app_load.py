@@ -1,0 +1,153 @@
+"""Training in the app against the command line, and the app under load, side by side in one run.
+
+python -m bench.app_load            # about 3–4 minutes on 2 cores
+
+Every figure comes from one invocation, so the machine's noise hits all of them alike:
+
+1. The command line: `python -m nn.train --epochs 5` (the default network), before and after
+   the app's runs; the median of its timed epochs is the reference.
+2. One session alone: a real `streamlit run` and Chromium, the Train page open and streaming,
+   the same default run of 5 epochs. Epoch times are the ones the run records (nn.training's
+   own clock, as the command line prints them).
+3. Two sessions press Train at once: each run's median epoch.
+4. Four sessions press Train at once (two wait in the queue on a 2-core machine): every run
+   must finish and be saved; meanwhile a fifth visitor opens the app (first page until the
+   Train button is ready) and draws a digit (mouse-up until the prediction shows).
+5. Memory: the peak RSS (VmHWM) of the server and of each worker process.
+
+Ratios are to the command line's median epoch; the first epoch of each run is left out, as it
+includes warming up (the command line's too).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from nn.persistence import load_model
+from tests.browser.app_server import CHROMIUM_ARGS, ROOT, chromium_path, running_app, server_pid, worker_pids
+from tests.browser.drawing import draw_a_one
+
+EPOCHS = 5
+EPOCH_LINE = re.compile(r"^epoch\s+\d+/\d+ .* ([\d.]+)s$", re.M)
+SAVED = re.compile(r"Saved as .*run-.*\.npz")
+TIMEOUT_MS = 600_000
+
+
+def cli_epochs() -> list[float]:
+    """Seconds of epochs 2..EPOCHS of the command line's default run (a throwaway run store)."""
+    with tempfile.TemporaryDirectory() as store:
+        env = {**os.environ, "DIGITLAB_RUNS_DB": f"{store}/runs.sqlite", "DIGITLAB_MODELS_DIR": store}
+        output = subprocess.run(
+            [sys.executable, "-m", "nn.train", "--epochs", str(EPOCHS)],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    return [float(s) for s in EPOCH_LINE.findall(output)][1:]
+
+
+def start_default_run(page, url: str) -> None:
+    page.goto(url)
+    field = page.get_by_label("Epochs", exact=True)
+    field.fill(str(EPOCHS))
+    field.press("Enter")
+    page.get_by_role("button", name="Train", exact=True).click()
+
+
+def run_epochs(page, models_dir: Path) -> list[float]:
+    """Epochs 2.. of the run this tab saved, from the model file's own history."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_text(SAVED)).to_be_visible(timeout=TIMEOUT_MS)
+    name = re.search(r"run-\S*\.npz", page.get_by_text(SAVED).inner_text()).group(0)
+    return [epoch["seconds"] for epoch in load_model(models_dir / "runs" / name).meta["history"]][1:]
+
+
+def sessions_at_once(browser, url: str, models_dir: Path, count: int) -> list[list[float]]:
+    pages = [browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in range(count)]
+    for page in pages:
+        start_default_run(page, url)
+    epochs = [run_epochs(page, models_dir) for page in pages]
+    for page in pages:
+        page.context.close()
+    return epochs
+
+
+def visitor_while_busy(browser, url: str) -> tuple[float, float]:
+    """A fifth visitor's first page (s) and drawn digit to prediction (s)."""
+    from playwright.sync_api import expect
+
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    expect.set_options(timeout=TIMEOUT_MS)
+    start = time.perf_counter()
+    page.goto(url)
+    expect(page.get_by_role("combobox", name="Model")).to_be_visible()
+    expect(page.get_by_role("button", name="Train", exact=True)).to_be_enabled()
+    first_page = time.perf_counter() - start
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Draw").click()
+    expect(page.get_by_role("heading", name="Draw a digit")).to_be_visible()
+    prediction = page.get_by_test_id("stMetric").filter(has_text="Prediction")
+    draw_a_one(page)  # returns once the stroke has landed (mouse-up), before the prediction
+    start = time.perf_counter()
+    expect(prediction.get_by_test_id("stMetricValue")).to_have_text("1")
+    classified = time.perf_counter() - start
+    page.context.close()
+    return first_page, classified
+
+
+def peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+
+
+def main() -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    if chromium_path() is None:
+        raise SystemExit("no Chromium: install Debian's chromium or set CHROMIUM_PATH")
+    cli = cli_epochs()
+    rows: list[tuple[str, list[float]]] = []
+    with tempfile.TemporaryDirectory() as temp, sync_playwright() as p:
+        models = Path(temp) / "models"
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        expect.set_options(timeout=TIMEOUT_MS)
+        env = {"DIGITLAB_RUNS_DB": f"{temp}/runs.sqlite"}
+        with running_app(models, Path(temp) / "streamlit.log", env=env) as url:
+            [alone] = sessions_at_once(browser, url, models, 1)
+            rows.append(("one session alone", alone))
+            for i, run in enumerate(sessions_at_once(browser, url, models, 2), 1):
+                rows.append((f"two sessions at once: run {i}", run))
+            pages = [browser.new_context().new_page() for _ in range(4)]
+            for page in pages:
+                start_default_run(page, url)
+            first_page, classified = visitor_while_busy(browser, url)
+            for i, page in enumerate(pages, 1):
+                rows.append((f"four sessions at once: run {i}", run_epochs(page, models)))
+            server = server_pid(url)
+            memory = [("server", peak_rss_mb(server))]
+            memory += [(f"worker {i}", peak_rss_mb(pid)) for i, pid in enumerate(worker_pids(url), 1)]
+        browser.close()
+    cli += cli_epochs()
+    _report(cli, rows, first_page, classified, memory)
+
+
+def _report(cli, rows, first_page: float, classified: float, memory) -> None:
+    reference = statistics.median(cli)
+    print(f"command line (python -m nn.train --epochs {EPOCHS}): median epoch {reference:.3f} s")
+    print("\n| situation | median epoch (s) | × CLI |\n| --- | ---: | ---: |")
+    for name, epochs in rows:
+        median = statistics.median(epochs)
+        print(f"| {name} | {median:.3f} | {median / reference:.2f} |")
+    print(f"\nall {len(rows)} runs finished and were saved")
+    print(f"fifth visitor while four sessions train: first page {first_page:.2f} s, drawing classified in "
+          f"{classified:.2f} s")  # fmt: skip
+    print("peak RSS: " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in memory))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""How robust and how well calibrated saved models are, and how faithful their ONNX export is.
+
+    python -m nn.train --save /tmp/default-preset.npz          # the default preset's model
+    OPENBLAS_NUM_THREADS=1 python -m bench.robustness models/default.npz /tmp/default-preset.npz
+
+For each model, the figures the Robustness page draws, as numbers (Markdown tables):
+
+- accuracy under FGSM and PGD (10 steps) at ε = 0.05, 0.1, 0.2 and the curve's end, 0.3, on the
+  page's fixed 1,000 test images;
+- accuracy at the clean level and at the ends of every corruption curve, on the same images;
+- ECE on the test set before and after temperature scaling, the fitted T and what it was fitted
+  on (never the test set);
+- ONNX parity: the largest difference between onnxruntime's probabilities and `nn/`'s on all
+  10,000 test images, and whether every answer is the same.
+
+Nothing here is timed: the page's cost is in its cache, and the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+
+from nn.adversarial import accuracy_under_attack
+from nn.calibration import calibrate
+from nn.corruptions import CORRUPTIONS, accuracy_under_corruption
+from nn.data import load_mnist, robustness_sample
+from nn.export import onnx_bytes
+from nn.network import as_batch
+from nn.persistence import load_model
+
+EPSILONS = (0.0, 0.05, 0.1, 0.2, 0.3)
+
+
+def measure(path: Path, mnist) -> dict:
+    model = load_model(path)
+    images, labels = robustness_sample(mnist)
+    attacks = {m: accuracy_under_attack(model, images, labels, EPSILONS, m) for m in ("fgsm", "pgd")}
+    corruptions = {k: accuracy_under_corruption(model, images, labels, k) for k in CORRUPTIONS}
+    calibrated = calibrate(model, mnist)
+    runtime = onnxruntime.InferenceSession(onnx_bytes(model), providers=["CPUExecutionProvider"])
+    (onnx_probs,) = runtime.run(["probabilities"], {"pixels": as_batch(mnist.test_images, "float32")[0]})
+    nn_probs = model.predict_proba(mnist.test_images)
+    return {
+        "name": path.name,
+        "config": (model.meta.get("config") or {}),
+        "attacks": attacks,
+        "corruptions": corruptions,
+        "calibration": calibrated,
+        "parity": float(np.abs(onnx_probs - nn_probs).max()),
+        "same_answers": bool(np.array_equal(onnx_probs.argmax(axis=1), nn_probs.argmax(axis=1))),
+    }
+
+
+def table(title: str, names: list[str], rows: dict[str, list[str]]) -> list[str]:
+    lines = [f"| {title} | " + " | ".join(names) + " |", "| --- |" + " ---: |" * len(names)]
+    return lines + [f"| {row} | " + " | ".join(cells) + " |" for row, cells in rows.items()] + [""]
+
+
+def report(results: list[dict]) -> str:
+    names = [r["name"] for r in results]
+    attacks = {
+        f"{method.upper()} ε = {epsilon:g}": [f"{r['attacks'][method][i]:.1%}" for r in results]
+        for method in ("fgsm", "pgd")
+        for i, epsilon in enumerate(EPSILONS)
+    }
+    corruptions = {
+        f"{kind} {corruption.levels[i]:g} ({corruption.unit})": [
+            f"{r['corruptions'][kind][i]:.1%}" for r in results
+        ]
+        for kind, corruption in CORRUPTIONS.items()
+        for i in sorted({0, corruption.levels.index(corruption.clean), len(corruption.levels) - 1})
+    }
+    calibration = {
+        "ECE as trained": [f"{r['calibration'].before.ece:.2%}" for r in results],
+        "ECE temperature scaled": [f"{r['calibration'].after.ece:.2%}" for r in results],
+        "fitted T": [f"{r['calibration'].temperature:.3f}" for r in results],
+        "validation NLL before → after": [
+            "{:.4f} → {:.4f}".format(*r["calibration"].validation_nll) for r in results
+        ],
+        "fitted on held-out images": [
+            "yes" if r["calibration"].held_out else "no: it trained on them" for r in results
+        ],
+    }
+    parity = {
+        "max abs difference, onnxruntime vs nn/": [f"{r['parity']:.1e}" for r in results],
+        "same answer on every image": ["yes" if r["same_answers"] else "NO" for r in results],
+    }
+    return "\n".join(
+        table("attack (1,000 test images)", names, attacks)
+        + table("corruption (1,000 test images)", names, corruptions)
+        + table("calibration (10,000 test images)", names, calibration)
+        + table("ONNX parity (10,000 test images)", names, parity)
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", type=Path, nargs="+", help="model .npz files")
+    args = parser.parse_args()
+    mnist = load_mnist()
+    started = time.time()
+    results = [measure(path, mnist) for path in args.models]
+    print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {time.time() - started:.0f} s in all")
+    versions = (
+        f"Python {platform.python_version()}, numpy {np.__version__}, onnxruntime {onnxruntime.__version__}"
+    )
+    print(f"software: {versions}")
+    for r in results:
+        config = r["config"]
+        shape = "-".join(map(str, [784, *config.get("hidden", []), 10]))
+        print(f"{r['name']}: {shape}, augment {config.get('augment')}, val_size {config.get('val_size')}")
+    print()
+    print(report(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""The worker process: where runs execute, away from the web server.
+
+A worker is started by `services.jobs.JobRunner` with a `spawn` context (the server has
+threads, and a forked copy of a threaded process can deadlock). It loads MNIST once, then
+serves one job at a time from its end of a pipe, and sends back what happens as plain
+messages: every `nn.training` event, the first-layer features after each epoch, the saved run,
+or an error in words. It never touches Streamlit; the server never trains.
+
+A listener thread reads the pipe while the main thread trains, so Stop is seen after the
+current batch. The BLAS thread count is set by the server (workers × threads ≤ cores) and
+applied between batches, when no matrix product is running.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from threadpoolctl import ThreadpoolController
+
+from nn.config import TrainConfig
+from nn.data import MNIST, load_mnist
+from nn.errors import DigitLabError
+from nn.experiment import TrainingRun
+from nn.inside import first_layer_features
+from nn.network import MLP
+from nn.persistence import load_model, model_bytes, reason
+from nn.projection import last_hidden_map, map_sample
+from nn.training import EpochEnd, Event, RunEnd
+
+from .finetune import FineTune, FineTuneSettings
+from .runs import Run, RunStore
+from .user_digits import UserDigits
+
+FEATURES_SHOWN = 64  # first-layer neurons drawn live on the Train page
+
+
+class UnsavedError(DigitLabError):
+    """A run ended well but no disk took its model (full, read-only, removed)."""
+
+
+@dataclass(frozen=True)
+class TrainTask:
+    """Train a new network from `config`; save and record it as a run of `source`."""
+
+    config: TrainConfig
+    source: str = "app"
+
+    def __post_init__(self) -> None:
+        self.config.validate()  # refused here, in the server, before it waits for a worker
+
+
+@dataclass(frozen=True)
+class FineTuneTask:
+    """Fine-tune the model at `model_path` on the user's digits; record it as a run."""
+
+    model_path: Path
+    settings: FineTuneSettings
+
+
+Task = TrainTask | FineTuneTask
+
+
+def should_keep(end: RunEnd | None) -> bool:
+    """Completed and stopped runs are saved; a diverged run only if an epoch finished first.
+
+    A stopped run keeps whatever it learned, even part of one epoch. A diverged run has been
+    rolled back to its last completed epoch, which is worth keeping only if there was one.
+    """
+    if end is None:
+        return False
+    return end.status in ("completed", "stopped") or end.epochs_done > 0
+
+
+@dataclass(frozen=True)
+class Places:
+    """Where the server keeps runs and digits: a worker writes exactly where its server reads."""
+
+    runs_db: Path
+    models_dir: Path
+    user_digits_dir: Path
+
+    def store(self) -> RunStore:
+        return RunStore(self.runs_db, self.models_dir)
+
+
+class Worker:
+    """One worker process's state: its pipe, its MNIST, its stop flag and its BLAS threads."""
+
+    def __init__(self, conn: Connection, threads: int, places: Places):
+        self.conn = conn
+        self.places = places
+        self.send_lock = threading.Lock()
+        self.tasks: queue.Queue[tuple[int, Task] | None] = queue.Queue()
+        self.stop = threading.Event()
+        self.threads_wanted = threads
+        self.threads_applied = 0
+        self.blas = ThreadpoolController()
+        self.mnist: MNIST | None = None
+
+    def send(self, job_id: int, kind: str, payload: Any = None) -> None:
+        with self.send_lock:
+            self.conn.send((job_id, kind, payload))
+
+    def listen(self) -> None:
+        """The listener thread: tasks go to the queue, stop and thread counts take effect at once."""
+        try:
+            while True:
+                kind, payload = self.conn.recv()
+                if kind == "task":
+                    self.stop.clear()
+                    self.tasks.put(payload)
+                elif kind == "stop":
+                    self.stop.set()
+                elif kind == "threads":
+                    self.threads_wanted = payload
+                elif kind == "quit":
+                    break
+        except (EOFError, OSError):  # the server has gone: finish nothing more
+            pass
+        self.stop.set()
+        self.tasks.put(None)
+
+    def apply_threads(self) -> None:
+        if self.threads_wanted != self.threads_applied:
+            self.blas.limit(limits=self.threads_wanted, user_api="blas")
+            self.threads_applied = self.threads_wanted
+
+    def serve(self) -> None:
+        threading.Thread(target=self.listen, name="digitlab worker pipe", daemon=True).start()
+        self.apply_threads()
+        self.mnist = load_mnist()  # once per worker, not once per run
+        while (item := self.tasks.get()) is not None:
+            job_id, task = item
+            self.run(job_id, task)
+
+    def run(self, job_id: int, task: Task) -> None:
+        self.send(job_id, "started")
+        try:
+            if isinstance(task, TrainTask):
+                self.train(job_id, task)
+            else:
+                self.finetune(job_id, task)
+        except (DigitLabError, ValueError) as exc:  # ValueError: e.g. no digits to fine-tune on
+            self.send(job_id, "error", str(exc))
+        except Exception as exc:  # a bug must reach the page in words, and the worker must live on
+            detail = "".join(traceback.format_exception_only(exc)).strip()
+            self.send(job_id, "error", f"the run failed unexpectedly: {detail}")
+        self.send(job_id, "done")
+
+    def events(self, job_id: int, events: Iterator[Event], model_of_run: MLP) -> None:
+        """Forward training events, with what the network looks like after each epoch; keep BLAS
+        threads in line."""
+        for event in events:
+            self.send(job_id, "event", event)
+            if isinstance(event, EpochEnd):
+                self.snapshot(job_id, model_of_run)
+            self.apply_threads()
+
+    def snapshot(self, job_id: int, model: MLP) -> None:
+        """The first-layer features and the last hidden layer's map of the fixed test sample.
+
+        Computed here rather than in the server, which only draws them: the map is a forward
+        pass of 2,000 images and a PCA, about 1 % of an epoch of the default run.
+        """
+        self.send(job_id, "features", first_layer_features(model)[:FEATURES_SHOWN].copy())
+        sample = map_sample(self.mnist.test_labels)
+        images, labels = self.mnist.test_images[sample], self.mnist.test_labels[sample]
+        self.send(job_id, "map", last_hidden_map(model, images, labels, score=False))
+
+    def train(self, job_id: int, task: TrainTask) -> None:
+        run = TrainingRun(task.config, self.mnist)
+        self.snapshot(job_id, run.model)  # untrained: noise, until an epoch ends
+        self.events(job_id, run.events(self.stop), run.model)
+        if should_keep(run.result):
+            store = self.places.store()
+            saved = self.keep(job_id, run.model, lambda: store.add(run.model, source=task.source))
+            store.set_active(saved.model_path)
+            self.send(job_id, "saved", saved)
+
+    def finetune(self, job_id: int, task: FineTuneTask) -> None:
+        digits = UserDigits(self.places.user_digits_dir).split()
+        tuning = FineTune(load_model(task.model_path), digits, task.settings, self.mnist)
+        self.events(job_id, tuning.events(self.stop), tuning.model)
+        self.send(job_id, "result", tuning.result)
+
+        def record() -> Run:
+            store = self.places.store()
+            base = store.find(task.model_path)  # a recorded run goes by its name, a shipped model by file
+            name = f"{base.name if base else Path(task.model_path).stem} + my digits"
+            return store.add(tuning.model, source="finetune", name=name, details=tuning.details())
+
+        self.send(job_id, "saved", self.keep(job_id, tuning.model, record))
+
+    def keep(self, job_id: int, model: MLP, record: Callable[[], Run]) -> Run:
+        """Record a trained model as a run; if no disk takes it, hand it to the page to download."""
+        try:
+            return record()
+        except (OSError, DigitLabError) as exc:
+            self.send(job_id, "unsaved", model_bytes(model))
+            why = reason(exc) if isinstance(exc, OSError) else str(exc)
+            raise UnsavedError(
+                f"The trained model could not be saved in {self.places.models_dir}: {why}. "
+                "It is not lost: download it below while this page is open."
+            ) from None
+
+
+def main(conn: Connection, threads: int, places: Places) -> None:
+    """The worker process's entry point (spawned by `services.jobs`)."""
+    Worker(conn, threads, places).serve()

@@ -1,0 +1,119 @@
+"""Runs in worker processes, seen from real browser tabs: at once, queued, cancelled, crashed."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from app_server import running_app, worker_pids
+from conftest import EXPECT_TIMEOUT_MS
+from playwright.sync_api import Browser, Page, expect
+
+from nn.persistence import load_model
+
+pytestmark = pytest.mark.browser
+
+SAVED = re.compile(r"Saved as .*run-.*\.npz")
+
+
+@pytest.fixture
+def new_tab(browser: Browser) -> Iterator[Callable[[], Page]]:
+    """Open tabs that are separate Streamlit sessions (own browser contexts); fail on JavaScript errors."""
+    contexts, errors = [], []
+
+    def open_tab() -> Page:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(EXPECT_TIMEOUT_MS)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        return page
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+    yield open_tab
+    for context in contexts:
+        context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture(scope="module")
+def one_worker_app(tmp_path_factory) -> Iterator[str]:
+    """A server with a single worker, so that a second run must wait in the queue."""
+    models = tmp_path_factory.mktemp("one-worker") / "models"
+    log = models.parent / "streamlit.log"
+    with running_app(models, log, env={"DIGITLAB_WORKERS": "1"}) as url:
+        yield url
+    assert "Traceback" not in log.read_text(errors="replace"), f"the server logged an error: see {log}"
+
+
+def set_number(page: Page, label: str, value: int | float) -> None:
+    field = page.get_by_label(label, exact=True)
+    field.fill(str(value))
+    field.press("Enter")
+    expect(field).to_have_value(str(value))
+
+
+def start_run(page: Page, url: str, *, epochs: int, batch_size: int, train_size: int = 2_000) -> None:
+    """Open the Train page, set a one-layer network of 16 with plain SGD at lr 0.01, press Train."""
+    page.goto(url)
+    expect(page.get_by_role("heading", name="Train a network")).to_be_visible()
+    set_number(page, "Epochs", epochs)
+    set_number(page, "Hidden layers", 1)
+    set_number(page, "Layer 1 width", 16)
+    set_number(page, "Training images", train_size)
+    set_number(page, "Batch size", batch_size)
+    set_number(page, "Learning rate", 0.01)
+    page.get_by_role("combobox", name="Optimizer").click()
+    page.get_by_role("option", name="sgd", exact=True).click()
+    page.get_by_role("button", name="Train", exact=True).click()
+
+
+def saved_model_name(page: Page) -> str:
+    text = page.get_by_text(SAVED).inner_text()
+    return re.search(r"run-\S*\.npz", text).group(0)
+
+
+def test_two_tabs_train_at_once_and_both_runs_are_saved(new_tab, app_url: str, app_models_dir: Path):
+    tabs = [new_tab(), new_tab()]
+    for tab in tabs:
+        start_run(tab, app_url, epochs=3, batch_size=32)
+    for tab in tabs:
+        expect(tab.get_by_text(SAVED)).to_be_visible()
+    names = {saved_model_name(tab) for tab in tabs}
+    assert len(names) == 2, "each tab saved a model of its own"
+    for name in names:
+        model = load_model(app_models_dir / "runs" / name)
+        assert model.layer_sizes == (784, 16, 10) and model.meta["epochs_done"] == 3
+
+
+def test_a_queued_run_shows_its_place_and_can_be_cancelled_and_a_killed_worker_is_reported(
+    new_tab, one_worker_app: str
+):
+    url = one_worker_app
+    first, second, third = new_tab(), new_tab(), new_tab()
+    start_run(first, url, epochs=200, batch_size=1, train_size=10_000)  # the worker is busy for minutes
+    expect(first.get_by_test_id("stProgress")).to_be_visible()
+    start_run(second, url, epochs=2, batch_size=32)
+    expect(second.get_by_text("Waiting: next in line.")).to_be_visible()
+    start_run(third, url, epochs=2, batch_size=32)
+    expect(third.get_by_text("Waiting: 1 run ahead.")).to_be_visible()
+
+    third.get_by_role("button", name="Cancel", exact=True).click()
+    expect(third.get_by_text("Cancelled before it started.")).to_be_visible()
+    expect(second.get_by_text("Waiting: next in line.")).to_be_visible()
+
+    [pid] = worker_pids(url)
+    os.kill(pid, signal.SIGKILL)
+    # The page says so within 5 s of the kill (the first time it shows, before the page settles)...
+    first.wait_for_function("() => document.body.innerText.includes('killed by SIGKILL')", timeout=5_000)
+    expect(first.get_by_text(re.compile("killed by SIGKILL"))).to_be_visible()  # ...and keeps saying so
+    # A fresh worker takes the queue on: the waiting run trains and is saved.
+    expect(second.get_by_text(SAVED)).to_be_visible()
+    assert worker_pids(url) != [pid]
+    # ...and the tab whose run died keeps working.
+    first.get_by_test_id("stSidebarNav").get_by_role("link", name="Draw").click()
+    expect(first.get_by_role("heading", name="Draw a digit")).to_be_visible()

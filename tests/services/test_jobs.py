@@ -1,0 +1,221 @@
+"""The job runner: real worker processes, a real queue, real crashes (no mocks)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from nn.config import TrainConfig
+from nn.errors import ConfigError
+from nn.persistence import load_model
+from nn.preprocess import mnist_style
+from nn.training import RunEnd
+from services.finetune import FineTuneSettings
+from services.jobs import CANCELLED, FAILED, FINISHED, RUNNING, WAITING, Job, JobRunner
+from services.locations import ROOT
+from services.runs import RunStore
+from services.user_digits import UserDigits
+from services.worker import FineTuneTask, TrainTask, should_keep
+
+TIMEOUT = 300
+TINY = TrainConfig(hidden=(16,), epochs=2, train_size=500, seed=1)
+SHIPPED_MODEL = ROOT / "models" / "default.npz"
+ENDLESS = TrainConfig(hidden=(16,), epochs=1000, train_size=2000, batch_size=1, optimizer="sgd", lr=0.01)
+
+
+@pytest.fixture
+def store(tmp_path) -> RunStore:
+    return RunStore(tmp_path / "runs.sqlite", tmp_path / "models")
+
+
+@pytest.fixture
+def make_runner(store, tmp_path):
+    runners = []
+
+    def make(workers: int, cores: int = 2) -> JobRunner:
+        runner = JobRunner(workers, cores=cores, store=store, user_digits_dir=tmp_path / "digits")
+        runners.append(runner)
+        return runner
+
+    yield make
+    for runner in runners:
+        runner.shutdown()
+
+
+def wait_for(condition, what: str, timeout: float = TIMEOUT) -> float:
+    """Poll until `condition()` holds; the seconds it took."""
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < timeout, f"timed out waiting for {what}"
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+def finished(job: Job) -> bool:
+    return not job.running
+
+
+def training(job: Job) -> bool:
+    progress = job.progress()
+    return progress.state == RUNNING and (progress.batch is not None or bool(progress.epochs))
+
+
+def test_a_run_records_every_epoch_saves_its_model_and_marks_it_active(make_runner, store):
+    job = make_runner(1).submit(TrainTask(TINY))
+    wait_for(lambda: finished(job), "the run")
+    progress = job.progress()
+    assert progress.state == FINISHED and progress.error is None
+    assert [e.epoch for e in progress.epochs] == [1, 2]
+    assert progress.end.status == "completed"
+    assert progress.features.shape == (16, 28, 28)  # first-layer features, sent after each epoch
+    assert progress.layer_map.points.shape == (2000, 2) and progress.layer_map.name == "hidden 1 (16)"
+    run = progress.saved
+    assert run.model_path.parent == store.model_dir and store.active() == run.model_path
+    assert (run.source, run.status, len(run.history)) == ("app", "completed", 2)
+    model = load_model(run.model_path)
+    assert model.meta["config"]["hidden"] == [16]
+    assert [h["loss"] for h in model.meta["history"]] == [e.loss for e in progress.epochs]
+    [record] = store.jobs()
+    assert (record["state"], record["run_id"]) == (FINISHED, run.id)
+
+
+def test_stop_ends_the_run_after_the_current_batch_and_keeps_the_model(make_runner):
+    job = make_runner(1).submit(TrainTask(ENDLESS))
+    wait_for(lambda: training(job), "the first batch report")
+    job.stop()
+    assert job.stopping
+    wait_for(lambda: finished(job), "the stopped run", timeout=30)
+    progress = job.progress()
+    assert progress.state == FINISHED and progress.end.status == "stopped"
+    assert len(progress.epochs) < 1000
+    assert load_model(progress.saved.model_path).meta["status"] == "stopped"
+
+
+def test_two_runs_at_once_in_two_workers_write_two_sound_files(make_runner, store):
+    runner = make_runner(2)
+    jobs = [
+        runner.submit(TrainTask(TrainConfig(hidden=(16,), epochs=1, train_size=500, seed=s))) for s in (1, 2)
+    ]
+    assert [job.state for job in jobs] == [RUNNING, RUNNING]
+    wait_for(lambda: all(finished(j) for j in jobs), "both runs")
+    saved = [job.progress().saved for job in jobs]
+    assert len({run.model_path for run in saved}) == 2
+    assert sorted(store.model_dir.glob("*.npz")) == sorted(run.model_path for run in saved)
+    for seed, run in zip((1, 2), saved):
+        assert load_model(run.model_path).meta["config"]["seed"] == seed
+    assert len(set(runner.worker_pids())) == 2
+    assert not list(store.models_dir.rglob("*.tmp"))
+
+
+def test_runs_beyond_the_pool_wait_in_order_and_a_waiting_run_can_be_cancelled(make_runner, store):
+    runner = make_runner(1)
+    first = runner.submit(TrainTask(ENDLESS))
+    second, third = (runner.submit(TrainTask(TINY)) for _ in range(2))
+    assert [j.progress().state for j in (first, second, third)] == [RUNNING, WAITING, WAITING]
+    assert [second.progress().ahead, third.progress().ahead] == [0, 1]
+    second.stop()  # waiting: cancelled, never started
+    assert second.progress().state == CANCELLED and not second.running
+    assert third.progress().ahead == 0
+    first.stop()
+    wait_for(lambda: finished(third), "the queued run")
+    assert third.progress().state == FINISHED and second.progress().saved is None
+    states = {record["id"]: record["state"] for record in store.jobs()}
+    assert states == {first.id: FINISHED, second.id: CANCELLED, third.id: FINISHED}
+
+
+def test_a_worker_killed_mid_run_is_reported_in_words_and_replaced(make_runner, store):
+    runner = make_runner(1)
+    job = runner.submit(TrainTask(ENDLESS))
+    wait_for(lambda: training(job), "the first batch report")
+    [pid] = runner.worker_pids()
+    os.kill(pid, signal.SIGKILL)
+    noticed = wait_for(lambda: finished(job), "the dead worker to be noticed", timeout=30)
+    assert noticed < 5
+    progress = job.progress()
+    assert progress.state == FAILED and "killed by SIGKILL" in progress.error and progress.saved is None
+    assert store.runs() == [] and not list(store.models_dir.rglob("*.tmp")), "no half-written model"
+    assert store.jobs()[0]["state"] == FAILED
+    after = runner.submit(TrainTask(TINY))  # a fresh worker took the dead one's place
+    wait_for(lambda: finished(after), "a run after the crash")
+    assert after.progress().state == FINISHED and runner.worker_pids() != [pid]
+
+
+def test_jobs_left_by_a_server_that_died_are_marked_interrupted_when_the_next_starts(store, make_runner):
+    script = (
+        "import sys; from services.runs import RunStore; "
+        "print(RunStore(sys.argv[1], sys.argv[2]).open_job({'kind': 'train'}))"
+    )
+    gone = subprocess.run(
+        [sys.executable, "-c", script, str(store.path), str(store.models_dir)],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    job_id = int(gone.stdout)
+    assert store.jobs()[0]["state"] == WAITING  # as the dead server left it
+    make_runner(1)  # a new server starts
+    [record] = store.jobs()
+    assert (
+        record["id"] == job_id and record["state"] == "interrupted" and "server stopped" in record["message"]
+    )
+
+
+def test_an_invalid_configuration_is_refused_before_it_is_queued():
+    with pytest.raises(ConfigError) as error:
+        TrainTask(TrainConfig(lr=0.0))
+    assert "lr" in error.value.problems
+
+
+@pytest.mark.parametrize(
+    ("status", "epochs_done", "kept"),
+    [("completed", 3, True), ("stopped", 0, True), ("diverged", 0, False), ("diverged", 2, True)],
+)
+def test_which_runs_are_kept(status, epochs_done, kept):
+    assert should_keep(RunEnd(status, epochs_done, 1.0, "")) is kept
+    assert should_keep(None) is False
+
+
+def test_fine_tuning_runs_in_a_worker_and_records_the_model_as_a_run(make_runner, store, tmp_path, mnist):
+    digits = UserDigits(tmp_path / "digits")
+    for image, label in zip(mnist.test_images[:8], mnist.test_labels[:8]):
+        digits.add(mnist_style(image), int(label))
+    job = make_runner(1).submit(FineTuneTask(SHIPPED_MODEL, FineTuneSettings(epochs=2, mnist_size=1_000)))
+    wait_for(lambda: finished(job), "the fine-tune")
+    progress = job.progress()
+    assert progress.state == FINISHED and progress.error is None
+    assert [e.epoch for e in progress.epochs] == [1, 2]
+    result, run = progress.result, progress.saved
+    assert result.status == "completed" and result.user_train + result.user_held_out == 8
+    assert [r.id for r in store.runs()] == [run.id]
+    assert run.name == "default + my digits" and run.source == "finetune"
+    assert load_model(run.model_path).meta["finetune"]["result"]["status"] == "completed"
+
+
+def test_fine_tuning_without_digits_fails_with_a_message_and_records_nothing(make_runner, store):
+    job = make_runner(1).submit(FineTuneTask(SHIPPED_MODEL, FineTuneSettings(epochs=1, mnist_size=1_000)))
+    wait_for(lambda: finished(job), "the fine-tune")
+    progress = job.progress()
+    assert progress.state == FAILED and "add some of your own digits first" in progress.error
+    assert store.runs() == []
+
+
+def test_a_model_no_disk_will_take_is_handed_back_to_download(make_runner, store):
+    store.model_dir.parent.mkdir(parents=True, exist_ok=True)
+    store.model_dir.write_text("a file where the runs folder should be")  # every save there fails
+    job = make_runner(1).submit(TrainTask(TINY))
+    wait_for(lambda: finished(job), "the run")
+    progress = job.progress()
+    assert progress.state == FAILED and progress.saved is None
+    assert (
+        f"could not be saved in {store.models_dir}" in progress.error
+        and "download it below" in progress.error
+    )
+    download = store.models_dir.parent / "downloaded.npz"
+    download.write_bytes(progress.unsaved)
+    model = load_model(download)
+    assert model.layer_sizes == (784, 16, 10) and model.meta["status"] == "completed"
+    assert [h["loss"] for h in model.meta["history"]] == [e.loss for e in progress.epochs]

@@ -1,0 +1,46 @@
+"""What the pages show of a job (a training run or a fine-tune) in the worker pool.
+
+Streamlit reruns the page script on every interaction and abandons a script that is still
+running, so no run may live inside a page. The page submits it to `services.jobs.JobRunner`,
+keeps the returned `Job` in `st.session_state` and redraws its progress from a fragment; the
+run itself goes on in a worker process whatever the page does.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from services.jobs import WAITING, Job, Progress
+
+
+def stop_button(job: Job | None, help: str) -> None:
+    """The button beside a page's start button: Cancel while the job waits, Stop while it runs."""
+    running = job is not None and job.running
+    waiting = running and job.state == WAITING
+    st.button(
+        "Cancel" if waiting else "Stop",
+        icon=":material/cancel:" if waiting else ":material/stop:",
+        disabled=not running or job.stopping,
+        on_click=job.stop if running else None,
+        help="take it out of the queue" if waiting else help,
+        width="stretch",
+    )
+
+
+def waiting_note(progress: Progress) -> None:
+    """Say where a queued job stands, so a full pool never looks like a frozen page."""
+    ahead = progress.ahead
+    runs = f"{ahead} run{'s' * (ahead != 1)} ahead" if ahead else "next in line"
+    st.info(
+        f"Waiting: {runs}. Every worker is busy with another run; this one starts as soon as "
+        "one is free. Cancel takes it out of the queue.",
+        icon=":material/hourglass_top:",
+    )
+
+
+def fraction_done(progress: Progress, epochs: int) -> float:
+    """How far through all its epochs a job is, from its last events."""
+    if progress.batch is not None:
+        batch = progress.batch
+        return (batch.epoch - 1 + batch.batch / batch.batches) / epochs
+    return len(progress.epochs) / epochs
