@@ -24,7 +24,7 @@ from typing import Any
 
 from threadpoolctl import ThreadpoolController
 
-from nn.config import TrainConfig
+from nn.config import RunConfig
 from nn.data import MNIST, load_mnist
 from nn.errors import DigitLabError
 from nn.experiment import TrainingRun
@@ -47,9 +47,10 @@ class UnsavedError(DigitLabError):
 
 @dataclass(frozen=True)
 class TrainTask:
-    """Train a new network from `config`; save and record it as a run of `source`."""
+    """Build a network from `config.model`, train it by `config.training`; save and record it as a
+    run of `source`."""
 
-    config: TrainConfig
+    config: RunConfig
     source: str = "app"
 
     def __post_init__(self) -> None:

@@ -119,7 +119,7 @@ def hints_after(progress: Progress) -> list[Hint]:
     if progress.saved is not None:
         model = cache.model(progress.saved.model_path)
         return run_hints(model, cache.mnist().train_images)
-    return diagnose(progress.epochs, status=progress.end.status, lr=progress.task.config.lr)
+    return diagnose(progress.epochs, status=progress.end.status, lr=progress.task.config.training.lr)
 
 
 def trainer() -> Job | None:
@@ -168,7 +168,7 @@ def _training_note() -> None:
         else:
             st.caption(
                 f":material/model_training: Training: {len(progress.epochs)} of "
-                f"{progress.task.config.epochs} epochs done."
+                f"{progress.task.config.training.epochs} epochs done."
             )
     if tuner is not None and tuner.running:
         st.caption(":material/school: Fine-tuning on your digits; it goes on while you use other pages.")

@@ -270,7 +270,7 @@ GOOD_CONFIG = {"hidden": [16, 8], "init": "small", "dtype": "float32", "seed": 0
         (None, {"status": "exploded"}, ["status must be one of completed, stopped, diverged"]),
         (None, {"trained_at": "yesterday"}, ["trained_at must be an ISO 8601 time"]),
         (None, {"trained_at": "2026-11-24T06:50:41"}, ["with its UTC offset"]),
-        (None, {"temperature": 0}, ["temperature must be above 0"]),
+        (None, {"temperature": 0}, ["temperature must be between 0.01 and 100"]),
         (None, {"temperature": [1.0]}, ["temperature must be a finite number"]),
         (None, {"finetune": [1, 2]}, ["finetune must be a JSON object"]),
         (None, {"history": {"epoch": 1}}, ["history must be a list of epochs"]),
