@@ -114,9 +114,10 @@ def record(model: MLP) -> Run | None:
 
 
 def keep(model: MLP, save: Path | None) -> bool:
-    """Write `--save` and record the run; True if both worked.
+    """Write `--save` and record the run; False if the file asked for could not be written.
 
-    A trained model is never lost to a write that fails at the end (a full disk, a folder
+    Recording is a convenience (the Compare runs page lists the run): if only it fails, that is
+    a warning. A trained model is never lost to a write that fails at the end (a full disk, a folder
     removed meanwhile): the run store's copy stands in for a failed `--save`, and a temporary
     file for both; either way the message says where the model is.
     """
@@ -132,7 +133,7 @@ def keep(model: MLP, save: Path | None) -> bool:
         rescue(model)
     elif save and saved is None:
         print(f"the trained model is kept at {run.model_path}", file=sys.stderr)
-    return run is not None and (saved is not None or not save)
+    return saved is not None or not save
 
 
 def rescue(model: MLP) -> None:

@@ -31,7 +31,7 @@ EPSILONS = (0.0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3)
 REPORTED = (0.05, 0.1, 0.2)  # the ε values the page spells out
 ATTACK_NAMES = {"fgsm": "FGSM (one step)", "pgd": "PGD (iterative)"}
 NOT_SURE = "not_sure_threshold"  # session key: below this confidence the Draw page says "not sure"
-DEFAULT_NOT_SURE = 0.5
+DEFAULT_NOT_SURE = 0.0  # always answer until the person picks a threshold: the page reads as before
 PALETTE = plotly.colors.qualitative.D3
 
 
@@ -121,8 +121,8 @@ def not_sure_threshold(key: str) -> float:
         value=float(st.session_state.get(NOT_SURE, DEFAULT_NOT_SURE)),
         step=0.01,
         key=key,
-        help="the Robustness page's coverage curve shows what share of digits gets an answer, "
-        "and how many of those answers are right, at each threshold",
+        help="at 0 it always answers; the Robustness page's coverage curve shows what share of "
+        "digits gets an answer, and how many of those answers are right, at each threshold",
     )
     st.session_state[NOT_SURE] = value
     return value
