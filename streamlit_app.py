@@ -22,6 +22,7 @@ navigation = st.navigation(
         st.Page("app_pages/step_by_step.py", title="Step by step", icon=":material/calculate:"),
         st.Page("app_pages/robustness.py", title="Robustness", icon=":material/shield:"),
         st.Page("app_pages/runs.py", title="Compare runs", icon=":material/compare_arrows:"),
+        st.Page("app_pages/sweeps.py", title="Sweeps", icon=":material/grid_on:"),
         st.Page("app_pages/my_digits.py", title="Your handwriting", icon=":material/school:"),
     ]
 )

@@ -83,6 +83,11 @@ def _check_savable(model: MLP) -> None:
 
 
 def _write(model: MLP, file: BinaryIO) -> None:
+    np.savez(file, **model_arrays(model))
+
+
+def model_arrays(model: MLP) -> dict[str, np.ndarray]:
+    """The plain arrays a model file holds: what `save_model` writes, or a Dask worker sends back."""
     arrays = {
         "format": np.array(FORMAT),
         "layer_sizes": np.array(model.layer_sizes, dtype=np.int64),
@@ -91,7 +96,12 @@ def _write(model: MLP, file: BinaryIO) -> None:
     }
     for i, (W, b) in enumerate(zip(model.weights, model.biases)):
         arrays[f"W{i}"], arrays[f"b{i}"] = W, b
-    np.savez(file, **arrays)
+    return arrays
+
+
+def model_from_arrays(arrays: dict[str, np.ndarray], origin: str) -> MLP:
+    """A model from `model_arrays`' output, checked as strictly as a file (`origin` names its source)."""
+    return _model_from_arrays(origin, arrays)
 
 
 def check_writable(path: str | Path) -> Path:
@@ -165,7 +175,7 @@ def _check_unpacked_size(path: Path) -> None:
         )
 
 
-def _model_from_arrays(path: Path, arrays: dict[str, np.ndarray]) -> MLP:
+def _model_from_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> MLP:
     def bad(problem: str) -> ModelFileError:
         return ModelFileError(f"{path} is not a valid Digit Lab model: {problem}")
 

@@ -35,12 +35,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from nn.projection import LayerMap
-from nn.training import BatchProgress, EpochEnd, RunEnd
+from nn.training import BatchProgress, EpochEnd, Event, RunEnd
 
 from . import locations, worker
 from .finetune import FineTuneResult
@@ -74,13 +74,27 @@ class Progress:
         return self.state in (WAITING, RUNNING)
 
 
+class Runner(Protocol):
+    """What pages and sweeps use of a runner: this machine's pool, or a Dask cluster's
+    (`services.cluster.DaskRunner`), so neither cares where its runs go."""
+
+    lock: threading.Lock
+    place: str  # where runs go, in words
+    store: RunStore  # where every job, and every run's model, is recorded
+
+    def submit(self, task: Task) -> Job: ...
+    def ahead_of(self, job: Job) -> int: ...
+    def stop(self, job: Job) -> None: ...
+    def shutdown(self) -> None: ...
+
+
 @dataclass(eq=False)
 class Job:
     """One submitted run. Its fields are written by the dispatcher thread under `runner.lock`."""
 
     id: int
     task: Task
-    runner: JobRunner
+    runner: Runner
     state: str = WAITING
     stop_requested: bool = False
     epochs: list[EpochEnd] = field(default_factory=list)
@@ -118,6 +132,16 @@ class Job:
     @property
     def stopping(self) -> bool:
         return self.stop_requested
+
+    def note(self, event: Event) -> None:
+        """Take in one training event (call with the runner's lock held)."""
+        if isinstance(event, BatchProgress):
+            self.batch = event
+        elif isinstance(event, EpochEnd):
+            self.epochs.append(event)
+            self.batch = None
+        else:
+            self.end = event
 
     def stop(self) -> None:
         """A waiting job is cancelled; a running one ends after its current batch, keeping its model."""
@@ -180,6 +204,7 @@ class JobRunner:
     ):
         self.cores = cores or os.cpu_count() or 1
         self.size = workers or self.cores
+        self.place = f"this machine ({self.size} worker process{'es' * (self.size != 1)})"
         self.store = store or RunStore()
         self.places = worker.Places(
             self.store.path, self.store.models_dir, user_digits_dir or locations.user_digits_dir()
@@ -199,7 +224,7 @@ class JobRunner:
 
     def submit(self, task: Task) -> Job:
         """Queue `task`; it starts as soon as a worker is free (workers start on first use)."""
-        job = Job(self.store.open_job(_describe(task)), task, self)
+        job = Job(self.store.open_job(describe(task)), task, self)
         with self.lock:
             self._start_pool()
             self.waiting.append(job)
@@ -296,13 +321,7 @@ class JobRunner:
             if job is None or job.id != job_id:
                 return
             if kind == "event":
-                if isinstance(payload, BatchProgress):
-                    job.batch = payload
-                elif isinstance(payload, EpochEnd):
-                    job.epochs.append(payload)
-                    job.batch = None
-                else:
-                    job.end = payload
+                job.note(payload)
             elif kind == "features":
                 job.features = payload
             elif kind == "map":
@@ -343,7 +362,8 @@ class JobRunner:
         job.over.set()
 
 
-def _describe(task: Task) -> dict[str, Any]:
+def describe(task: Task) -> dict[str, Any]:
+    """A task as its row in the run store's `jobs` table shows it."""
     if isinstance(task, TrainTask):
         return {"kind": "train", "config": task.config.to_dict()}
     return {"kind": "finetune", "model": str(task.model_path)}

@@ -14,6 +14,7 @@ MODELS_DIR_ENV = "DIGITLAB_MODELS_DIR"
 RUNS_DB_ENV = "DIGITLAB_RUNS_DB"
 USER_DIGITS_ENV = "DIGITLAB_USER_DIGITS"
 WORKERS_ENV = "DIGITLAB_WORKERS"
+DASK_SCHEDULER_ENV = "DIGITLAB_DASK_SCHEDULER"
 
 
 def models_dir() -> Path:
@@ -39,3 +40,16 @@ def worker_count() -> int | None:
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"{WORKERS_ENV} must be a whole number of at least 1, got {value!r}")
     return int(value)
+
+
+def dask_scheduler() -> str | None:
+    """The Dask scheduler that runs go to instead of this machine's pool, if set
+    (`DIGITLAB_DASK_SCHEDULER`, e.g. tcp://10.0.0.5:8786); None: this machine's pool."""
+    value = os.environ.get(DASK_SCHEDULER_ENV, "").strip()
+    if not value:
+        return None
+    if "://" not in value:
+        raise ValueError(
+            f"{DASK_SCHEDULER_ENV} must be a scheduler address such as tcp://HOST:8786, got {value!r}"
+        )
+    return value

@@ -26,7 +26,7 @@ import socket
 import sqlite3
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -47,8 +47,8 @@ FILE_STAMP = "%Y%m%d-%H%M%S"  # in UTC, like every time this module stores
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # a 784-2048-2048-10 float64 model is ~46 MB
 MAX_NAME_LENGTH = 80
 BUSY_TIMEOUT_SECONDS = 30.0
-SOURCES = ("cli", "app", "upload", "finetune")
-SCHEMA_VERSION = 2
+SOURCES = ("cli", "app", "upload", "finetune", "sweep")
+SCHEMA_VERSION = 3
 JOBS_TABLE = """
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -59,6 +59,18 @@ CREATE TABLE IF NOT EXISTS jobs (
     run_id INTEGER,
     host TEXT NOT NULL,
     pid INTEGER NOT NULL
+);
+"""
+# A sweep: its grid (base configuration and swept values) and the job of each grid point, in
+# order. Its runs say which sweep and point they are in their `details`.
+SWEEPS_TABLE = """
+CREATE TABLE IF NOT EXISTS sweeps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created TEXT NOT NULL,
+    name TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    place TEXT NOT NULL,
+    jobs TEXT NOT NULL
 );
 """
 SCHEMA = f"""
@@ -77,12 +89,17 @@ CREATE TABLE IF NOT EXISTS runs (
     details TEXT NOT NULL
 );
 {JOBS_TABLE}
+{SWEEPS_TABLE}
 PRAGMA user_version = {SCHEMA_VERSION};
 COMMIT;
 """
 # Each step brings a store of the version before it to the next one.
-MIGRATIONS = {1: f"BEGIN IMMEDIATE; {JOBS_TABLE} PRAGMA user_version = 2; COMMIT;"}
+MIGRATIONS = {
+    1: f"BEGIN IMMEDIATE; {JOBS_TABLE} PRAGMA user_version = 2; COMMIT;",
+    2: f"BEGIN IMMEDIATE; {SWEEPS_TABLE} PRAGMA user_version = 3; COMMIT;",
+}
 UNFINISHED = ("waiting", "running")  # job states that a live server is responsible for
+SWEEP_COLUMNS = "id, created, name, definition, place, jobs"
 COLUMNS = "id, name, created, source, config, history, test_accuracy, seconds, status, model_file, details"
 
 
@@ -109,6 +126,18 @@ class Run:
     @property
     def architecture(self) -> str:
         return "-".join(map(str, (784, *self.config.model.hidden, 10))) if self.config else "?"
+
+
+@dataclass(frozen=True)
+class SweepRecord:
+    """One recorded sweep: what it tried, where it ran, and the job of each of its grid points."""
+
+    id: int
+    created: str  # ISO 8601, UTC
+    name: str
+    definition: dict[str, Any]  # `services.sweeps.Grid.to_dict()`
+    place: str  # where its runs went: this machine's pool or a Dask scheduler's address
+    job_ids: list[int]  # in the order of the grid's points; empty until they are submitted
 
 
 class RunStore:
@@ -260,13 +289,19 @@ class RunStore:
                 (state, message, run_id, job_id),
             )
 
-    def jobs(self, states: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
-        """Jobs, newest first (only those in `states` if given), as plain dicts."""
-        query = "SELECT id, created, task, state, message, run_id FROM jobs"
+    def jobs(
+        self, states: tuple[str, ...] | None = None, ids: Collection[int] | None = None
+    ) -> list[dict[str, Any]]:
+        """Jobs, newest first (only those in `states`, or with `ids`, if given), as plain dicts."""
+        query, values = "SELECT id, created, task, state, message, run_id FROM jobs", ()
         if states:
             query += f" WHERE state IN ({', '.join('?' * len(states))})"
+            values = states
+        elif ids is not None:
+            values = tuple(int(i) for i in ids)
+            query += f" WHERE id IN ({', '.join('?' * len(values))})"
         with self._reading() as db:
-            rows = db.execute(query + " ORDER BY id DESC", states or ()).fetchall()
+            rows = db.execute(query + " ORDER BY id DESC", values).fetchall()
         keys = ("id", "created", "task", "state", "message", "run_id")
         return [dict(zip(keys, row)) | {"task": json.loads(row[2])} for row in rows]
 
@@ -285,6 +320,50 @@ class RunStore:
                 "UPDATE jobs SET state = 'interrupted', message = ? WHERE id = ?", [(why, i) for i in orphans]
             )
         return len(orphans)
+
+    # -- sweeps: grids of runs ---------------------------------------------------------------
+
+    def add_sweep(self, name: str, definition: dict[str, Any], place: str) -> SweepRecord:
+        """Record a sweep before its runs are submitted, so that its id can label them."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO sweeps (created, name, definition, place, jobs) VALUES (?, ?, ?, ?, '[]')",
+                (_now(), _clean_name(name), json.dumps(definition), place),
+            )
+        return self.sweep(cursor.lastrowid)
+
+    def set_sweep_jobs(self, sweep_id: int, job_ids: list[int]) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE sweeps SET jobs = ? WHERE id = ?", (json.dumps(job_ids), int(sweep_id)))
+
+    def sweeps(self) -> list[SweepRecord]:
+        """All sweeps, newest first."""
+        with self._reading() as db:
+            rows = db.execute(f"SELECT {SWEEP_COLUMNS} FROM sweeps ORDER BY id DESC").fetchall()
+        return [self._sweep(row) for row in rows]
+
+    def sweep(self, sweep_id: int) -> SweepRecord:
+        with self._reading() as db:
+            row = db.execute(f"SELECT {SWEEP_COLUMNS} FROM sweeps WHERE id = ?", (int(sweep_id),)).fetchone()
+        if row is None:
+            raise RunStoreError(f"there is no sweep {sweep_id} in {self.path}")
+        return self._sweep(row)
+
+    def runs_by_id(self, ids: Collection[int]) -> dict[int, Run]:
+        """The recorded runs among `ids` (a deleted run is simply absent), by id."""
+        values = tuple(int(i) for i in ids)
+        with self._reading() as db:
+            rows = db.execute(
+                f"SELECT {COLUMNS} FROM runs WHERE id IN ({', '.join('?' * len(values))})", values
+            ).fetchall()
+        return {row[0]: self._run(row) for row in rows}
+
+    def _sweep(self, row: tuple) -> SweepRecord:
+        try:
+            definition, jobs = json.loads(row[3]), json.loads(row[5])
+        except json.JSONDecodeError as exc:
+            raise self._damaged(f"sweep {row[0]} holds malformed JSON ({exc})") from None
+        return SweepRecord(row[0], row[1], row[2], definition, row[4], jobs)
 
     # -- the active model --------------------------------------------------------------------
 

@@ -13,15 +13,17 @@ applied between batches, when no matrix product is running.
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from nn.config import RunConfig
@@ -48,10 +50,18 @@ class UnsavedError(DigitLabError):
 @dataclass(frozen=True)
 class TrainTask:
     """Build a network from `config.model`, train it by `config.training`; save and record it as a
-    run of `source`."""
+    run of `source`.
+
+    `name` and `details` go to the run's record (None: the automatic name); `activate` makes the
+    saved model the active one, as a run started on the Train page should be, while the runs of
+    a sweep wait for the person to choose among them.
+    """
 
     config: RunConfig
     source: str = "app"
+    name: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    activate: bool = True
 
     def __post_init__(self) -> None:
         self.config.validate()  # refused here, in the server, before it waits for a worker
@@ -77,6 +87,61 @@ def should_keep(end: RunEnd | None) -> bool:
     if end is None:
         return False
     return end.status in ("completed", "stopped") or end.epochs_done > 0
+
+
+Send = Callable[[str, Any], None]  # (kind, payload): how a run reports, whatever carries it
+
+
+def run_training(task: TrainTask, mnist: MNIST, stop: threading.Event, send: Send) -> MLP | None:
+    """Train per `task`, reporting through `send`; the model if it is worth keeping.
+
+    The one training procedure of a task, wherever it runs: in a worker process of this
+    machine (which records the model itself) or on a Dask worker (which returns it).
+    """
+    run = TrainingRun(task.config, mnist)
+    snapshot(run.model, mnist, send)  # untrained: noise, until an epoch ends
+    forward(run.events(stop), run.model, mnist, send)
+    return run.model if should_keep(run.result) else None
+
+
+def forward(events: Iterator[Event], model_of_run: MLP, mnist: MNIST, send: Send) -> None:
+    """Send every training event on, and what the network looks like after each epoch."""
+    for event in events:
+        send("event", event)
+        if isinstance(event, EpochEnd):
+            snapshot(model_of_run, mnist, send)
+
+
+def snapshot(model: MLP, mnist: MNIST, send: Send) -> None:
+    """The first-layer features and the last hidden layer's map of the fixed test sample.
+
+    Computed where the run trains rather than in the server, which only draws them: the map is
+    a forward pass of 2,000 images and a PCA, about 1 % of an epoch of the default run.
+    """
+    send("features", features(model))
+    sample = map_sample(mnist.test_labels)
+    send("map", last_hidden_map(model, mnist.test_images[sample], mnist.test_labels[sample], score=False))
+
+
+def record(store: RunStore, task: TrainTask, model: MLP) -> Run:
+    """Save and record a trained model as `task` says; make it active if the task asks."""
+    saved = store.add(model, source=task.source, name=task.name, details=task.details)
+    if task.activate:
+        store.set_active(saved.model_path)
+    return saved
+
+
+def keep(model: MLP, add: Callable[[], Run], models_dir: Path, send: Send) -> Run:
+    """Record a trained model as a run (`add`); if no disk takes it, send it to the page to download."""
+    try:
+        return add()
+    except (OSError, DigitLabError) as exc:
+        send("unsaved", model_bytes(model))
+        why = reason(exc) if isinstance(exc, OSError) else str(exc)
+        raise UnsavedError(
+            f"The trained model could not be saved in {models_dir}: {why}. "
+            "It is not lost: download it below while this page is open."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -155,63 +220,41 @@ class Worker:
             self.send(job_id, "error", f"the run failed unexpectedly: {detail}")
         self.send(job_id, "done")
 
-    def events(self, job_id: int, events: Iterator[Event], model_of_run: MLP) -> None:
-        """Forward training events, with what the network looks like after each epoch; keep BLAS
-        threads in line."""
-        for event in events:
-            self.send(job_id, "event", event)
-            if isinstance(event, EpochEnd):
-                self.snapshot(job_id, model_of_run)
+    def sender(self, job_id: int) -> Send:
+        """Messages of one job to the pipe; BLAS threads brought in line between them."""
+
+        def send(kind: str, payload: Any) -> None:
+            self.send(job_id, kind, payload)
             self.apply_threads()
 
-    def snapshot(self, job_id: int, model: MLP) -> None:
-        """The first-layer features and the last hidden layer's map of the fixed test sample.
-
-        Computed here rather than in the server, which only draws them: the map is a forward
-        pass of 2,000 images and a PCA, about 1 % of an epoch of the default run.
-        """
-        self.send(job_id, "features", first_layer_features(model)[:FEATURES_SHOWN].copy())
-        sample = map_sample(self.mnist.test_labels)
-        images, labels = self.mnist.test_images[sample], self.mnist.test_labels[sample]
-        self.send(job_id, "map", last_hidden_map(model, images, labels, score=False))
+        return send
 
     def train(self, job_id: int, task: TrainTask) -> None:
-        run = TrainingRun(task.config, self.mnist)
-        self.snapshot(job_id, run.model)  # untrained: noise, until an epoch ends
-        self.events(job_id, run.events(self.stop), run.model)
-        if should_keep(run.result):
-            store = self.places.store()
-            saved = self.keep(job_id, run.model, lambda: store.add(run.model, source=task.source))
-            store.set_active(saved.model_path)
-            self.send(job_id, "saved", saved)
+        model = run_training(task, self.mnist, self.stop, self.sender(job_id))
+        if model is not None:
+            add = functools.partial(record, self.places.store(), task, model)
+            self.send(job_id, "saved", keep(model, add, self.places.models_dir, self.sender(job_id)))
 
     def finetune(self, job_id: int, task: FineTuneTask) -> None:
         digits = UserDigits(self.places.user_digits_dir).split()
         tuning = FineTune(load_model(task.model_path), digits, task.settings, self.mnist)
-        self.events(job_id, tuning.events(self.stop), tuning.model)
+        forward(tuning.events(self.stop), tuning.model, self.mnist, self.sender(job_id))
         self.send(job_id, "result", tuning.result)
 
-        def record() -> Run:
+        def add() -> Run:
             store = self.places.store()
             base = store.find(task.model_path)  # a recorded run goes by its name, a shipped model by file
             name = f"{base.name if base else Path(task.model_path).stem} + my digits"
             return store.add(tuning.model, source="finetune", name=name, details=tuning.details())
 
-        self.send(job_id, "saved", self.keep(job_id, tuning.model, record))
-
-    def keep(self, job_id: int, model: MLP, record: Callable[[], Run]) -> Run:
-        """Record a trained model as a run; if no disk takes it, hand it to the page to download."""
-        try:
-            return record()
-        except (OSError, DigitLabError) as exc:
-            self.send(job_id, "unsaved", model_bytes(model))
-            why = reason(exc) if isinstance(exc, OSError) else str(exc)
-            raise UnsavedError(
-                f"The trained model could not be saved in {self.places.models_dir}: {why}. "
-                "It is not lost: download it below while this page is open."
-            ) from None
+        self.send(job_id, "saved", keep(tuning.model, add, self.places.models_dir, self.sender(job_id)))
 
 
 def main(conn: Connection, threads: int, places: Places) -> None:
     """The worker process's entry point (spawned by `services.jobs`)."""
     Worker(conn, threads, places).serve()
+
+
+def features(model: MLP) -> np.ndarray:
+    """The first-layer weights of the neurons the Train page draws, as 28×28 images (a copy)."""
+    return first_layer_features(model)[:FEATURES_SHOWN].copy()

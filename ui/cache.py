@@ -16,9 +16,10 @@ from nn.data import MNIST, load_mnist
 from nn.network import MLP
 from nn.persistence import load_model
 from services import locations, runs
-from services.jobs import JobRunner
+from services.jobs import JobRunner, Runner
 from services.locations import models_dir
 from services.runs import RunStore, RunStoreError
+from services.sweeps import Sweeps
 
 from .predictions import Predictions, predict_test_set
 
@@ -29,16 +30,40 @@ def mnist() -> MNIST:
 
 
 # One pool of workers per server. Keyed by where runs are kept, so a test that moves the stores
-# gets a pool writing there; the pool it replaces is shut down.
-@st.cache_resource(max_entries=1, show_spinner=False, on_release=JobRunner.shutdown)
-def _runner(runs_db: str, models: str, user_digits: str) -> JobRunner:
+# gets a pool writing there; the pool it replaces is shut down. With a Dask scheduler set
+# (DIGITLAB_DASK_SCHEDULER), training runs go to that cluster instead: pages do not care.
+@st.cache_resource(max_entries=1, show_spinner=False, on_release=lambda runner: runner.shutdown())
+def _runner(runs_db: str, models: str, user_digits: str, scheduler: str | None) -> Runner:
     store = RunStore(runs_db, models)
+    if scheduler:
+        from services.cluster import DaskRunner  # dask is imported only when a cluster is used
+
+        return DaskRunner(
+            scheduler, store=store, user_digits_dir=Path(user_digits), local_workers=locations.worker_count()
+        )
     return JobRunner(locations.worker_count(), store=store, user_digits_dir=Path(user_digits))
 
 
-def runner() -> JobRunner:
-    """The server's job runner (its workers start with the first run)."""
-    return _runner(str(locations.runs_db()), str(models_dir()), str(locations.user_digits_dir()))
+def _places() -> tuple[str, str, str, str | None]:
+    where = str(locations.runs_db()), str(models_dir()), str(locations.user_digits_dir())
+    return (*where, locations.dask_scheduler())
+
+
+def runner() -> Runner:
+    """The server's job runner (its workers start with the first run); raises `ClusterError`
+    when a Dask scheduler is set but cannot be reached."""
+    return _runner(*_places())
+
+
+# The sweeps this server has started, beside the runner that runs them.
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _sweeps(runs_db: str, models: str, user_digits: str, scheduler: str | None) -> Sweeps:
+    return Sweeps(_runner(runs_db, models, user_digits, scheduler), RunStore(runs_db, models))
+
+
+def sweeps() -> Sweeps:
+    """The server's sweeps: those running in its runner, and every recorded one."""
+    return _sweeps(*_places())
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)

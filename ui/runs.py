@@ -35,17 +35,22 @@ def accuracy_curve(run: Run) -> list[float | None]:
 
 def curves_chart(runs: Sequence[Run]) -> go.Figure:
     """Loss and accuracy per epoch of each run, one colour per run on both panels."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("average training loss", "accuracy (test set)"))
-    for i, run in enumerate(runs):
-        epochs = [e.get("epoch") for e in run.history]
+    curves = [(run.name, run.history, accuracy_curve(run)) for run in runs]
+    return overlay_chart(curves, "accuracy (test set)")
+
+
+Curve = tuple[str, Sequence[dict], Sequence[float | None]]  # name, epochs (EpochEnd fields), accuracy
+
+
+def overlay_chart(curves: Sequence[Curve], accuracy_title: str) -> go.Figure:
+    """Loss and an accuracy per epoch of several runs laid over each other, a colour per run."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("average training loss", accuracy_title))
+    for i, (name, history, accuracy) in enumerate(curves):
+        epochs = [e.get("epoch") for e in history]
         colour = PALETTE[i % len(PALETTE)]
-        common = dict(x=epochs, mode="lines+markers", legendgroup=str(run.id), line_color=colour)
-        fig.add_trace(
-            go.Scatter(y=[e.get("loss") for e in run.history], name=run.name, **common), row=1, col=1
-        )
-        fig.add_trace(
-            go.Scatter(y=accuracy_curve(run), name=run.name, showlegend=False, **common), row=1, col=2
-        )
+        common = dict(x=epochs, mode="lines+markers", legendgroup=f"{i}", line_color=colour)
+        fig.add_trace(go.Scatter(y=[e.get("loss") for e in history], name=name, **common), row=1, col=1)
+        fig.add_trace(go.Scatter(y=list(accuracy), name=name, showlegend=False, **common), row=1, col=2)
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_yaxes(tickformat=".1%", row=1, col=2)

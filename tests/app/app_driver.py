@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,3 +23,19 @@ def open_page(page: str) -> AppTest:
 
 def button(app: AppTest, label: str):
     return next(b for b in app.button if b.label == label)
+
+
+def open_page_alone(
+    page: Path, model_path: Path, drawn: np.ndarray | None = None, timeout: float = APP_TIMEOUT
+) -> AppTest:
+    """One page without the app around it, `model_path` active and `drawn` as the Draw page's digit."""
+    from ui.inside import DRAWN_DIGIT
+    from ui.session import ACTIVE
+
+    app = AppTest.from_file(str(page), default_timeout=timeout)
+    app.session_state[ACTIVE] = str(model_path)
+    if drawn is not None:
+        app.session_state[DRAWN_DIGIT] = drawn
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app

@@ -4,7 +4,7 @@ import base64
 import json
 
 import numpy as np
-from app_driver import ROOT, SHIPPED_MODEL
+from app_driver import ROOT, SHIPPED_MODEL, open_page_alone
 from streamlit.testing.v1 import AppTest
 
 from nn.inside import first_layer_features, tile
@@ -12,20 +12,12 @@ from nn.network import MLP
 from nn.persistence import save_model
 from nn.preprocess import mnist_style
 from nn.saliency import saliency
-from ui.inside import DRAWN_DIGIT
-from ui.session import ACTIVE
 
 PAGE = str(ROOT / "app_pages" / "inside.py")
 
 
 def open_inside(model_path, drawn: np.ndarray | None = None) -> AppTest:
-    app = AppTest.from_file(PAGE, default_timeout=120)
-    app.session_state[ACTIVE] = str(model_path)
-    if drawn is not None:
-        app.session_state[DRAWN_DIGIT] = drawn
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+    return open_page_alone(PAGE, model_path, drawn)
 
 
 def figures(app: AppTest) -> list[dict]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_driver import ROOT, SHIPPED_MODEL, button
+from app_driver import ROOT, SHIPPED_MODEL, button, open_page_alone
 from streamlit.testing.v1 import AppTest
 from test_inside_page import values
 
@@ -19,9 +19,7 @@ from nn.experiment import TrainingRun
 from nn.persistence import load_model, save_model
 from nn.preprocess import mnist_style
 from services.locations import MODELS_DIR_ENV
-from ui.inside import DRAWN_DIGIT
 from ui.robustness import EPSILONS, NOT_SURE, attack_curves, sample
-from ui.session import ACTIVE
 
 PAGE = str(ROOT / "app_pages" / "robustness.py")
 
@@ -42,13 +40,7 @@ def shipped_copy(tmp_path_factory) -> Path:
 
 
 def open_robustness(model_path, drawn: np.ndarray | None = None) -> AppTest:
-    app = AppTest.from_file(PAGE, default_timeout=600)
-    app.session_state[ACTIVE] = str(model_path)
-    if drawn is not None:
-        app.session_state[DRAWN_DIGIT] = drawn
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+    return open_page_alone(PAGE, model_path, drawn, timeout=600)
 
 
 def metric(app: AppTest, label: str):

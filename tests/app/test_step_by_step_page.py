@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from app_driver import ROOT, SHIPPED_MODEL, button, open_page
+from app_driver import ROOT, SHIPPED_MODEL, button, open_page, open_page_alone
 from streamlit.testing.v1 import AppTest
 from test_inside_page import values
 
@@ -12,20 +12,12 @@ from nn.gradcheck import check_gradients
 from nn.persistence import load_model
 from nn.preprocess import mnist_style
 from nn.stepwise import largest_changes, neuron_sum, scratch_copy, sgd_steps, softmax_steps, trace
-from ui.inside import DRAWN_DIGIT
-from ui.session import ACTIVE
 
 PAGE = str(ROOT / "app_pages" / "step_by_step.py")
 
 
 def open_steps(model_path, drawn: np.ndarray | None = None) -> AppTest:
-    app = AppTest.from_file(PAGE, default_timeout=120)
-    app.session_state[ACTIVE] = str(model_path)
-    if drawn is not None:
-        app.session_state[DRAWN_DIGIT] = drawn
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+    return open_page_alone(PAGE, model_path, drawn)
 
 
 def metric(app: AppTest, start: str) -> str:

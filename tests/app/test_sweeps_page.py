@@ -1,0 +1,101 @@
+"""The Sweeps page without a browser: setting up a grid, a real (tiny) sweep, its results, reopening."""
+
+import json
+import time
+
+import pytest
+from app_driver import button, open_page
+
+from services.locations import RUNS_DB_ENV
+from services.runs import ACTIVE_POINTER, RUNS, RunStore
+from services.sweeps import HONEST_CHOICE
+from ui import sweeps
+
+TIMEOUT = 300
+
+
+@pytest.fixture(autouse=True)
+def own_run_store(tmp_path, monkeypatch):
+    """A run store of this test's own: it sees its own sweeps and no other test's."""
+    monkeypatch.setenv(RUNS_DB_ENV, str(tmp_path / "runs.sqlite"))
+
+
+def number_inputs(app):
+    return {w.key: w for w in app.sidebar.number_input}
+
+
+def tiny_sidebar(app, val_size: int = 100) -> None:
+    inputs = number_inputs(app)
+    inputs["hp_epochs"].set_value(1)
+    inputs["hp_hidden_count"].set_value(1)
+    inputs["hp_train_size"].set_value(500)
+    inputs["hp_val_size"].set_value(val_size).run()
+    number_inputs(app)["hp_hidden_0"].set_value(16).run()
+
+
+def test_a_sweep_needs_held_out_images_and_the_page_says_why(models_dir):
+    app = open_page("app_pages/sweeps.py")
+    assert app.multiselect(key="sweep_names").value == ["lr"]
+    assert app.text_input(key="sweep_lr").value == "0.01, 0.03, 0.1"
+    errors = [e.value for e in app.main.error]
+    assert any("chooses its best run by validation accuracy" in e for e in errors), errors
+    assert button(app, "Start the sweep").disabled
+    button(app, "Hold out 10,000 images for validation").click().run()
+    assert number_inputs(app)["hp_val_size"].value == 10_000
+    assert not button(app, "Start the sweep").disabled
+    assert any(i.value.startswith("3 runs on this machine") for i in app.info)
+    app.text_input(key="sweep_lr").set_value("0.1, fast").run()
+    assert any("lr: '0.1, fast' is not a list of numbers" in e.value for e in app.main.error)
+    assert button(app, "Start the sweep").disabled
+    assert "No sweep yet" in app.info[-1].value
+
+
+def test_a_tiny_two_by_two_sweep_runs_ranks_its_runs_and_offers_the_best(models_dir):
+    app = open_page("app_pages/sweeps.py")
+    tiny_sidebar(app)
+    app.multiselect(key="sweep_names").set_value(["lr", "batch_size"]).run()
+    app.text_input(key="sweep_lr").set_value("0.03, 0.3")
+    app.text_input(key="sweep_batch_size").set_value("32, 128").run()
+    assert any(i.value.startswith("4 runs on this machine") for i in app.info)
+    button(app, "Start the sweep").click().run()
+    assert not app.exception
+    store = RunStore()
+    record = store.sweeps()[0]
+    assert app.selectbox(key=sweeps.CURRENT).value == record.id
+    assert len(record.job_ids) == 4 and record.name == "lr × batch_size (2 × 2 runs)"
+    live = app.table[0].value
+    assert list(live.columns) == ["Learning rate", "Batch size", "val. accuracy", "epochs", "status"]
+    assert len(live) == 4 and set(live["status"]) <= {
+        "waiting",
+        "waiting · 1 ahead",
+        "running · epoch 1/1",
+        "finished",
+    }
+    assert button(app, "Cancel the sweep") is not None
+    deadline = time.monotonic() + TIMEOUT
+    while any(job["state"] in ("waiting", "running") for job in store.jobs(ids=record.job_ids)):
+        assert time.monotonic() < deadline, "the sweep did not finish"
+        time.sleep(0.2)
+    app.run()
+    assert not app.exception
+    results = app.dataframe[0].value
+    accuracies = [float(v.rstrip("%")) for v in results["val. accuracy"]]
+    assert accuracies == sorted(accuracies, reverse=True) and list(results["rank"]) == [1, 2, 3, 4]
+    assert "test" not in " ".join(results.columns)
+    metrics = {m.label: m.value for m in app.metric}
+    best = store.get(int(results["run"][0]))
+    assert metrics["Validation accuracy"] == results["val. accuracy"][0]
+    assert metrics["Its test accuracy"] == f"{best.test_accuracy:.2%}"
+    assert HONEST_CHOICE in [c.value for c in app.caption]
+    [heatmap, curves] = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+    assert heatmap["data"][0]["type"] == "heatmap" and heatmap["data"][0]["x"] == ["32", "128"]
+    assert heatmap["data"][0]["y"] == ["0.03", "0.3"]
+    row = ["0.03", "0.3"].index(results["Learning rate"][0])
+    column = ["32", "128"].index(results["Batch size"][0])
+    assert f"{heatmap['data'][0]['z'][row][column]:.2%}" == results["val. accuracy"][0]
+    assert len(curves["data"]) == 8  # loss and validation accuracy of each of the four runs
+    button(app, "Make the best run active").click().run()
+    assert (models_dir / ACTIVE_POINTER).read_text().strip() == f"{RUNS}/{best.model_path.name}"
+    reopened = open_page("app_pages/sweeps.py")  # a new session: the sweep is reopened from the store
+    assert reopened.selectbox(key=sweeps.CURRENT).value == record.id
+    assert list(reopened.dataframe[0].value["run"]) == list(results["run"])
