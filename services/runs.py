@@ -451,7 +451,7 @@ class RunStore:
     def _run(self, row: tuple) -> Run:
         try:
             config, history, details = (json.loads(v) if v is not None else None for v in row[4:6] + row[10:])
-            config = _stored_config(config)
+            config = stored_config(config) if config is not None else None
         except (json.JSONDecodeError, ConfigError, TypeError) as exc:
             raise self._damaged(f"run {row[0]} holds malformed JSON ({exc})") from None
         return Run(
@@ -493,10 +493,10 @@ def _clean_name(name: str) -> str:
     return name
 
 
-def _stored_config(data: Any) -> RunConfig | None:
-    """A row's config: {"model": …, "training": …}, or one flat dict in rows recorded before the split."""
-    if data is None:
-        return None
+def stored_config(data: Any) -> RunConfig:
+    """A config as the store keeps it (a run's, a sweep's base): {"model": …, "training": …}, or one
+    flat {parameter: value} in rows recorded before the network's settings were separated from its
+    training. Raises `ConfigError` (or `TypeError`) for anything else."""
     if isinstance(data, dict) and set(data) == {"model", "training"}:
         return RunConfig.from_dict(data)
     return RunConfig.from_values(data)
