@@ -221,7 +221,21 @@ def parameters(group: Group) -> list[Parameter]:
     return [p for p in PARAMETERS.values() if group & p.group]
 
 
-class _Settings:
+class _Checked:
+    """A config that can list its problems, and so refuse to be used with any."""
+
+    def problems(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def validate(self) -> Self:
+        """Raise `ConfigError` listing every problem; return self when there is none."""
+        problems = self.problems()
+        if problems:
+            raise ConfigError(problems)
+        return self
+
+
+class _Settings(_Checked):
     """What both configs do through the table: check, explain, and convert to and from JSON."""
 
     group: ClassVar[Group]
@@ -238,13 +252,6 @@ class _Settings:
     def _combination_problems(self, found: dict[str, str]) -> dict[str, str]:
         """Problems of values that are each valid but not together (given the ones `found` so far)."""
         return {}
-
-    def validate(self) -> Self:
-        """Raise `ConfigError` listing every problem; return self when there is none."""
-        problems = self.problems()
-        if problems:
-            raise ConfigError(problems)
-        return self
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values: widths as a list."""
@@ -327,7 +334,7 @@ class TrainConfig(_Settings):
 
 
 @dataclass(frozen=True)
-class RunConfig:
+class RunConfig(_Checked):
     """One run's whole recipe: the network to build and how to train it.
 
     The command line and the sidebar hold one value per parameter; `from_values` splits them
@@ -361,13 +368,6 @@ class RunConfig:
         """Both configs' problems, in the table's order (a shared parameter's appear once)."""
         found = self.training.problems() | self.model.problems()
         return {name: found[name] for name in PARAMETERS if name in found}
-
-    def validate(self) -> RunConfig:
-        """Raise `ConfigError` listing every problem of both configs; return self when there is none."""
-        problems = self.problems()
-        if problems:
-            raise ConfigError(problems)
-        return self
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model.to_dict(), "training": self.training.to_dict()}

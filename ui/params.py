@@ -88,40 +88,30 @@ def _choice(spec: Parameter) -> str:
     return st.selectbox(spec.label, spec.choices, help=spec.help, key=_key(spec))
 
 
-def _int(spec: Parameter) -> int:
+def _number(spec: Parameter, number: type, **options: Any) -> Any:
+    """A number box within the parameter's limits, moving by its step, holding `number`s."""
     return st.number_input(
         spec.label,
-        int(spec.minimum),
-        int(spec.maximum),
-        step=int(spec.step),
+        number(spec.minimum),
+        number(spec.maximum),
+        step=number(spec.step),
         help=spec.help,
         key=_key(spec),
+        **options,
     )
+
+
+def _int(spec: Parameter) -> int:
+    return _number(spec, int)
 
 
 def _optional_int(spec: Parameter) -> int | None:
     """Left empty, it is None: what `spec.unset` says, e.g. "all 60,000"."""
-    return st.number_input(
-        spec.label,
-        int(spec.minimum),
-        int(spec.maximum),
-        step=int(spec.step),
-        placeholder=f"{spec.unset} {int(spec.maximum):,}",
-        help=spec.help,
-        key=_key(spec),
-    )
+    return _number(spec, int, placeholder=f"{spec.unset} {int(spec.maximum):,}")
 
 
 def _float(spec: Parameter) -> float:
-    return st.number_input(
-        spec.label,
-        float(spec.minimum),
-        float(spec.maximum),
-        step=float(spec.step),
-        format="%g",
-        help=spec.help,
-        key=_key(spec),
-    )
+    return _number(spec, float, format="%g")
 
 
 def _widths(spec: Parameter) -> tuple[int, ...]:
