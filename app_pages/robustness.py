@@ -166,7 +166,7 @@ save_column.button(
     help="writes the model file again with T in its metadata (the weights are untouched); every "
     "page then shows probabilities with it, and the ONNX export includes it",
 )
-if "temperature" in model.meta:
+if model.record.temperature is not None:
     st.info(
         f"This model is saved with temperature {model.temperature:.2f}: every page divides its scores by it.",
         icon=":material/thermostat:",

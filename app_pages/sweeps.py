@@ -33,7 +33,11 @@ if not choices:
 if st.session_state.get(sweeps.CURRENT) not in choices:
     st.session_state[sweeps.CURRENT] = next(iter(choices))
 chosen = st.selectbox("Sweep", list(choices), format_func=choices.get, key=sweeps.CURRENT)
-running = book.view(chosen).running
+try:
+    running = book.view(chosen).running
+except DigitLabError as exc:  # a recorded sweep this version cannot read
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
 
 
 @st.fragment(run_every=1.0 if running else None)

@@ -53,7 +53,7 @@ def live_progress() -> None:
         )
         return
     progress = current.progress()
-    epochs_done, epochs = len(progress.epochs), progress.task.config.epochs
+    epochs_done, epochs = len(progress.epochs), progress.task.config.training.epochs
     if progress.state == "waiting":
         waiting_note(progress)
     elif progress.running:

@@ -70,7 +70,7 @@ def run_epochs(page, models_dir: Path) -> list[float]:
 
     expect(page.get_by_text(SAVED)).to_be_visible(timeout=TIMEOUT_MS)
     name = re.search(r"run-\S*\.npz", page.get_by_text(SAVED).inner_text()).group(0)
-    return [epoch["seconds"] for epoch in load_model(models_dir / "runs" / name).meta["history"]][1:]
+    return [epoch.seconds for epoch in load_model(models_dir / "runs" / name).record.history][1:]
 
 
 def sessions_at_once(browser, url: str, models_dir: Path, count: int) -> list[list[float]]:

@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(labels)} digits from {len(fonts)} fonts, {len(STROKES)} strokes, {len(SLANTS)} slants")
     for path in args.models:
         model = load_model(path)
-        augment = model.meta.get("config", {}).get("augment", "?")
+        training = model.record.training
+        augment = training.augment if training is not None else "?"
         shape = "-".join(map(str, model.layer_sizes))
         print(f"{model.score(images, labels):.4f}  {shape:<18} augment={augment:<8} {path}")
     return 0

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from nn.config import TrainConfig
+from nn.config import ModelConfig, TrainConfig
 from nn.data import MNIST, subset
 from nn.network import MLP
 from nn.training import EpochEnd, train
@@ -63,18 +63,15 @@ def run_nn(job: Job, mnist: MNIST) -> Outcome:
     images, labels = training_set(mnist, job.train_size)
     per_sample = job.batch_size == 1
     config = TrainConfig(
-        hidden=HIDDEN,
         epochs=job.epochs,
         lr=job.lr,
         batch_size=job.batch_size,
         optimizer="sgd" if per_sample else "momentum",
         momentum=MOMENTUM,
         schedule="constant",
-        init="he",
         seed=SEED,
-        dtype="float32",
     )
-    model = MLP(HIDDEN, init="he", seed=SEED, dtype="float32")
+    model = MLP.from_config(ModelConfig(hidden=HIDDEN, init="he", seed=SEED, dtype="float32"))
     seconds, start = [], time.perf_counter()
     for event in train(model, images, labels, config):
         if isinstance(event, EpochEnd):

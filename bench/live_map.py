@@ -9,7 +9,7 @@ to slow a run by at most 5 %. Measured two ways:
 
 1. per call, the median of 20 calls, on the default network (784-128-64-10) after training and
    on the shipped one (784-1024-256-10), without and with the separation score;
-2. the default run (`TrainConfig()`, full MNIST, test accuracy each epoch) timed from the
+2. the default run (`RunConfig()`, full MNIST, test accuracy each epoch) timed from the
    first batch to the last epoch, plain and with the map's points computed in the same process
    after every epoch, as a training worker would compute them for the page to draw. Plain and mapped
    runs alternate within each round so that a busy moment on the machine slows both; the
@@ -28,7 +28,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from nn import TrainConfig, load_mnist, load_model
+from nn import load_mnist, load_model
+from nn.config import RunConfig, TrainConfig
 from nn.experiment import TrainingRun
 from nn.network import MLP
 from nn.projection import last_hidden_map, map_sample
@@ -58,7 +59,7 @@ class Timing:
     map_cpu: list[float] = field(default_factory=list)  # CPU seconds of each map
 
 
-def timed_run(config: TrainConfig, mnist, with_map: bool) -> tuple[Timing, MLP]:
+def timed_run(config: RunConfig, mnist, with_map: bool) -> tuple[Timing, MLP]:
     """One run; with the map, the points of the live map are computed after every epoch.
 
     Only the points: they are what a training process would compute and hand over, and the
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     mnist = load_mnist()
-    config = TrainConfig(epochs=args.epochs)
+    config = RunConfig(training=TrainConfig(epochs=args.epochs))
 
     runs: dict[bool, list[Timing]] = {False: [], True: []}
     trained = None

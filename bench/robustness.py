@@ -48,7 +48,8 @@ def measure(path: Path, mnist) -> dict:
     nn_probs = model.predict_proba(mnist.test_images)
     return {
         "name": path.name,
-        "config": (model.meta.get("config") or {}),
+        "layer_sizes": model.layer_sizes,
+        "training": model.record.training,
         "attacks": attacks,
         "corruptions": corruptions,
         "calibration": calibrated,
@@ -112,9 +113,9 @@ def main() -> None:
     )
     print(f"software: {versions}")
     for r in results:
-        config = r["config"]
-        shape = "-".join(map(str, [784, *config.get("hidden", []), 10]))
-        print(f"{r['name']}: {shape}, augment {config.get('augment')}, val_size {config.get('val_size')}")
+        shape, training = "-".join(map(str, r["layer_sizes"])), r["training"]
+        augment, val_size = (training.augment, training.val_size) if training else (None, None)
+        print(f"{r['name']}: {shape}, augment {augment}, val_size {val_size}")
     print()
     print(report(results))
 

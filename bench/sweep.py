@@ -35,17 +35,14 @@ from nn.data import load_mnist
 from nn.experiment import TrainingRun
 from services.jobs import JobRunner, Runner
 from services.runs import RunStore
-from services.sweeps import Axis, Grid, start
+from services.sweeps import Axis, Grid, config_for, start
 
 LRS = (0.03, 0.07, 0.15, 0.3)
 WEIGHT_DECAYS = (0.0, 0.0005)
 
 
 def grid(epochs: int, train_size: int | None, val_size: int) -> Grid:
-    base = PRESETS["default"]
-    base = type(base).from_dict(
-        base.to_dict() | {"epochs": epochs, "train_size": train_size, "val_size": val_size}
-    )
+    base = config_for(PRESETS["default"], {"epochs": epochs, "train_size": train_size, "val_size": val_size})
     return Grid(base, (Axis("lr", LRS), Axis("weight_decay", WEIGHT_DECAYS))).validate()
 
 

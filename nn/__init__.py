@@ -4,9 +4,13 @@ from nn import MLP, TrainConfig, load_mnist
 mnist = load_mnist()
 model = MLP(hidden=(128, 64)).fit(mnist.train_images, mnist.train_labels, TrainConfig())
 model.score(mnist.test_images, mnist.test_labels)   # ≈ 0.98
+model.record.history[-1].loss                       # what training did, kept when saved
+
+A network's own settings (`ModelConfig`: widths, init, dtype, seed; `model.config`) are apart
+from how it is trained (`TrainConfig`); `RunConfig` holds one of each, as a preset does.
 """
 
-from .config import TrainConfig
+from .config import ModelConfig, RunConfig, TrainConfig
 from .data import MNIST, load_mnist
 from .errors import (
     ConfigError,
@@ -18,6 +22,7 @@ from .errors import (
 )
 from .network import MLP
 from .persistence import load_model, save_model
+from .record import ModelRecord
 
 __all__ = [
     "MLP",
@@ -27,7 +32,10 @@ __all__ = [
     "DigitLabError",
     "EmptyImageError",
     "ImageError",
+    "ModelConfig",
     "ModelFileError",
+    "ModelRecord",
+    "RunConfig",
     "TrainConfig",
     "load_mnist",
     "load_model",

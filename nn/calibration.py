@@ -11,7 +11,7 @@ learns to shout: its logits grow, and its softmax says 100 % where it is right 9
 Dividing every logit by one number T > 1 before the softmax softens the probabilities without
 changing which digit wins, so accuracy is untouched. T is the one that minimises the negative
 log-likelihood on images the network did not train on — never the test set, which must stay
-the judge — and is saved with the model (`meta["temperature"]`), which `MLP.predict_proba`
+the judge — and is saved with the model (`model.record.temperature`), which `MLP.predict_proba`
 then applies everywhere.
 
 **Coverage.** A network allowed to say "not sure" below a confidence threshold answers fewer
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,8 @@ from .errors import ModelFileError
 from .inside import activations
 from .losses import softmax
 from .network import MLP
-from .persistence import TEMPERATURE_RANGE, load_model, save_model
+from .persistence import load_model, save_model
+from .record import TEMPERATURE_RANGE
 
 BINS = 15  # Guo et al.'s choice: enough to see the shape, enough images per bin to trust it
 FALLBACK_VALIDATION = 10_000  # training images used when a model held none out
@@ -123,16 +124,17 @@ def validation_set(model: MLP, mnist: MNIST) -> ValidationSet:
     are used, and `held_out` is False — it is surer of images it has seen, so the temperature
     fitted there corrects less than it should. The test set is never used.
     """
-    config = model.meta.get("config") if isinstance(model.meta.get("config"), dict) else {}
-    seed, train_size, val_size = (config.get(k) for k in ("seed", "train_size", "val_size"))
+    training = model.record.training
     images, labels = mnist.train_images, mnist.train_labels
-    if isinstance(seed, int) and isinstance(val_size, int) and val_size > 0:
-        if isinstance(train_size, int):
+    if training is not None and training.val_size:
+        seed, train_size, val_size = training.seed, training.train_size, training.val_size
+        if train_size is not None:
             images, labels = subset(images, labels, train_size, seed)
         _, (val_images, val_labels) = train_validation_split(images, labels, val_size, seed)
         return ValidationSet(val_images, val_labels, True, f"the {val_size:,} training images it held out")
-    if isinstance(seed, int) and isinstance(train_size, int) and train_size < len(labels):
-        unseen = np.setdiff1d(np.arange(len(labels)), subset_indices(len(labels), train_size, seed))
+    if training is not None and training.train_size is not None and training.train_size < len(labels):
+        indices = subset_indices(len(labels), training.train_size, training.seed)
+        unseen = np.setdiff1d(np.arange(len(labels)), indices)
         return ValidationSet(
             images[unseen], labels[unseen], True, f"the {len(unseen):,} training images outside its subset"
         )
@@ -231,15 +233,12 @@ def save_temperature(
     model = load_model(path)
     if expected_mtime is not None and path.stat().st_mtime != expected_mtime:
         raise ModelFileError(f"{path} changed since its temperature was fitted: fit it again")
-    if temperature is None:
-        model.meta.pop("temperature", None)
-    else:
-        model.meta["temperature"] = float(temperature)
+    model.record = replace(model.record, temperature=None if temperature is None else float(temperature))
     staged = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")  # ignored by git, as save_model's
     try:
         save_model(model, staged)
         written = load_model(staged)
-        if not np.array_equal(written.params, model.params) or written.meta != model.meta:
+        if not np.array_equal(written.params, model.params) or written.record != model.record:
             raise ModelFileError(f"writing {path} again did not reproduce it; the model was left as it was")
         os.replace(staged, path)
     finally:

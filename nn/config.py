@@ -1,16 +1,30 @@
-"""Hyper-parameters: their defaults, their limits and their explanations, in one place.
+"""Hyper-parameters: the network's own settings apart from how it is trained, and one table of them all.
 
-The command line builds its flags from `PARAMETERS`, the app builds its sidebar from it and
-`TrainConfig.problems()` checks a configuration against it, so a limit changed here changes
-everywhere at once.
+Two frozen dataclasses, as nanoGPT separates `GPTConfig` from its training settings:
+
+- `ModelConfig` is the network itself — hidden widths, initialisation, precision, and the seed
+  its first weights are drawn from. `MLP.from_config` builds exactly this network, and a saved
+  model keeps it (`MLP.config`), so its untrained self can be rebuilt at any time.
+- `TrainConfig` is how a network is trained — epochs, learning rate and schedule, batch size,
+  optimizer, augmentation, the training subset — and its seed drives shuffling, augmentation
+  and the choice of subset. The same network can be trained (or fine-tuned) many ways.
+
+`RunConfig` holds one of each: everything a run needs, and what a preset names.
+
+`PARAMETERS` describes every hyper-parameter once: which config it belongs to (`seed` belongs
+to both: one value seeds the weights and the shuffling), its kind of value, its label and step
+in the app, its limits, choices and meaning. The command line builds its flags from it, the app
+its sidebar, and `problems()` checks a config against it — by kind, never by name — so a
+parameter added or a limit changed here changes everywhere at once.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import enum
 import itertools
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
 
 from .errors import ConfigError
 
@@ -28,67 +42,273 @@ MAX_HIDDEN_LAYERS = 32  # far deeper than a plain MLP can be trained without nor
 MAX_WEIGHTS = 50_000_000
 
 
+class Group(enum.Flag):
+    """Which config a parameter belongs to; a parameter may belong to both."""
+
+    MODEL = enum.auto()  # the network's own settings: ModelConfig
+    TRAINING = enum.auto()  # how it is trained: TrainConfig
+
+
+class Kind(enum.Enum):
+    """The kind of value a parameter takes: what checks it, what flag and control it gets."""
+
+    INT = "a whole number"
+    FLOAT = "a number"
+    CHOICE = "one of a few names"
+    WIDTHS = "a tuple of layer widths, each a whole number"
+    OPTIONAL_INT = "a whole number, or nothing (`unset` says what nothing means)"
+
+
 @dataclass(frozen=True)
 class Parameter:
     """How one hyper-parameter may be set, and what it means to a person."""
 
     name: str
-    help: str
-    minimum: float | None = None
+    group: Group
+    kind: Kind
+    label: str  # the app's name for it, e.g. "Learning rate"
+    help: str  # one line, for `--help` and the control's tooltip
+    minimum: float | None = None  # for WIDTHS, of each width
     maximum: float | None = None
+    step: float | None = None  # how far the app's +/- buttons move it
     choices: tuple[str, ...] | None = None
+    unset: str | None = None  # OPTIONAL_INT: what leaving it unset means, e.g. "all"
+    advanced: bool = False  # the app tucks it away under "More settings"
 
 
 PARAMETERS: dict[str, Parameter] = {
     p.name: p
     for p in (
-        Parameter("epochs", "passes over the training set", 1, 1000),
+        Parameter(
+            "epochs", Group.TRAINING, Kind.INT, "Epochs", "passes over the training set", 1, 1000, step=1
+        ),
         Parameter(
             "hidden",
+            Group.MODEL,
+            Kind.WIDTHS,
+            "Hidden layers",
             "width of each hidden layer, input side first (e.g. 128 64)",
             1,
             MAX_LAYER_WIDTH,
+            step=16,
         ),
-        Parameter("lr", "learning rate: the size of each gradient step", 1e-7, 10.0),
+        Parameter(
+            "lr",
+            Group.TRAINING,
+            Kind.FLOAT,
+            "Learning rate",
+            "learning rate: the size of each gradient step",
+            1e-7,
+            10.0,
+            step=0.01,
+        ),
         Parameter(
             "batch_size",
+            Group.TRAINING,
+            Kind.INT,
+            "Batch size",
             "samples per weight update; 1 is the classic per-sample stochastic mode",
             1,
             MNIST_TRAIN_SIZE,
+            step=16,
         ),
-        Parameter("optimizer", "how gradients turn into weight updates", choices=OPTIMIZERS),
-        Parameter("momentum", "momentum coefficient (the 'momentum' optimizer)", 0.0, 0.999),
-        Parameter("weight_decay", "L2 penalty on the weights (not the biases)", 0.0, 1.0),
-        Parameter("schedule", "how the learning rate changes over the run", choices=SCHEDULES),
-        Parameter("init", "weight initialisation: He, or small random (classic)", choices=INITS),
+        Parameter(
+            "optimizer",
+            Group.TRAINING,
+            Kind.CHOICE,
+            "Optimizer",
+            "how gradients turn into weight updates",
+            choices=OPTIMIZERS,
+        ),
+        Parameter(
+            "momentum",
+            Group.TRAINING,
+            Kind.FLOAT,
+            "Momentum",
+            "momentum coefficient (the 'momentum' optimizer)",
+            0.0,
+            0.999,
+            step=0.05,
+            advanced=True,
+        ),
+        Parameter(
+            "weight_decay",
+            Group.TRAINING,
+            Kind.FLOAT,
+            "Weight decay",
+            "L2 penalty on the weights (not the biases)",
+            0.0,
+            1.0,
+            step=1e-4,
+            advanced=True,
+        ),
+        Parameter(
+            "schedule",
+            Group.TRAINING,
+            Kind.CHOICE,
+            "Learning-rate schedule",
+            "how the learning rate changes over the run",
+            choices=SCHEDULES,
+            advanced=True,
+        ),
+        Parameter(
+            "init",
+            Group.MODEL,
+            Kind.CHOICE,
+            "Weight initialisation",
+            "weight initialisation: He, or small random (classic)",
+            choices=INITS,
+            advanced=True,
+        ),
         Parameter(
             "augment",
+            Group.TRAINING,
+            Kind.CHOICE,
+            "Data augmentation",
             "random distortions of the training images, fresh every epoch: affine (rotate, scale, "
             "shear, shift), elastic (affine plus a smooth random wobble), pen (affine plus random "
             "stroke thickness and blur)",
             choices=AUGMENTATIONS,
+            advanced=True,
         ),
-        Parameter("seed", "random seed: the same seed gives the same run", 0, 2**32 - 1),
+        Parameter(
+            "seed",
+            Group.MODEL | Group.TRAINING,  # one number seeds the first weights and the shuffling
+            Kind.INT,
+            "Random seed",
+            "random seed: the same seed gives the same run",
+            0,
+            2**32 - 1,
+            step=1,
+        ),
         Parameter(
             "train_size",
+            Group.TRAINING,
+            Kind.OPTIONAL_INT,
+            "Training images",
             "train on a random subset of this many images (quick experiments)",
             10,
             MNIST_TRAIN_SIZE,
+            step=1000,
+            unset="all",
         ),
-        Parameter("val_size", "images held out of training for validation", 0, 30_000),
-        Parameter("dtype", "floating-point precision of the network", choices=DTYPES),
+        Parameter(
+            "val_size",
+            Group.TRAINING,
+            Kind.INT,
+            "Validation images",
+            "images held out of training for validation",
+            0,
+            30_000,
+            step=1000,
+            advanced=True,
+        ),
+        Parameter(
+            "dtype",
+            Group.MODEL,
+            Kind.CHOICE,
+            "Precision",
+            "floating-point precision of the network",
+            choices=DTYPES,
+            advanced=True,
+        ),
     )
 }
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that decides how a network is built and trained.
+def parameters(group: Group) -> list[Parameter]:
+    """The parameters of one config, in the table's order."""
+    return [p for p in PARAMETERS.values() if group & p.group]
 
-    The defaults train the 784-128-64-10 network to about 98 % test accuracy in 20 epochs.
+
+class _Checked:
+    """A config that can list its problems, and so refuse to be used with any."""
+
+    def problems(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def validate(self) -> Self:
+        """Raise `ConfigError` listing every problem; return self when there is none."""
+        problems = self.problems()
+        if problems:
+            raise ConfigError(problems)
+        return self
+
+
+class _Settings(_Checked):
+    """What both configs do through the table: check, explain, and convert to and from JSON."""
+
+    group: ClassVar[Group]
+
+    def problems(self) -> dict[str, str]:
+        """Every invalid parameter mapped to a message a person understands."""
+        found: dict[str, str] = {}
+        for spec in parameters(self.group):
+            message = CHECKS[spec.kind](spec, getattr(self, spec.name))
+            if message:
+                found[spec.name] = message
+        return found | self._combination_problems(found)
+
+    def _combination_problems(self, found: dict[str, str]) -> dict[str, str]:
+        """Problems of values that are each valid but not together (given the ones `found` so far)."""
+        return {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values: widths as a list."""
+        return {
+            spec.name: list(value) if spec.kind is Kind.WIDTHS else value
+            for spec in parameters(self.group)
+            for value in [getattr(self, spec.name)]
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """From JSON-like values (missing ones take their defaults); unknown names are refused.
+
+        The values are not checked here: call `validate()` or `problems()`.
+        """
+        if not isinstance(data, Mapping):
+            raise ConfigError({cls.__name__: f"must be a mapping of parameters (got {type(data).__name__})"})
+        known = {spec.name: spec for spec in parameters(cls.group)}
+        unknown = set(data) - set(known)
+        if unknown:
+            raise ConfigError({name: f"is not a {cls.__name__} parameter" for name in sorted(unknown)})
+        return cls(**{name: _from_json(known[name], value) for name, value in data.items()})
+
+
+@dataclass(frozen=True)
+class ModelConfig(_Settings):
+    """The network's own settings: its shape, how its first weights are drawn, its precision.
+
+    The defaults are the 784-128-64-10 network with He initialisation, in float32.
     """
 
+    group: ClassVar[Group] = Group.MODEL
+
     hidden: tuple[int, ...] = (128, 64)
+    init: str = "he"
+    dtype: str = "float32"
+    seed: int = 0  # of the first weights
+
+    def _combination_problems(self, found: dict[str, str]) -> dict[str, str]:
+        if "hidden" in found:
+            return {}
+        weights = sum(a * b for a, b in itertools.pairwise((784, *self.hidden, 10)))
+        if weights <= MAX_WEIGHTS:
+            return {}
+        gigabytes = weights * 4 * 4 / 1e9
+        return {
+            "hidden": f"{weights:,} weights would need about {gigabytes:.1f} GB to train; "
+            f"keep the network under {MAX_WEIGHTS:,} weights"
+        }
+
+
+@dataclass(frozen=True)
+class TrainConfig(_Settings):
+    """How a network is trained; the defaults take the default network to about 98 % in 20 epochs."""
+
+    group: ClassVar[Group] = Group.TRAINING
+
     epochs: int = 20
     lr: float = 0.07
     batch_size: int = 128
@@ -96,76 +316,84 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 0.0
     schedule: str = "cosine"
-    init: str = "he"
     augment: str = "none"
-    seed: int = 0
-    train_size: int | None = None
+    seed: int = 0  # of the shuffling, the distortions and the training subset
+    train_size: int | None = None  # None: all of MNIST's training images
     val_size: int = 0
-    dtype: str = "float32"
 
-    def problems(self) -> dict[str, str]:
-        """Every invalid parameter mapped to a message a person understands."""
-        found: dict[str, str] = {}
-        for name, spec in PARAMETERS.items():
-            message = _check(spec, getattr(self, name))
-            if message:
-                found[name] = message
-        if "hidden" not in found:
-            message = _check_size(self.hidden)
-            if message:
-                found["hidden"] = message
-        if "val_size" not in found and "train_size" not in found:
-            available = self.train_size or MNIST_TRAIN_SIZE
-            if self.val_size >= available:
-                found["val_size"] = (
-                    f"holding out {self.val_size} images leaves none of the {available} "
-                    "training images to learn from"
-                )
-        return found
+    def _combination_problems(self, found: dict[str, str]) -> dict[str, str]:
+        if "val_size" in found or "train_size" in found:
+            return {}
+        available = self.train_size or MNIST_TRAIN_SIZE
+        if self.val_size < available:
+            return {}
+        return {
+            "val_size": f"holding out {self.val_size} images leaves none of the {available} "
+            "training images to learn from"
+        }
 
-    def validate(self) -> TrainConfig:
-        """Raise `ConfigError` listing every problem; return self when there is none."""
-        problems = self.problems()
-        if problems:
-            raise ConfigError(problems)
-        return self
 
-    def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["hidden"] = list(self.hidden)
-        return data
+@dataclass(frozen=True)
+class RunConfig(_Checked):
+    """One run's whole recipe: the network to build and how to train it.
+
+    The command line and the sidebar hold one value per parameter; `from_values` splits them
+    between the two configs (the seed goes to both) and `values` joins them again.
+    """
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainConfig = field(default_factory=TrainConfig)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
+    def from_values(cls, values: Mapping[str, Any]) -> RunConfig:
+        """From {parameter name: value} (missing ones take their defaults); unknown names are refused."""
+        unknown = set(values) - set(PARAMETERS)
         if unknown:
             raise ConfigError({name: "is not a hyper-parameter" for name in sorted(unknown)})
-        values = dict(data)
-        if "hidden" in values:
-            values["hidden"] = tuple(values["hidden"])
-        return cls(**values)
+
+        def part(group: Group) -> dict[str, Any]:
+            return {name: value for name, value in values.items() if group & PARAMETERS[name].group}
+
+        return cls(ModelConfig.from_dict(part(Group.MODEL)), TrainConfig.from_dict(part(Group.TRAINING)))
+
+    def values(self) -> dict[str, Any]:
+        """{parameter name: value}, in the table's order; a parameter of both configs is read from
+        the model's (the two agree in any RunConfig made by `from_values`)."""
+        return {
+            name: getattr(self.model if Group.MODEL & spec.group else self.training, name)
+            for name, spec in PARAMETERS.items()
+        }
+
+    def problems(self) -> dict[str, str]:
+        """Both configs' problems, in the table's order (a shared parameter's appear once)."""
+        found = self.training.problems() | self.model.problems()
+        return {name: found[name] for name in PARAMETERS if name in found}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model.to_dict(), "training": self.training.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
+        """The inverse of `to_dict`: {"model": {...}, "training": {...}}."""
+        if not isinstance(data, Mapping) or set(data) != {"model", "training"}:
+            raise ConfigError({"RunConfig": "must hold exactly a 'model' and a 'training' config"})
+        return cls(ModelConfig.from_dict(data["model"]), TrainConfig.from_dict(data["training"]))
 
 
 # Named starting points for a run, from the original recipe to the most accurate one. Each is a
-# plain TrainConfig (any field can still be changed); PRESET_DESCRIPTIONS says what each is for.
-PRESETS: dict[str, TrainConfig] = {
-    "classic": TrainConfig(
-        hidden=(128, 64),
-        epochs=20,
-        lr=0.01,
-        batch_size=1,
-        optimizer="sgd",
-        momentum=0.0,
-        schedule="constant",
-        init="small",
+# plain RunConfig (any value can still be changed); PRESET_DESCRIPTIONS says what each is for.
+PRESETS: dict[str, RunConfig] = {
+    "classic": RunConfig(
+        ModelConfig(hidden=(128, 64), init="small"),
+        TrainConfig(epochs=20, lr=0.01, batch_size=1, optimizer="sgd", momentum=0.0, schedule="constant"),
     ),
-    "default": TrainConfig(),
+    "default": RunConfig(),
     # Chosen on a 10,000-image validation split of the training set, never on the test set.
     # "pen" distortions read digits from other pens and fonts as well as "affine" and better
     # than "elastic" (nn/augment.py); 1024-256 keeps the saved model under 5 MB.
-    "best": TrainConfig(
-        hidden=(1024, 256), epochs=30, lr=0.05, batch_size=128, schedule="cosine", augment="pen"
+    "best": RunConfig(
+        ModelConfig(hidden=(1024, 256)),
+        TrainConfig(epochs=30, lr=0.05, batch_size=128, schedule="cosine", augment="pen"),
     ),
 }
 PRESET_DESCRIPTIONS: dict[str, str] = {
@@ -177,29 +405,19 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
 }
 
 
-def _check(spec: Parameter, value: Any) -> str | None:
-    if spec.choices is not None:
-        if value not in spec.choices:
-            return f"must be one of {', '.join(spec.choices)} (got {value!r})"
-        return None
-    if spec.name == "train_size" and value is None:
-        return None
-    if spec.name == "hidden":
-        if not isinstance(value, (tuple, list)):
-            return "must be a list of layer widths"
-        if not value:
-            return "needs at least one hidden layer"
-        if len(value) > MAX_HIDDEN_LAYERS:
-            return f"at most {MAX_HIDDEN_LAYERS} hidden layers (got {len(value)})"
-        return next((m for m in (_check_number(spec, v) for v in value) if m), None)
-    return _check_number(spec, value)
+# -- checking a value, by its kind -------------------------------------------------------------
 
 
-def _check_number(spec: Parameter, value: Any) -> str | None:
-    is_int_param = isinstance(spec.minimum, int) and spec.name not in ("lr",)
+def _check_choice(spec: Parameter, value: Any) -> str | None:
+    if value not in spec.choices:
+        return f"must be one of {', '.join(spec.choices)} (got {value!r})"
+    return None
+
+
+def _check_number(spec: Parameter, value: Any, *, whole: bool) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"must be a number (got {value!r})"
-    if is_int_param and not float(value).is_integer():
+    if whole and not float(value).is_integer():
         return f"must be a whole number (got {value!r})"
     if value != value:  # NaN compares unequal to itself
         return "must be a number (got NaN)"
@@ -212,13 +430,37 @@ def _check_number(spec: Parameter, value: Any) -> str | None:
     return None
 
 
-def _check_size(hidden: tuple[int, ...]) -> str | None:
-    sizes = (784, *hidden, 10)
-    weights = sum(a * b for a, b in itertools.pairwise(sizes))
-    if weights > MAX_WEIGHTS:
-        gigabytes = weights * 4 * 4 / 1e9
-        return (
-            f"{weights:,} weights would need about {gigabytes:.1f} GB to train; "
-            f"keep the network under {MAX_WEIGHTS:,} weights"
-        )
-    return None
+def _check_int(spec: Parameter, value: Any) -> str | None:
+    return _check_number(spec, value, whole=True)
+
+
+def _check_float(spec: Parameter, value: Any) -> str | None:
+    return _check_number(spec, value, whole=False)
+
+
+def _check_optional_int(spec: Parameter, value: Any) -> str | None:
+    return None if value is None else _check_int(spec, value)
+
+
+def _check_widths(spec: Parameter, value: Any) -> str | None:
+    if not isinstance(value, (tuple, list)):
+        return "must be a list of layer widths"
+    if not value:
+        return "needs at least one hidden layer"
+    if len(value) > MAX_HIDDEN_LAYERS:
+        return f"at most {MAX_HIDDEN_LAYERS} hidden layers (got {len(value)})"
+    return next((m for m in (_check_int(spec, v) for v in value) if m), None)
+
+
+CHECKS: dict[Kind, Callable[[Parameter, Any], str | None]] = {
+    Kind.INT: _check_int,
+    Kind.FLOAT: _check_float,
+    Kind.CHOICE: _check_choice,
+    Kind.WIDTHS: _check_widths,
+    Kind.OPTIONAL_INT: _check_optional_int,
+}
+
+
+def _from_json(spec: Parameter, value: Any) -> Any:
+    """Widths arrive from JSON or argparse as a list; a config holds them as a tuple."""
+    return tuple(value) if spec.kind is Kind.WIDTHS and isinstance(value, list) else value

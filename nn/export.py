@@ -80,8 +80,8 @@ def to_onnx(model: MLP) -> onnx.ModelProto:
 def _properties(model: MLP) -> dict[str, str]:
     """What a person inspecting the file (in Netron, say) should know about the model."""
     props = {"layer_sizes": "-".join(map(str, model.layer_sizes)), "temperature": f"{model.temperature:g}"}
-    if isinstance(model.meta.get("test_accuracy"), (int, float)):
-        props["test_accuracy"] = f"{model.meta['test_accuracy']:.4f}"
+    if model.record.test_accuracy is not None:
+        props["test_accuracy"] = f"{model.record.test_accuracy:.4f}"
     return props
 
 

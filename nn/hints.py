@@ -1,7 +1,7 @@
 """What went wrong (or could go better) in a run, in plain words, with the setting to change.
 
-Each rule reads the run's per-epoch history — the `EpochEnd`s, or the dicts `model.meta`
-keeps of them — and, for dead ReLUs, the network itself. The rules are deliberately few and
+Each rule reads the run's per-epoch history — its `EpochEnd`s, live or from the model's
+record — and, for dead ReLUs, the network itself. The rules are deliberately few and
 blunt; each names one setting, because a learner acts on "lower the learning rate", not on a
 loss curve. A run that went fine gets no hint at all.
 
@@ -18,12 +18,12 @@ loss curve. A run that went fine gets no hint at all.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from .events import EpochEnd
 from .inside import activations
 from .network import MLP
 
@@ -46,7 +46,7 @@ class Hint:
 
 
 def diagnose(
-    history: Sequence[Mapping[str, Any] | Any],
+    history: Sequence[EpochEnd],
     *,
     status: str | None = None,
     lr: float | None = None,
@@ -55,13 +55,13 @@ def diagnose(
     """Hints for a run from its history (oldest epoch first), how it ended, its learning rate and
     the share of its hidden units that never fire (see `dead_unit_share`).
     """
-    epochs = [_as_dict(e) for e in history]
-    losses = [e["loss"] for e in epochs]
+    epochs = list(history)
+    losses = [e.loss for e in epochs]
     if status == "diverged" or not all(math.isfinite(loss) for loss in losses):
         return [_diverged(lr)]
     if not epochs:
         return []
-    train = [e["train_accuracy"] for e in epochs]
+    train = [e.train_accuracy for e in epochs]
     if train[-1] < NEAR_CHANCE:
         return [_stuck(train[-1], lr, dead_share)]
     held_out = _held_out(epochs)
@@ -86,30 +86,26 @@ def run_hints(
     model: MLP,
     train_images: np.ndarray,
     *,
-    history: Sequence[Mapping[str, Any] | Any] | None = None,
+    history: Sequence[EpochEnd] | None = None,
     status: str | None = None,
 ) -> list[Hint]:
-    """Hints for a trained model; history, status and learning rate default to its `meta`.
+    """Hints for a trained model; history, status and learning rate default to its record's.
 
     Dead units are counted on the first `DEAD_SAMPLE` of `train_images`.
     """
-    meta = model.meta
+    record = model.record
     return diagnose(
-        meta.get("history", []) if history is None else history,
-        status=meta.get("status") if status is None else status,
-        lr=(meta.get("config") or {}).get("lr"),
+        record.history if history is None else history,
+        status=record.status if status is None else status,
+        lr=record.training.lr if record.training is not None else None,
         dead_share=dead_unit_share(model, train_images[:DEAD_SAMPLE]),
     )
 
 
-def _as_dict(epoch: Mapping[str, Any] | Any) -> Mapping[str, Any]:
-    return epoch if isinstance(epoch, Mapping) else vars(epoch)
-
-
-def _held_out(epochs: list[Mapping[str, Any]]) -> list[float] | None:
+def _held_out(epochs: list[EpochEnd]) -> list[float] | None:
     """Validation accuracy if the run held images out, else test accuracy, else None."""
     for key in ("val_accuracy", "test_accuracy"):
-        values = [e.get(key) for e in epochs]
+        values = [getattr(e, key) for e in epochs]
         if all(v is not None for v in values):
             return values
     return None
@@ -151,12 +147,12 @@ def _stuck(accuracy: float, lr: float | None, dead_share: float | None) -> Hint:
     )
 
 
-def _overfitting(epochs: list[Mapping[str, Any]], train: list[float], held_out: list[float]) -> list[Hint]:
+def _overfitting(epochs: list[EpochEnd], train: list[float], held_out: list[float]) -> list[Hint]:
     best = int(np.argmax(held_out))
     fell = held_out[-1] <= held_out[best] - OVERFIT_FALL
     if not (train[-1] >= NEAR_PERFECT and fell and len(held_out) - 1 - best >= OVERFIT_EPOCHS):
         return []
-    epoch = epochs[best]["epoch"]
+    epoch = epochs[best].epoch
     return [
         Hint(
             "overfitting",

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import TrainConfig
 from .layers import Dense, ReLU
 from .network import MLP, as_batch
 
@@ -118,20 +117,16 @@ def compare(layer: str, before: np.ndarray, after: np.ndarray, bins: int = 40) -
 
 
 def initial_model(model: MLP) -> MLP | None:
-    """The network as it was before any training, rebuilt from its recorded configuration.
+    """The network as it was before any training, rebuilt from its `ModelConfig`.
 
-    Initialisation depends only on the architecture, the init scheme and the seed, so the
-    untrained network can be recreated exactly. A model trained further (fine-tuned) keeps
-    how it was first built in `meta["base_config"]`. Returns None for a model whose metadata
-    does not say how it was built (e.g. one uploaded from elsewhere).
+    Initialisation depends only on the architecture, the init scheme and the seed, which
+    `model.config` holds (a fine-tuned copy keeps its base's). Returns None unless the model's
+    record says Digit Lab trained it from its first weights: a file from elsewhere (or a
+    fine-tune of one) may have started from anything.
     """
-    try:
-        config = TrainConfig.from_dict(model.meta.get("base_config") or model.meta["config"]).validate()
-    except (KeyError, TypeError, ValueError):  # ValueError includes ConfigError
+    if model.record.first_training is None:
         return None
-    if tuple(config.hidden) != model.layer_sizes[1:-1]:
-        return None
-    return MLP(config.hidden, init=config.init, seed=config.seed, dtype=model.dtype)
+    return MLP.from_config(model.config)
 
 
 def weight_distributions(before: MLP, after: MLP, bins: int = 40) -> list[Distribution]:

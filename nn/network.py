@@ -4,18 +4,20 @@ All weights and biases live in one flat array (`params`), each layer's W and b b
 it, and likewise their gradients in `grads`. Layers see ordinary 2-D arrays; the optimizer sees
 one vector, so an update costs a handful of NumPy calls whatever the depth of the network.
 Weights come first in the buffer so that weight decay can skip the biases with one slice.
+
+A network is built from a `ModelConfig` (its widths, initialisation, precision and seed) and
+keeps it as `config`; what happens to it afterwards — training, its history, its accuracy —
+is its `record` (`nn.record.ModelRecord`), which training writes and model files keep.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from .config import TrainConfig
-from .errors import ConfigError
+from .config import ModelConfig, TrainConfig
 from .layers import Dense, ReLU
 from .losses import cross_entropy, softmax
+from .record import ModelRecord
 
 N_INPUTS, N_CLASSES = 784, 10
 PREDICT_CHUNK = 4096  # rows per forward pass at inference: bounds memory for any N
@@ -27,6 +29,8 @@ class MLP:
     >>> model = MLP(hidden=(128, 64), seed=0)
     >>> model.layer_sizes
     (784, 128, 64, 10)
+    >>> MLP.from_config(ModelConfig(hidden=(32,), init="small")).config.init
+    'small'
     """
 
     def __init__(
@@ -34,15 +38,14 @@ class MLP:
         hidden: tuple[int, ...] = (128, 64),
         *,
         init: str = "he",
-        seed: int | None = 0,
+        seed: int = 0,
         dtype: str | np.dtype = "float32",
     ):
-        problems = TrainConfig(hidden=tuple(hidden), init=init, dtype=np.dtype(dtype).name).problems()
-        if problems:
-            raise ConfigError(problems)
+        dtype = np.dtype(dtype)
+        self.config = ModelConfig(hidden=tuple(hidden), init=init, dtype=dtype.name, seed=seed).validate()
+        self.record = ModelRecord()  # nothing has happened to it yet
         self.layer_sizes = (N_INPUTS, *(int(h) for h in hidden), N_CLASSES)
-        self.dtype = np.dtype(dtype)
-        self.meta: dict[str, Any] = {}
+        self.dtype = dtype
         shapes = list(zip(self.layer_sizes, self.layer_sizes[1:]))
         self.n_weights = sum(a * b for a, b in shapes)
         self.params = np.zeros(self.n_weights + sum(b for _, b in shapes), self.dtype)
@@ -51,6 +54,11 @@ class MLP:
         self.biases = _views(self.params[self.n_weights :], [(b,) for _, b in shapes])
         self._build_layers(shapes)
         self._initialise(init, np.random.default_rng(seed))
+
+    @classmethod
+    def from_config(cls, config: ModelConfig) -> MLP:
+        """The network `config` describes, with its first weights drawn from `config.seed`."""
+        return cls(config.hidden, init=config.init, seed=config.seed, dtype=config.dtype)
 
     def _build_layers(self, shapes: list[tuple[int, int]]) -> None:
         weight_grads = _views(self.grads, shapes)
@@ -115,8 +123,8 @@ class MLP:
 
     @property
     def temperature(self) -> float:
-        """The softmax temperature fitted by `nn.calibration` and saved in `meta`; 1 when none was."""
-        return float(self.meta.get("temperature", 1.0))
+        """The softmax temperature fitted by `nn.calibration`, kept in the record; 1 when none was."""
+        return 1.0 if self.record.temperature is None else self.record.temperature
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """Probabilities of the ten digits: (10,) for one image, (N, 10) for a batch.
@@ -146,10 +154,10 @@ class MLP:
         return float(np.mean(self.predict(images) == np.asarray(labels)))
 
     def fit(self, images: np.ndarray, labels: np.ndarray, config: TrainConfig | None = None) -> MLP:
-        """Train on (images, labels) with `config` (whose `hidden` must match), and return self."""
+        """Train on (images, labels) with `config` (TrainConfig's defaults if None), and return self."""
         from .training import train  # the training loop builds on this module, not vice versa
 
-        for _ in train(self, images, labels, config or TrainConfig(hidden=self.layer_sizes[1:-1])):
+        for _ in train(self, images, labels, config or TrainConfig()):
             pass
         return self
 

@@ -1,11 +1,16 @@
-"""Saving and loading models as `.npz`: plain arrays and one JSON string, never a pickle.
+"""Saving and loading models as `.npz`: plain arrays and JSON strings, never a pickle.
 
 A model file holds `format` (a marker), `layer_sizes`, the weights `W0…` and biases `b0…`,
-and `meta`: JSON with the hyper-parameters, the per-epoch history and the test accuracy.
-Loading uses `allow_pickle=False` — a pickle can run any code it likes when read — and then
-checks every key, shape, dtype and value, so a file is either a sound model or a clear error.
-Saving writes a temporary file beside the target and renames it over, so a crash half-way
-leaves the old file intact, never a torn one.
+`config` — the network's `ModelConfig` as JSON — and `record` — its `ModelRecord` (training
+config, per-epoch history, test accuracy…) as JSON. Loading uses `allow_pickle=False` — a
+pickle can run any code it likes when read — and then checks every key, shape, dtype and value,
+the JSON's included, so a file is either a sound model or a clear error. Saving writes a
+temporary file beside the target and renames it over, so a crash half-way leaves the old file
+intact, never a torn one.
+
+Files written before the network's settings were separated from its training
+(`digitlab-mlp-v1`, like the shipped `models/default.npz`) hold one free-form `meta` object
+instead; `_description_v1` reads it into the same two types, with the same checks.
 """
 
 from __future__ import annotations
@@ -17,21 +22,21 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
-from .config import MAX_HIDDEN_LAYERS, MAX_WEIGHTS
-from .errors import ModelFileError, OutputPathError
+from .config import MAX_HIDDEN_LAYERS, MAX_WEIGHTS, Group, ModelConfig, parameters
+from .errors import ConfigError, ModelFileError, OutputPathError
 from .network import MLP, N_CLASSES, N_INPUTS
+from .record import ModelRecord
 
-FORMAT = "digitlab-mlp-v1"
+FORMAT = "digitlab-mlp-v2"
+FORMAT_V1 = "digitlab-mlp-v1"  # still read: a `meta` object instead of `config` and `record`
+DESCRIPTION = {FORMAT: ("config", "record"), FORMAT_V1: ("meta",)}  # the JSON entries of each
 # The largest network a config allows, in float64, plus room for its history and the zip.
 MAX_FILE_BYTES = 8 * MAX_WEIGHTS + 64 * 1024 * 1024
 FLOAT_DTYPES = ("float32", "float64")
-# A softmax temperature (nn/calibration.py) outside these bounds is no calibration but a broken file:
-# fitted ones land between about 0.5 and 3.
-TEMPERATURE_RANGE = (0.01, 100.0)
 
 
 def save_model(model: MLP, path: str | Path) -> Path:
@@ -70,9 +75,11 @@ def model_bytes(model: MLP) -> bytes:
 
 
 def _check_savable(model: MLP) -> None:
-    problem = temperature_problem(model.meta)
-    if problem:
-        raise ValueError(problem)  # never write a file that load_model would refuse
+    """Never write a file that load_model would refuse: its record passes the same checks first."""
+    try:
+        ModelRecord.from_dict(model.record.to_dict())
+    except ValueError as exc:
+        raise ValueError(f"the model's record cannot be saved: {exc}") from None
 
 
 def _write(model: MLP, file: BinaryIO) -> None:
@@ -84,7 +91,8 @@ def model_arrays(model: MLP) -> dict[str, np.ndarray]:
     arrays = {
         "format": np.array(FORMAT),
         "layer_sizes": np.array(model.layer_sizes, dtype=np.int64),
-        "meta": np.array(json.dumps(model.meta)),
+        "config": np.array(json.dumps(model.config.to_dict())),
+        "record": np.array(json.dumps(model.record.to_dict())),
     }
     for i, (W, b) in enumerate(zip(model.weights, model.biases)):
         arrays[f"W{i}"], arrays[f"b{i}"] = W, b
@@ -171,7 +179,8 @@ def _model_from_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> MLP:
     def bad(problem: str) -> ModelFileError:
         return ModelFileError(f"{path} is not a valid Digit Lab model: {problem}")
 
-    if "format" not in arrays or arrays["format"].shape != () or str(arrays["format"]) != FORMAT:
+    layout = str(arrays["format"]) if "format" in arrays and arrays["format"].shape == () else None
+    if layout not in DESCRIPTION:
         raise bad(f"its 'format' entry is missing or is not {FORMAT!r}")
     sizes = arrays.get("layer_sizes")
     if sizes is None or sizes.ndim != 1 or sizes.dtype.kind not in "iu" or len(sizes) < 3:
@@ -182,16 +191,27 @@ def _model_from_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> MLP:
     if (sizes[0], sizes[-1]) != (N_INPUTS, N_CLASSES):
         raise bad(f"layer sizes {sizes} must start at {N_INPUTS} inputs and end at {N_CLASSES} classes")
     n_layers = len(sizes) - 1
-    expected = {"format", "layer_sizes", "meta"} | {f"{p}{i}" for p in "Wb" for i in range(n_layers)}
+    weights = {f"{p}{i}" for p in "Wb" for i in range(n_layers)}
+    expected = {"format", "layer_sizes", *DESCRIPTION[layout]} | weights
     if set(arrays) != expected:
         raise bad(f"expected entries {sorted(expected)}, found {sorted(arrays)}")
-    dtypes = {arrays[f"{p}{i}"].dtype.name for p in "Wb" for i in range(n_layers)}
+    dtypes = {arrays[name].dtype.name for name in weights}
     if len(dtypes) != 1 or not dtypes <= set(FLOAT_DTYPES):
         raise bad(f"weights must all be float32 or all float64, found {sorted(dtypes)}")
+    shape = ModelConfig(hidden=sizes[1:-1], dtype=dtypes.pop())
+    if shape.problems():
+        raise bad(f"layer sizes {sizes}: {ConfigError(shape.problems())}")
+    json_entries = {name: _parse_json(arrays[name], name, bad) for name in DESCRIPTION[layout]}
     try:
-        model = MLP(hidden=sizes[1:-1], dtype=dtypes.pop())
-    except ValueError as exc:
-        raise bad(f"layer sizes {sizes}: {exc}") from None
+        config, record = READ_DESCRIPTION[layout](json_entries, shape)
+    except ValueError as exc:  # includes ConfigError
+        raise bad(str(exc)) from None
+    if (config.hidden, config.dtype) != (shape.hidden, shape.dtype):
+        raise bad(
+            f"its config describes a {'-'.join(map(str, (N_INPUTS, *config.hidden, N_CLASSES)))} "
+            f"{config.dtype} network, but its weights are {'-'.join(map(str, sizes))} {shape.dtype}"
+        )
+    model = MLP.from_config(config)
     for i, (W, b) in enumerate(zip(model.weights, model.biases)):
         for name, target in ((f"W{i}", W), (f"b{i}", b)):
             if arrays[name].shape != target.shape:
@@ -199,31 +219,82 @@ def _model_from_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> MLP:
             target[...] = arrays[name]
     if not np.isfinite(model.params).all():
         raise bad("some weights are NaN or infinite")
-    model.meta = _parse_meta(arrays["meta"], bad)
-    problem = temperature_problem(model.meta)
-    if problem:
-        raise bad(problem)
+    model.record = record
     return model
 
 
-def temperature_problem(meta: dict) -> str | None:
-    """What is wrong with `meta`'s softmax temperature, if anything (a model need not have one)."""
-    if "temperature" not in meta:
-        return None
-    value, (low, high) = meta["temperature"], TEMPERATURE_RANGE
-    # bool is an int to Python, but `true` is no temperature
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        return f"its temperature must be a number from {low} to {high}, found {value!r}"
-    return None
-
-
-def _parse_meta(entry: np.ndarray, bad) -> dict:
+def _parse_json(entry: np.ndarray, name: str, bad: Callable[[str], ModelFileError]) -> Any:
     if entry.shape != () or entry.dtype.kind != "U":
-        raise bad("'meta' must be a JSON string")
+        raise bad(f"{name!r} must be a JSON string")
     try:
-        meta = json.loads(str(entry))
+        value = json.loads(str(entry))
     except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-        raise bad(f"'meta' is not valid JSON ({exc})") from None
-    if not isinstance(meta, dict):
-        raise bad("'meta' must be a JSON object")
-    return meta
+        raise bad(f"{name!r} is not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise bad(f"{name!r} must be a JSON object")
+    return value
+
+
+def _description_v2(entries: dict[str, dict], shape: ModelConfig) -> tuple[ModelConfig, ModelRecord]:
+    """`config` states every ModelConfig field (a missing seed would silently become 0)."""
+    config = entries["config"]
+    if set(config) != set(shape.to_dict()):
+        raise ValueError(f"'config' must give exactly {', '.join(shape.to_dict())}")
+    return _model_config(config), _record("record", entries["record"])
+
+
+def _description_v1(entries: dict[str, dict], shape: ModelConfig) -> tuple[ModelConfig, ModelRecord]:
+    """The free-form `meta` of format v1, read into the same types with the same checks.
+
+    Its "config" mixed the network's settings with the training's; a fine-tune kept its base's
+    in "base_config", which is how the network was first built. Settings it leaves out take
+    their defaults (the network's shape and precision: from the weights), and keys v1 never
+    defined are ignored: before v2 anyone could add any.
+    """
+    meta = entries["meta"]
+    built = _flat_config(meta, "base_config") or _flat_config(meta, "config") or {}
+    config = _model_config({**shape.to_dict(), **_part(built, Group.MODEL)})
+    record = {name: meta[name] for name in RECORD_KEYS_V1 if name in meta}
+    for old, new in (("config", "training"), ("base_config", "base_training")):
+        if _flat_config(meta, old) is not None:
+            record[new] = _part(_flat_config(meta, old), Group.TRAINING)
+    return config, _record("meta", record)
+
+
+READ_DESCRIPTION = {FORMAT: _description_v2, FORMAT_V1: _description_v1}
+RECORD_KEYS_V1 = (
+    "history",
+    "trained_at",
+    "train_seconds",
+    "status",
+    "epochs_done",
+    "test_accuracy",
+    "finetune",
+    "temperature",
+)
+
+
+def _flat_config(meta: dict, key: str) -> dict | None:
+    value = meta.get(key)
+    if value is not None and not isinstance(value, dict):
+        raise ValueError(f"'meta' {key!r} must be a JSON object")
+    return value
+
+
+def _part(flat: dict, group: Group) -> dict:
+    names = {spec.name for spec in parameters(group)}
+    return {name: value for name, value in flat.items() if name in names}
+
+
+def _model_config(data: dict) -> ModelConfig:
+    try:
+        return ModelConfig.from_dict(data).validate()
+    except ConfigError as exc:
+        raise ValueError(f"its model config is invalid ({exc})") from None
+
+
+def _record(entry: str, data: dict) -> ModelRecord:
+    try:
+        return ModelRecord.from_dict(data)
+    except ValueError as exc:
+        raise ValueError(f"{entry!r}: {exc}") from None

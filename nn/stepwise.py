@@ -18,7 +18,7 @@ says which weights moved most.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -174,7 +174,7 @@ def softmax_steps(logits: np.ndarray) -> SoftmaxSteps:
 
 def scratch_copy(model: MLP, dtype: str | np.dtype | None = None) -> MLP:
     """A separate network with the same weights (optionally in another precision) to experiment on."""
-    copy = MLP(model.layer_sizes[1:-1], seed=None, dtype=dtype or model.dtype)
+    copy = MLP.from_config(replace(model.config, dtype=np.dtype(dtype or model.dtype).name))
     copy.params[...] = model.params
     return copy
 

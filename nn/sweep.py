@@ -4,8 +4,9 @@ python -m nn.sweep --lr 0.01 0.03 0.1 --hidden 64 --hidden 128 64 --epochs 5 --v
 python -m nn.sweep --preset best --lr 0.03 0.05 --augment none pen --val-size 10000 --epochs 10
 python -m nn.sweep --batch-size 32 128 512 --val-size 5000 --scheduler tcp://10.0.0.5:8786
 
-Every flag of `nn.train` takes several values here; `--hidden` is repeated instead, once per
-architecture. A parameter given several values is swept (one to three of them); every
+Every flag of `nn.train` takes several values here, built from `nn.config.PARAMETERS` by kind
+alone (`FLAGS`); a widths flag (`--hidden`) is repeated instead, once per architecture. A
+parameter given several values is swept (one to three of them); every
 combination is one run, trained in this machine's worker pool (or on a Dask cluster with
 `--scheduler` or DIGITLAB_DASK_SCHEDULER) and recorded in the run store, where the app's Sweeps
 page shows it too. The runs are ranked by validation accuracy, and only the best one's test
@@ -17,6 +18,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 from services import locations
 from services.jobs import FAILED, JobRunner, Runner
@@ -29,15 +32,34 @@ from services.sweeps import (
     Grid,
     Row,
     Sweep,
+    config_for,
     show,
     start,
 )
 
-from .config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, TrainConfig
+from .config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, Kind, Parameter, RunConfig
 from .errors import DigitLabError
 from .train import stop_on_ctrl_c
 
 POLL_SECONDS = 0.2
+SWEEP_THEM = "; several values: sweep them"
+
+# argparse's options for a flag of each kind of parameter, given the parameter and its flag:
+# every flag takes several values. A widths value is itself several numbers, so its flag is
+# repeated instead, once per value.
+FLAGS: dict[Kind, Callable[[Parameter, str], dict[str, Any]]] = {
+    Kind.INT: lambda spec, flag: {"type": int, "nargs": "+"},
+    Kind.FLOAT: lambda spec, flag: {"type": float, "nargs": "+"},
+    Kind.CHOICE: lambda spec, flag: {"choices": spec.choices, "nargs": "+"},
+    Kind.WIDTHS: lambda spec, flag: {
+        "type": int,
+        "nargs": "+",
+        "action": "append",
+        "metavar": "WIDTH",
+        "help": f"{spec.help}; repeat the flag for each architecture to sweep, e.g. {flag} 64 {flag} 128 64",
+    },
+    Kind.OPTIONAL_INT: lambda spec, flag: {"type": int, "nargs": "+"},
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,20 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", choices=PRESETS, help="the recipe that unswept parameters come from")
     for name, spec in PARAMETERS.items():
         flag = "--" + name.replace("_", "-")
-        kwargs: dict = {"help": spec.help + "; several values: sweep them", "nargs": "+"}
-        if spec.choices:
-            kwargs["choices"] = spec.choices
-        elif name == "hidden":
-            kwargs.update(
-                type=int,
-                action="append",
-                metavar="WIDTH",
-                help=f"{spec.help}; repeat the flag for each architecture to sweep, e.g. "
-                "--hidden 64 --hidden 128 64",
-            )
-        else:
-            kwargs["type"] = float if isinstance(spec.minimum, float) else int
-        parser.add_argument(flag, **kwargs)
+        parser.add_argument(flag, **{"help": spec.help + SWEEP_THEM} | FLAGS[spec.kind](spec, flag))
     parser.add_argument(
         "--scheduler",
         metavar="tcp://HOST:8786",
@@ -93,23 +102,19 @@ def build_parser() -> argparse.ArgumentParser:
 def grid_from_args(args: argparse.Namespace, argv: list[str]) -> Grid:
     """Parameters given several values become the axes, in the order of their flags in `argv`;
     those given one value set the base."""
-    base = PRESETS[args.preset] if args.preset else TrainConfig()
     fixed, axes = {}, []
-    for name in PARAMETERS:
+    for name, spec in PARAMETERS.items():
         values = getattr(args, name)
         if values is None:
             continue
-        values = tuple(tuple(v) for v in values) if name == "hidden" else tuple(values)
+        values = tuple(tuple(v) for v in values) if spec.kind is Kind.WIDTHS else tuple(values)
         if len(values) == 1:
             fixed[name] = values[0]
         else:
             axes.append(Axis(name, values))
     flags = [arg.split("=")[0] for arg in argv]
     axes.sort(key=lambda axis: flags.index("--" + axis.name.replace("_", "-")))
-    try:
-        base = TrainConfig.from_dict(base.to_dict() | fixed)
-    except TypeError as exc:
-        raise DigitLabError(f"these settings cannot make a configuration: {exc}") from None
+    base = config_for(PRESETS[args.preset] if args.preset else RunConfig(), fixed)
     if not axes:
         raise DigitLabError(
             "nothing to sweep: give one to three parameters several values, e.g. --lr 0.01 0.03 0.1"

@@ -5,6 +5,9 @@ python -m nn.train --preset best --save models/best.npz
 python -m nn.train --preset classic --epochs 3   # a preset, with any flag overriding it
 python -m nn.train --hidden 256 128 --epochs 5 --save models/mine.npz
 python -m nn.train --batch-size 1 --optimizer sgd --lr 0.01 --train-size 5000
+
+Every hyper-parameter in `nn.config.PARAMETERS` becomes a flag, shaped by its kind alone
+(`FLAGS`); the values are split into the run's ModelConfig and TrainConfig by `RunConfig`.
 """
 
 from __future__ import annotations
@@ -16,22 +19,37 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from services.runs import Run, RunStore
 
-from .config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, TrainConfig
+from .config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, Kind, Parameter, RunConfig
 from .errors import DigitLabError
 from .experiment import TrainingRun
 from .network import MLP
 from .persistence import check_writable, reason, save_model
 from .training import BatchProgress, EpochEnd, Event, RunEnd
 
+# argparse's options for a flag of each kind of parameter, given the parameter and its default.
+FLAGS: dict[Kind, Callable[[Parameter, Any], dict[str, Any]]] = {
+    Kind.INT: lambda spec, default: {"type": int},
+    Kind.FLOAT: lambda spec, default: {"type": float},
+    Kind.CHOICE: lambda spec, default: {"choices": spec.choices},
+    Kind.WIDTHS: lambda spec, default: {
+        "type": int,
+        "nargs": "+",
+        "metavar": "WIDTH",
+        "default": list(default),
+    },
+    Kind.OPTIONAL_INT: lambda spec, default: {"type": int, "metavar": "N"},
+}
 
-def build_parser(defaults: TrainConfig | None = None) -> argparse.ArgumentParser:
-    """The parser, its flags defaulting to `defaults` (a preset's values, or TrainConfig's)."""
-    defaults = defaults or TrainConfig()
+
+def build_parser(defaults: RunConfig | None = None) -> argparse.ArgumentParser:
+    """The parser, its flags defaulting to `defaults` (a preset's values, or RunConfig's)."""
+    values = (defaults or RunConfig()).values()
     parser = argparse.ArgumentParser(
         prog="python -m nn.train",
         description="Train a fully connected network on MNIST with NumPy and report each epoch.",
@@ -42,19 +60,10 @@ def build_parser(defaults: TrainConfig | None = None) -> argparse.ArgumentParser
         choices=PRESETS,
         help="start from a named recipe (listed below); flags given as well override its values",
     )
-    for name in PARAMETERS:
-        spec, default = PARAMETERS[name], getattr(defaults, name)
-        flag = "--" + name.replace("_", "-")
-        kwargs: dict = {"help": f"{spec.help} (default: {_show(default)})", "default": default}
-        if spec.choices:
-            kwargs["choices"] = spec.choices
-        elif name == "hidden":
-            kwargs.update(type=int, nargs="+", metavar="WIDTH", default=list(default))
-        elif name == "train_size":
-            kwargs.update(type=int, metavar="N", help=f"{spec.help} (default: all)")
-        else:
-            kwargs["type"] = float if isinstance(spec.minimum, float) else int
-        parser.add_argument(flag, **kwargs)
+    for name, spec in PARAMETERS.items():
+        default = values[name]
+        options = {"help": f"{spec.help} (default: {_show(spec, default)})", "default": default}
+        parser.add_argument("--" + name.replace("_", "-"), **options | FLAGS[spec.kind](spec, default))
     parser.add_argument("--save", type=Path, metavar="PATH", help="write the trained model to this .npz file")
     return parser
 
@@ -67,14 +76,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return build_parser(PRESETS.get(preset)).parse_args(argv)
 
 
-def _show(default: object) -> str:
+def _show(spec: Parameter, default: object) -> str:
+    if default is None:
+        return spec.unset
     return " ".join(map(str, default)) if isinstance(default, (list, tuple)) else str(default)
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    values = {name: getattr(args, name) for name in PARAMETERS}
-    values["hidden"] = tuple(values["hidden"])
-    return TrainConfig(**values)
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    return RunConfig.from_values({name: getattr(args, name) for name in PARAMETERS})
 
 
 def format_epoch(event: EpochEnd) -> str:
@@ -190,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\naborted; nothing saved", file=sys.stderr)
         return 130
-    print(f"test accuracy: {run.model.meta['test_accuracy']:.4f}")
+    print(f"test accuracy: {run.model.record.test_accuracy:.4f}")
     return 1 if run.result.status == "diverged" or not kept else 0
 
 

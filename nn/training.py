@@ -5,6 +5,9 @@ prints them), the app (which charts them from a background thread) and the tests
 on them). It never prints and keeps no global state.
 
 Batch size 1 is the classic stochastic mode: the weights move after every single image.
+
+The loop needs only a network and a `TrainConfig`: how the network is built is its own
+business (`MLP.config`). When the run ends the loop writes the model's `record`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import math
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -21,6 +24,7 @@ import numpy as np
 
 from . import augment
 from .config import TrainConfig
+from .events import BatchProgress, EpochEnd, Event, RunEnd
 from .optimizers import make_optimizer
 from .schedules import learning_rate
 
@@ -38,42 +42,6 @@ DIVERGED_LOSS = 1e4
 OVERSHOOT = 1.5
 
 
-@dataclass(frozen=True)
-class BatchProgress:
-    """Part-way through an epoch: `batch` of `batches` done, mean loss so far."""
-
-    epoch: int
-    epochs: int
-    batch: int
-    batches: int
-    loss: float
-
-
-@dataclass(frozen=True)
-class EpochEnd:
-    """One epoch done. Accuracies on sets that were not given are None."""
-
-    epoch: int
-    epochs: int
-    loss: float
-    train_accuracy: float
-    val_accuracy: float | None
-    test_accuracy: float | None
-    seconds: float
-    lr: float
-
-
-@dataclass(frozen=True)
-class RunEnd:
-    """The run is over: `status` is "completed", "stopped" or "diverged"."""
-
-    status: str
-    epochs_done: int
-    seconds: float
-    message: str
-
-
-Event = BatchProgress | EpochEnd | RunEnd
 LabelledSet = tuple[np.ndarray, np.ndarray]
 
 
@@ -92,25 +60,40 @@ def train(
     Setting `stop` (from any thread) ends the run after the current batch, keeping the
     weights learned so far. A loss that explodes ends it at once and restores the weights of
     the last completed epoch. Either way the last event is a `RunEnd`, after which
-    `model.meta` describes the model: its config, one dict per completed epoch in "history",
-    when it was trained, for how long, how the run ended and (given `test`) its test accuracy.
+    `model.record` describes the training: `config`, one `EpochEnd` per completed epoch (after
+    those of any earlier training of the same model), when it started (UTC), for how long, how
+    it ended and (given `test`) the test accuracy. A softmax temperature fitted before is
+    dropped: it belonged to the old weights.
     """
     started = datetime.now(UTC)
+    history: list[EpochEnd] = list(model.record.history)
     for event in _epochs(model, images, labels, config, validation, test, stop):
-        if isinstance(event, RunEnd):
-            _describe(model, event, started, test)
+        if isinstance(event, EpochEnd):
+            history.append(event)
+        elif isinstance(event, RunEnd):
+            _describe(model, config, history, event, started, test)
         yield event
 
 
-def _describe(model: MLP, end: RunEnd, started: datetime, test: LabelledSet | None) -> None:
-    model.meta.update(
+def _describe(
+    model: MLP,
+    config: TrainConfig,
+    history: list[EpochEnd],
+    end: RunEnd,
+    started: datetime,
+    test: LabelledSet | None,
+) -> None:
+    model.record = replace(
+        model.record,
+        training=config,
+        history=tuple(history),
         trained_at=started.isoformat(timespec="seconds"),
         train_seconds=round(end.seconds, 3),
         status=end.status,
         epochs_done=end.epochs_done,
+        test_accuracy=model.score(*test) if test is not None else None,  # of these weights, if measured
+        temperature=None,
     )
-    if test is not None:
-        model.meta["test_accuracy"] = model.score(*test)
 
 
 def _epochs(
@@ -123,14 +106,10 @@ def _epochs(
     stop: threading.Event | None,
 ) -> Iterator[Event]:
     config.validate()
-    if tuple(config.hidden) != model.layer_sizes[1:-1]:
-        raise ValueError(f"config.hidden {config.hidden} does not match the model {model}")
     rng = np.random.default_rng(config.seed)
     optimizer = make_optimizer(
         config.optimizer, model.params, model.grads, model.n_weights, config.weight_decay, config.momentum
     )
-    history = model.meta.setdefault("history", [])
-    model.meta["config"] = config.to_dict()
     n, bs = len(labels), config.batch_size
     batches = math.ceil(n / bs)
     report_every = max(1, batches // PROGRESS_UPDATES_PER_EPOCH)
@@ -186,7 +165,6 @@ def _epochs(
             seconds=time.perf_counter() - epoch_start,
             lr=lr,
         )
-        history.append(asdict(end))
         yield end
     yield RunEnd("completed", config.epochs, time.perf_counter() - started, f"trained {config.epochs} epochs")
 

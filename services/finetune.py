@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from nn import augment
 from nn.config import TrainConfig
 from nn.data import MNIST, load_mnist, subset
 from nn.network import MLP
+from nn.record import ModelRecord
 from nn.training import Event, RunEnd, train
 
 from .user_digits import Split
@@ -96,13 +97,11 @@ class FineTune:
             (digits.held_out_images, digits.held_out_labels) if len(digits.held_out_labels) else None
         )
         self.config = TrainConfig(
-            hidden=model.layer_sizes[1:-1],
             epochs=settings.epochs,
             lr=settings.lr,
             batch_size=settings.batch_size,
             schedule="cosine",
             seed=settings.seed,
-            dtype=model.dtype.name,
         ).validate()
         rng = np.random.default_rng(settings.seed)
         rehearsal = subset(mnist.train_images, mnist.train_labels, settings.mnist_size, settings.seed)
@@ -148,7 +147,7 @@ class FineTune:
         self.result = FineTuneResult(
             end.status, mnist_before, mnist_after, user_before, user_after, *self.n_user, self.repeats
         )
-        self.model.meta["finetune"] = self.details()
+        self.model.record = replace(self.model.record, finetune=self.details())
 
     def details(self) -> dict[str, Any]:
         """What a run store keeps about this fine-tuning: settings and before/after."""
@@ -172,10 +171,8 @@ def _distorted_copies(
 
 
 def _copy(model: MLP) -> MLP:
-    """The same weights, and how the network was first built (its own training is recorded anew)."""
-    clone = MLP(model.layer_sizes[1:-1], dtype=model.dtype)
+    """The same network and weights, and how they were first trained (its own training is recorded anew)."""
+    clone = MLP.from_config(model.config)
     clone.params[...] = model.params
-    base_config = model.meta.get("base_config") or model.meta.get("config")
-    if base_config is not None:
-        clone.meta["base_config"] = base_config
+    clone.record = ModelRecord(base_training=model.record.first_training)
     return clone

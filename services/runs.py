@@ -21,7 +21,6 @@ A damaged database is reported, never silently replaced: it holds the user's his
 from __future__ import annotations
 
 import json
-import math
 import os
 import socket
 import sqlite3
@@ -29,14 +28,14 @@ import tempfile
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from nn.config import TrainConfig
+from nn.config import RunConfig
 from nn.data import load_mnist
-from nn.errors import DigitLabError, ModelFileError
+from nn.errors import ConfigError, DigitLabError, ModelFileError
 from nn.network import MLP
 from nn.persistence import load_model, reason, save_model
 
@@ -116,7 +115,7 @@ class Run:
     name: str
     created: str  # ISO 8601, UTC
     source: str  # one of SOURCES
-    config: dict[str, Any] | None  # None when unknown (an uploaded model that did not say)
+    config: RunConfig | None  # None when unknown (an uploaded model that did not say)
     history: list[dict[str, Any]]  # one dict per epoch, as `EpochEnd` fields
     test_accuracy: float | None
     seconds: float | None
@@ -126,8 +125,7 @@ class Run:
 
     @property
     def architecture(self) -> str:
-        hidden = (self.config or {}).get("hidden")
-        return "-".join(map(str, (784, *hidden, 10))) if hidden else "?"
+        return "-".join(map(str, (784, *self.config.model.hidden, 10))) if self.config else "?"
 
 
 @dataclass(frozen=True)
@@ -161,20 +159,19 @@ class RunStore:
         name: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> Run:
-        """Save `model` under a new name in `model_dir`, record it from its metadata, return the run."""
+        """Save `model` under a new name in `model_dir`, record it from its record, return the run."""
         if source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
-        meta = model.meta
-        config = _valid_config(meta.get("config"))
+        record, config = model.record, run_config(model)
         row = {
             "name": _clean_name(name or default_name(model)),
-            "created": _timestamp(meta.get("trained_at")),
+            "created": _timestamp(record.trained_at),
             "source": source,
-            "config": json.dumps(config) if config is not None else None,
-            "history": json.dumps(_valid_history(meta.get("history"))),
-            "test_accuracy": _number(meta.get("test_accuracy")),
-            "seconds": _number(meta.get("train_seconds")),
-            "status": str(meta.get("status", "completed")),
+            "config": json.dumps(config.to_dict()) if config is not None else None,
+            "history": json.dumps([asdict(epoch) for epoch in record.history]),
+            "test_accuracy": record.test_accuracy,
+            "seconds": record.train_seconds,
+            "status": record.status or "completed",
             "details": json.dumps(details or {}),
         }
         model_path = save_model(model, self._new_model_path(model))
@@ -215,8 +212,11 @@ class RunStore:
         finally:
             Path(temp).unlink(missing_ok=True)
         mnist = load_mnist()
-        model.meta["test_accuracy"] = model.score(mnist.test_images, mnist.test_labels)
-        model.meta.pop("trained_at", None)  # recorded as created now: when it arrived here
+        model.record = replace(
+            model.record,
+            test_accuracy=model.score(mnist.test_images, mnist.test_labels),
+            trained_at=None,  # recorded as created now: when it arrived here
+        )
         return self.add(model, source="upload", name=name)
 
     # -- reading -----------------------------------------------------------------------------
@@ -451,7 +451,8 @@ class RunStore:
     def _run(self, row: tuple) -> Run:
         try:
             config, history, details = (json.loads(v) if v is not None else None for v in row[4:6] + row[10:])
-        except json.JSONDecodeError as exc:
+            config = stored_config(config) if config is not None else None
+        except (json.JSONDecodeError, ConfigError, TypeError) as exc:
             raise self._damaged(f"run {row[0]} holds malformed JSON ({exc})") from None
         return Run(
             id=row[0],
@@ -468,14 +469,19 @@ class RunStore:
         )
 
 
+def run_config(model: MLP) -> RunConfig | None:
+    """The network and how it was last trained; None for a model not trained by Digit Lab."""
+    training = model.record.training
+    return RunConfig(model.config, training) if training is not None else None
+
+
 def default_name(model: MLP) -> str:
     """e.g. "784-128-64-10 · momentum lr 0.1 · 20 epochs"."""
-    config = _valid_config(model.meta.get("config"))
     arch = "-".join(map(str, model.layer_sizes))
-    if config is None:
+    training = model.record.training
+    if training is None:
         return arch
-    epochs = len(_valid_history(model.meta.get("history")))
-    return f"{arch} · {config['optimizer']} lr {config['lr']:g} · {epochs} epochs"
+    return f"{arch} · {training.optimizer} lr {training.lr:g} · {len(model.record.history)} epochs"
 
 
 def _clean_name(name: str) -> str:
@@ -487,32 +493,13 @@ def _clean_name(name: str) -> str:
     return name
 
 
-def _valid_config(config: Any) -> dict[str, Any] | None:
-    """The hyper-parameters if they are a valid configuration; a model's metadata may be foreign."""
-    try:
-        return TrainConfig.from_dict(config).validate().to_dict()
-    except (TypeError, ValueError, AttributeError):  # ValueError includes ConfigError
-        return None
-
-
-def _valid_history(history: Any) -> list[dict[str, Any]]:
-    """Epochs whose every value is a plain finite number, None or a string; else no history."""
-    if not isinstance(history, list):
-        return []
-    for epoch in history:
-        if not isinstance(epoch, dict) or not all(_plain(v) for v in epoch.values()):
-            return []
-    return history
-
-
-def _plain(value: Any) -> bool:
-    return value is None or isinstance(value, str) or _number(value) is not None
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return float(value)
+def stored_config(data: Any) -> RunConfig:
+    """A config as the store keeps it (a run's, a sweep's base): {"model": …, "training": …}, or one
+    flat {parameter: value} in rows recorded before the network's settings were separated from its
+    training. Raises `ConfigError` (or `TypeError`) for anything else."""
+    if isinstance(data, dict) and set(data) == {"model", "training"}:
+        return RunConfig.from_dict(data)
+    return RunConfig.from_values(data)
 
 
 def _now() -> str:
@@ -545,7 +532,7 @@ Loader = Callable[[Path], MLP]
 
 @dataclass(frozen=True)
 class SavedModel:
-    """What the sidebar tells a person about one model file, read from its metadata."""
+    """What the sidebar tells a person about one model file, read from its record."""
 
     path: Path
     layer_sizes: tuple[int, ...]
@@ -581,7 +568,7 @@ class SavedModel:
 
 
 def saved_time(model: SavedModel) -> datetime | None:
-    """When a run was trained, in the local time zone: from its metadata, else its file's UTC stamp."""
+    """When a run was trained, in the local time zone: from its record, else its file's UTC stamp."""
     try:
         return datetime.fromisoformat(model.trained_at).astimezone()
     except (TypeError, ValueError):
@@ -594,18 +581,18 @@ def saved_time(model: SavedModel) -> datetime | None:
 
 
 def describe(path: Path, load: Loader = load_model, run_name: str | None = None) -> SavedModel:
-    """Read a model file's metadata, or raise `ModelFileError`; `run_name`: its name as a run."""
+    """Read a model file's record, or raise `ModelFileError`; `run_name`: its name as a run."""
     model = load(path)
-    meta = model.meta
+    record = model.record
     if run_name == default_name(model):  # says no more than the label already does
         run_name = None
     return SavedModel(
         path=path,
         layer_sizes=model.layer_sizes,
-        test_accuracy=meta.get("test_accuracy"),
-        trained_at=meta.get("trained_at"),
-        status=meta.get("status"),
-        epochs_done=meta.get("epochs_done"),
+        test_accuracy=record.test_accuracy,
+        trained_at=record.trained_at,
+        status=record.status,
+        epochs_done=record.epochs_done,
         name=run_name,
     )
 

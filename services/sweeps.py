@@ -2,10 +2,12 @@
 
 A learner understands a hyper-parameter best by sweeping it: the same network at five learning
 rates, or three widths × three learning rates, with all the curves side by side. A `Grid` is a
-base configuration and one to three `Axis`es (a parameter and its values); every combination
-of values is one run, submitted to a runner (this machine's pool or a Dask cluster: the sweep
-does not care), saved and recorded in the run store like any other, with the sweep's id and its
-grid point in the run's details. The sweep itself — its grid and the job of each point — is a
+base `RunConfig` and one to three `Axis`es (a parameter and its values); a parameter may be the
+network's (hidden widths, init, precision) or its training's (learning rate, batch size…), and
+`config_for` puts each value into the config it belongs to. Every combination of values is one
+run, submitted to a runner (this machine's pool or a Dask cluster: the sweep does not care),
+saved and recorded in the run store like any other, with the sweep's id and its grid point in
+the run's details. The sweep itself — its grid and the job of each point — is a
 row of the store too, so a past sweep can be reopened.
 
 Choosing honestly: the best run is the one with the highest accuracy on a *validation* split,
@@ -21,16 +23,16 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nn.config import PARAMETERS, TrainConfig
+from nn.config import PARAMETERS, Kind, Parameter, RunConfig
 from nn.errors import DigitLabError
 from nn.training import EpochEnd
 
 from .jobs import CANCELLED, FAILED, FINISHED, RUNNING, WAITING, Job, Runner
-from .runs import Run, RunStore, SweepRecord
+from .runs import Run, RunStore, SweepRecord, stored_config
 from .worker import TrainTask
 
 MAX_AXES = 3
@@ -75,7 +77,7 @@ class Axis:
 class Grid:
     """Every combination of the axes' values, the other settings from `base`."""
 
-    base: TrainConfig
+    base: RunConfig
     axes: tuple[Axis, ...]
 
     @property
@@ -93,7 +95,7 @@ class Grid:
         """The grid's points, the last axis varying fastest: {parameter: value} each."""
         return [dict(zip(self.names, values)) for values in itertools.product(*(a.values for a in self.axes))]
 
-    def configs(self) -> list[TrainConfig]:
+    def configs(self) -> list[RunConfig]:
         return [config_for(self.base, point) for point in self.points()]
 
     def problems(self) -> list[str]:
@@ -105,7 +107,7 @@ class Grid:
             found.append(f"{name} is swept twice; give all its values once")
         for axis in self.axes:
             found += _axis_problems(axis)
-        if self.base.val_size <= 0:
+        if self.base.training.val_size <= 0:
             found.append(WHY_VALIDATION)
         if self.size > MAX_RUNS:
             found.append(
@@ -138,17 +140,34 @@ class Grid:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Grid:
-        axes = tuple(Axis(a["name"], tuple(_value(a["name"], v) for v in a["values"])) for a in data["axes"])
-        return cls(TrainConfig.from_dict(data["base"]), axes)
+    def from_dict(cls, data: Any) -> Grid:
+        """The inverse of `to_dict`; raises `SweepError` saying what is wrong with `data`.
+
+        Sweeps recorded before the network's settings were separated from its training keep
+        their base as one flat set of parameters; it is read into the same RunConfig.
+        """
+        try:
+            return cls(stored_config(data["base"]), tuple(_stored_axis(axis) for axis in data["axes"]))
+        except KeyError as exc:
+            raise SweepError([f"its grid has no {exc}"]) from None
+        except (TypeError, ValueError) as exc:  # ValueError includes ConfigError
+            raise SweepError([f"its grid cannot be read ({exc})"]) from None
 
 
-def config_for(base: TrainConfig, point: dict[str, Any]) -> TrainConfig:
-    """The configuration of one grid point: `base` with the point's values.
+def _stored_axis(data: dict[str, Any]) -> Axis:
+    spec = PARAMETERS.get(data["name"])
+    if spec is None:
+        raise ValueError(f"{data['name']!r} is not a hyper-parameter")
+    return Axis(spec.name, tuple(_value(spec, value) for value in data["values"]))
+
+
+def config_for(base: RunConfig, point: dict[str, Any]) -> RunConfig:
+    """The configuration of one grid point: `base` with the point's values, each in the config
+    (the network's or its training's) that the parameter belongs to.
 
     The one place that turns sweep values into a configuration.
     """
-    return dataclasses.replace(base, **point)
+    return RunConfig.from_values(base.values() | point)
 
 
 def show(value: Any) -> str:
@@ -159,14 +178,15 @@ def show(value: Any) -> str:
 
 
 def parse_values(name: str, text: str) -> tuple[Any, ...]:
-    """Values typed for parameter `name`: separated by commas (or spaces, except for `hidden`).
+    """Values typed for parameter `name`, separated by commas (or spaces).
 
-    `hidden` takes one architecture per comma, its layer widths separated by spaces or dashes:
-    "64, 128 64, 256-128".
+    A widths parameter, whose one value is itself several numbers, takes one architecture per
+    comma, its layer widths separated by spaces or dashes: "64, 128 64, 256-128".
     """
     if name not in PARAMETERS:
         raise SweepError([f"{name} is not a hyper-parameter"])
-    if name == "hidden":
+    spec = PARAMETERS[name]
+    if spec.kind is Kind.WIDTHS:
         parts = [p for p in text.split(",") if p.strip()]
         words = [tuple(re.split(r"[\s\-x×]+", p.strip())) for p in parts]
     else:
@@ -174,33 +194,35 @@ def parse_values(name: str, text: str) -> tuple[Any, ...]:
     if not words:
         raise SweepError([f"{name}: give at least one value"])
     try:
-        return tuple(_value(name, word) for word in words)
+        return tuple(_value(spec, word) for word in words)
     except ValueError:
-        raise SweepError([f"{name}: {text.strip()!r} is not a list of {_kind(name)}"]) from None
+        what = VALUES[spec.kind][1].format(choices=", ".join(spec.choices or ()))
+        raise SweepError([f"{name}: {text.strip()!r} is not a list of {what}"]) from None
 
 
-def _value(name: str, raw: Any) -> Any:
-    """A value of parameter `name` from text or JSON, in the type `TrainConfig` holds."""
-    spec = PARAMETERS[name]
-    if name == "hidden":
-        return tuple(int(w) for w in raw)
-    if spec.choices is not None:
-        return str(raw)
-    if isinstance(spec.minimum, float):
-        return float(raw)
+def _value(spec: Parameter, raw: Any) -> Any:
+    """A value of parameter `spec` from text or JSON, in the type its config holds."""
+    return VALUES[spec.kind][0](raw)
+
+
+def _whole(raw: Any) -> int:
     number = float(raw)
     if not number.is_integer():
         raise ValueError(f"{raw!r} is not a whole number")
     return int(number)
 
 
-def _kind(name: str) -> str:
-    spec = PARAMETERS[name]
-    if name == "hidden":
-        return "layer widths (whole numbers), one architecture per comma"
-    if spec.choices is not None:
-        return f"choices among {', '.join(spec.choices)}"
-    return "numbers" if isinstance(spec.minimum, float) else "whole numbers"
+# For each kind of parameter: how one value is read from text or JSON, and what to type, in words.
+VALUES: dict[Kind, tuple[Callable[[Any], Any], str]] = {
+    Kind.INT: (_whole, "whole numbers"),
+    Kind.OPTIONAL_INT: (_whole, "whole numbers"),
+    Kind.FLOAT: (float, "numbers"),
+    Kind.CHOICE: (str, "choices among {choices}"),
+    Kind.WIDTHS: (
+        lambda raw: tuple(_whole(w) for w in raw),
+        "layer widths (whole numbers), one architecture per comma",
+    ),
+}
 
 
 def _json(value: Any) -> Any:
@@ -222,11 +244,7 @@ def _config_problems(grid: Grid) -> list[str]:
     """Each value that makes an invalid configuration, said once per parameter and value."""
     found: dict[str, None] = {}  # an ordered set
     for point in grid.points():
-        try:
-            config = config_for(grid.base, point)
-        except TypeError as exc:
-            return [f"these values cannot make a configuration: {exc}"]
-        for name, message in config.problems().items():
+        for name, message in config_for(grid.base, point).problems().items():
             where = f"{name} {show(point[name])}" if name in point else name
             found[f"{where}: {message}"] = None
     return list(found)
@@ -330,7 +348,7 @@ class Sweep:
                     point,
                     self.grid.label(point),
                     progress.state,
-                    job.task.config.epochs,
+                    job.task.config.training.epochs,
                     tuple(_epoch(e) for e in progress.epochs),
                     progress.saved,
                     message,
@@ -375,7 +393,10 @@ def start(grid: Grid, runner: Runner, store: RunStore, name: str | None = None) 
 def reopen(store: RunStore, sweep_id: int) -> SweepView:
     """A sweep as the store remembers it: for one started by another process, or a past one."""
     record = store.sweep(sweep_id)
-    grid = Grid.from_dict(record.definition)
+    try:
+        grid = Grid.from_dict(record.definition)
+    except SweepError as exc:
+        raise SweepError([f"sweep {record.id} ({record.name}) cannot be reopened: {exc}"]) from None
     jobs = {job["id"]: job for job in store.jobs(ids=record.job_ids)} if record.job_ids else {}
     runs = store.runs_by_id([j["run_id"] for j in jobs.values() if j["run_id"] is not None]) if jobs else {}
     rows = []
@@ -389,7 +410,7 @@ def reopen(store: RunStore, sweep_id: int) -> SweepView:
                 point,
                 grid.label(point),
                 state,
-                config_for(grid.base, point).epochs,
+                config_for(grid.base, point).training.epochs,
                 tuple(run.history) if run else (),
                 run,
                 job["message"] if job else "no run was submitted for this point",

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from nn.config import TrainConfig
+from nn.config import RunConfig
 from nn.data import MNIST, load_mnist
 from nn.errors import DigitLabError
 from nn.experiment import TrainingRun
@@ -49,14 +49,15 @@ class UnsavedError(DigitLabError):
 
 @dataclass(frozen=True)
 class TrainTask:
-    """Train a new network from `config`; save and record it as a run of `source`.
+    """Build a network from `config.model`, train it by `config.training`; save and record it as a
+    run of `source`.
 
     `name` and `details` go to the run's record (None: the automatic name); `activate` makes the
     saved model the active one, as a run started on the Train page should be, while the runs of
     a sweep wait for the person to choose among them.
     """
 
-    config: TrainConfig
+    config: RunConfig
     source: str = "app"
     name: str | None = None
     details: dict[str, Any] = field(default_factory=dict)

@@ -64,11 +64,11 @@ def _maps(fingerprint: str, _model: MLP) -> Maps:
 def maps(model: MLP) -> Maps:
     """The maps of `model`, computed once per network.
 
-    Keyed by the weights and the recipe of the untrained network rather than by file, so
-    copies of one model (a run saved twice, the tests' temporary folders) share their maps:
-    they take seconds to compute.
+    Keyed by the weights and the recipe of the untrained network (its `ModelConfig`, and whether
+    it can be rebuilt: see `nn.inside.initial_model`) rather than by file, so copies of one model
+    (a run saved twice, the tests' temporary folders) share their maps: they take seconds to compute.
     """
-    recipe = json.dumps(model.meta.get("base_config") or model.meta.get("config"), sort_keys=True)
+    recipe = json.dumps([model.config.to_dict(), model.record.first_training is not None])
     digest = hashlib.blake2b(model.params.tobytes(), digest_size=16)
     digest.update(f"{model.layer_sizes} {recipe}".encode())
     return _maps(digest.hexdigest(), model)

@@ -267,11 +267,12 @@ def coverage_chart(curve: Coverage, threshold: float) -> go.Figure:
 
 
 def augmentation_of(model: MLP) -> str:
-    """How a model was trained as far as distortions go, in words, from its metadata."""
-    config = model.meta.get("base_config") or model.meta.get("config")
-    augment = config.get("augment") if isinstance(config, dict) else None
-    if not isinstance(augment, str):
+    """How a network was trained as far as distortions go, in words, from its record (a fine-tune:
+    how its base was trained)."""
+    training = model.record.first_training
+    if training is None:
         return "augmentation unknown"
+    augment = training.augment
     return "no augmentation" if augment == "none" else f"augmentation “{augment}”"
 
 

@@ -62,9 +62,9 @@ def settings_summary(run: Run) -> str:
     """The hyper-parameters that tell runs apart, in one short line."""
     if run.config is None:
         return "hyper-parameters unknown"
-    c = run.config
-    extras = [f"augment {c['augment']}"] if c.get("augment", "none") != "none" else []
-    return ", ".join([f"{c['optimizer']} lr {c['lr']:g}", f"batch {c['batch_size']}", *extras])
+    t = run.config.training
+    extras = [f"augment {t.augment}"] if t.augment != "none" else []
+    return ", ".join([f"{t.optimizer} lr {t.lr:g}", f"batch {t.batch_size}", *extras])
 
 
 def make_active(run: Run) -> None:

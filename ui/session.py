@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from nn.config import TrainConfig
+from nn.config import RunConfig
 from nn.hints import Hint, diagnose, run_hints
 from services import runs
 from services.finetune import FineTuneSettings
@@ -95,7 +95,7 @@ def _readable_time(stamp: str) -> str:
         return stamp
 
 
-def start_training(config: TrainConfig) -> None:
+def start_training(config: RunConfig) -> None:
     """Queue a run for the worker pool (one per session), unless one is on or `config` is invalid.
 
     The sidebar has already explained an invalid configuration next to its controls.
@@ -122,7 +122,7 @@ def hints_after(progress: Progress) -> list[Hint]:
     if progress.saved is not None:
         model = cache.model(progress.saved.model_path)
         return run_hints(model, cache.mnist().train_images)
-    return diagnose(progress.epochs, status=progress.end.status, lr=progress.task.config.lr)
+    return diagnose(progress.epochs, status=progress.end.status, lr=progress.task.config.training.lr)
 
 
 def figures_drawn(progress: Progress) -> None:
@@ -186,7 +186,7 @@ def _training_note() -> None:
         else:
             st.caption(
                 f":material/model_training: Training: {len(progress.epochs)} of "
-                f"{progress.task.config.epochs} epochs done."
+                f"{progress.task.config.training.epochs} epochs done."
             )
     if tuner is not None and tuner.running:
         st.caption(":material/school: Fine-tuning on your digits; it goes on while you use other pages.")

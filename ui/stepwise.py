@@ -289,7 +289,7 @@ def cached_gradient_check(
     params: bytes, sizes: tuple[int, ...], dtype: str, image: np.ndarray, label: int, seed: int
 ) -> list[GradientCheck]:
     """`check_gradients` for a network given by its parameter bytes (the scratch copy changes)."""
-    model = MLP(sizes[1:-1], seed=None, dtype=dtype)
+    model = MLP(sizes[1:-1], dtype=dtype)  # its drawn weights are replaced at once
     model.params[...] = np.frombuffer(params, dtype=dtype)
     return check_gradients(model, image, label, seed=seed)
 

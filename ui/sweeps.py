@@ -15,7 +15,7 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from nn.config import PARAMETERS, TrainConfig
+from nn.config import PARAMETERS, Kind, RunConfig
 from services.runs import RunStore
 from services.sweeps import (
     HONEST_CHOICE,
@@ -32,7 +32,6 @@ from services.sweeps import (
 )
 
 from . import cache
-from .params import LABELS
 from .runs import NOTICE, make_active, overlay_chart
 
 CURRENT = "sweep_pick"  # the sweep picker's key: the id of the sweep the page shows
@@ -48,7 +47,7 @@ SUGGESTED = {  # what the value boxes start with: a sensible first sweep of each
 
 
 def grid_from_form(
-    base: TrainConfig, names: Sequence[str], typed: dict[str, Any]
+    base: RunConfig, names: Sequence[str], typed: dict[str, Any]
 ) -> tuple[Grid | None, list[str]]:
     """The grid the form describes, or None and every problem in words.
 
@@ -73,7 +72,8 @@ def grid_from_form(
 
 
 def label(name: str) -> str:
-    return LABELS.get(name, name)
+    """A parameter's name in the app, as the sidebar shows it."""
+    return PARAMETERS[name].label
 
 
 def status_table(view: SweepView) -> list[dict[str, Any]]:
@@ -191,7 +191,7 @@ def notice() -> None:
         (st.success if kind == "success" else st.error)(message)
 
 
-def setup_form(config: TrainConfig, problems: dict[str, str], book: Sweeps) -> None:
+def setup_form(config: RunConfig, problems: dict[str, str], book: Sweeps) -> None:
     """Choose the parameters and their values (the rest from the sidebar's `config`), then start."""
     names = st.multiselect(
         f"Parameters to sweep (one to {MAX_AXES})",
@@ -208,12 +208,12 @@ def setup_form(config: TrainConfig, problems: dict[str, str], book: Sweeps) -> N
         st.error("Some settings in the sidebar cannot work together: see the messages there.")
     for problem in grid_problems:
         st.error(problem, icon=":material/error:")
-    if config.val_size == 0:
+    if config.training.val_size == 0:
         st.button(f"Hold out {VALIDATION_SUGGESTED:,} images for validation", on_click=hold_out_validation)
     if grid is not None:
         st.info(
             f"{grid.size} run{'s' * (grid.size != 1)} on {book.runner.place}, each judged on "
-            f"{config.val_size:,} validation images held out of its training set.",
+            f"{config.training.val_size:,} validation images held out of its training set.",
             icon=":material/info:",
         )
     ready = grid is not None and not problems
@@ -222,14 +222,18 @@ def setup_form(config: TrainConfig, problems: dict[str, str], book: Sweeps) -> N
         st.rerun()
 
 
-def _values_input(name: str, config: TrainConfig) -> Any:
+def _values_input(name: str, config: RunConfig) -> Any:
     spec = PARAMETERS[name]
-    if spec.choices is not None:
-        return st.multiselect(label(name), spec.choices, default=list(spec.choices), key=f"sweep_{name}")
-    how = "one architecture per comma, layer widths by spaces: 64, 128 64" if name == "hidden" else "commas"
+    if spec.kind is Kind.CHOICE:
+        return st.multiselect(spec.label, spec.choices, default=list(spec.choices), key=f"sweep_{name}")
+    how = (
+        "one architecture per comma, layer widths by spaces: 64, 128 64"
+        if spec.kind is Kind.WIDTHS
+        else "commas"
+    )
     return st.text_input(
-        label(name),
-        value=SUGGESTED.get(name, show(getattr(config, name))),
+        spec.label,
+        value=SUGGESTED.get(name, show(config.values()[name])),
         key=f"sweep_{name}",
         help=f"{spec.help}; values separated by {how}",
     )

@@ -2,8 +2,10 @@
 
 from streamlit.testing.v1 import AppTest
 
+from nn.events import EpochEnd
 
-def boxes(history: list[dict], status: str) -> AppTest:
+
+def boxes(history: list[EpochEnd], status: str) -> AppTest:
     def script(history, status):
         from nn.hints import diagnose
         from ui.hints import show_hints
@@ -16,8 +18,8 @@ def boxes(history: list[dict], status: str) -> AppTest:
     return app
 
 
-def epoch(n: int, loss: float, train: float, test: float) -> dict:
-    return {"epoch": n, "loss": loss, "train_accuracy": train, "val_accuracy": None, "test_accuracy": test}
+def epoch(n: int, loss: float, train: float, test: float) -> EpochEnd:
+    return EpochEnd(n, 2, loss, train, val_accuracy=None, test_accuracy=test, seconds=0.4, lr=0.07)
 
 
 def test_a_diverged_run_gets_one_box_naming_the_learning_rate():

@@ -69,7 +69,7 @@ def test_fine_tuning_records_a_run_and_can_make_it_active(digits, models_dir, mn
     finish_fine_tuning(app)
     [run] = RunStore().runs()
     assert run.source == "finetune" and run.name == "default + my digits"
-    assert run.config["epochs"] == 1 and run.details["settings"]["mnist_size"] == 1_000
+    assert run.config.training.epochs == 1 and run.details["settings"]["mnist_size"] == 1_000
     labels = [m.label for m in app.metric]
     assert labels[0] == "MNIST test accuracy"
     assert app.metric[0].value == f"{run.test_accuracy:.2%}"

@@ -14,7 +14,7 @@ from test_inside_page import values
 
 from nn.adversarial import accuracy_under_attack, attack_one, smallest_flipping_epsilon
 from nn.calibration import calibrate
-from nn.config import TrainConfig
+from nn.config import RunConfig
 from nn.experiment import TrainingRun
 from nn.persistence import load_model, save_model
 from nn.preprocess import mnist_style
@@ -114,7 +114,8 @@ def test_a_model_that_held_nothing_out_may_not_save_a_temperature(shipped_copy):
 @pytest.fixture
 def held_out_model(models_dir, mnist):
     """A quick model that held 2,000 training images out, saved in the app's models directory."""
-    run = TrainingRun(TrainConfig(hidden=(64,), epochs=3, train_size=6_000, val_size=2_000, seed=1), mnist)
+    config = RunConfig.from_values(dict(hidden=(64,), epochs=3, train_size=6_000, val_size=2_000, seed=1))
+    run = TrainingRun(config, mnist)
     for _ in run.events():
         pass
     return save_model(run.model, models_dir / "held_out.npz")
@@ -138,7 +139,7 @@ def test_saving_the_temperature_keeps_the_weights_and_is_used_from_then_on(held_
     assert f"saved with temperature {fitted.temperature:.2f}" in app.info[0].value
 
     button(app, "Remove the temperature").click().run()
-    assert "temperature" not in load_model(held_out_model).meta
+    assert load_model(held_out_model).record.temperature is None
     np.testing.assert_array_equal(load_model(held_out_model).params, weights)
 
 

@@ -7,7 +7,9 @@ from app_driver import ROOT, SHIPPED_MODEL, button
 from streamlit.testing.v1 import AppTest
 
 from nn.config import TrainConfig
+from nn.events import EpochEnd
 from nn.network import MLP
+from nn.record import ModelRecord
 from services.runs import ACTIVE_POINTER, RunStore
 from ui import cache
 from ui.session import ACTIVE
@@ -24,11 +26,12 @@ def store(models_dir, tmp_path, monkeypatch) -> RunStore:
 
 def recorded(store: RunStore, name: str, lr: float, losses: list[float]) -> int:
     model = MLP((8,), seed=0)
-    model.meta.update(
-        config=TrainConfig(hidden=(8,), lr=lr, epochs=len(losses)).to_dict(),
-        history=[
-            {"epoch": i + 1, "loss": loss, "test_accuracy": 1 - loss / 3} for i, loss in enumerate(losses)
-        ],
+    model.record = ModelRecord(
+        training=TrainConfig(lr=lr, epochs=len(losses)),
+        history=tuple(
+            EpochEnd(i + 1, len(losses), loss, 0.5, None, 1 - loss / 3, 1.0, lr)
+            for i, loss in enumerate(losses)
+        ),
         test_accuracy=1 - losses[-1] / 3,
         train_seconds=12.0,
     )

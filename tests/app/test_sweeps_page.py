@@ -99,3 +99,16 @@ def test_a_tiny_two_by_two_sweep_runs_ranks_its_runs_and_offers_the_best(models_
     reopened = open_page("app_pages/sweeps.py")  # a new session: the sweep is reopened from the store
     assert reopened.selectbox(key=sweeps.CURRENT).value == record.id
     assert list(reopened.dataframe[0].value["run"]) == list(results["run"])
+
+
+def test_a_recorded_sweep_that_cannot_be_read_is_reported_in_words(models_dir):
+    store = RunStore()
+    damaged = store.add_sweep(
+        "damaged", {"base": {"model": {}, "training": {"depth": 3}}, "axes": []}, "here"
+    )
+    app = open_page("app_pages/sweeps.py")
+    assert not app.exception
+    assert app.selectbox(key=sweeps.CURRENT).value == damaged.id
+    errors = [e.value for e in app.main.error]
+    assert f"sweep {damaged.id} (damaged) cannot be reopened" in errors[-1], errors
+    assert "depth: is not a TrainConfig parameter" in errors[-1]

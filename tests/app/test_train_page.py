@@ -5,8 +5,9 @@ import json
 
 import numpy as np
 from app_driver import button, open_page
+from streamlit.testing.v1 import AppTest
 
-from nn.config import MAX_WEIGHTS, PARAMETERS, PRESETS, TrainConfig
+from nn.config import MAX_WEIGHTS, PARAMETERS, PRESETS, Kind, RunConfig, TrainConfig
 from nn.inside import first_layer_features
 from nn.persistence import load_model
 from services.runs import ACTIVE_POINTER, RUNS
@@ -23,6 +24,7 @@ def test_sidebar_offers_every_hyperparameter_with_the_defaults(models_dir):
     app = open_page("app_pages/train.py")
     inputs, selects = number_inputs(app), {s.key: s for s in app.sidebar.selectbox}
     defaults = TrainConfig()
+    assert PRESETS["default"].training == defaults
     assert inputs["hp_epochs"].value == 20
     assert inputs["hp_hidden_count"].value == 2
     assert (inputs["hp_hidden_0"].value, inputs["hp_hidden_1"].value) == (128, 64)
@@ -83,7 +85,7 @@ def test_train_uses_a_value_changed_in_the_same_interaction(models_dir):
     number_inputs(app)["hp_seed"].set_value(7)
     button(app, "Train").click().run()
     trainer = app.session_state[session.TRAINER]
-    assert trainer.task.config.seed == 7
+    assert trainer.task.config.model.seed == trainer.task.config.training.seed == 7
     assert trainer.join(TRAIN_TIMEOUT)
 
 
@@ -95,7 +97,8 @@ def start_tiny_run(app, epochs: int, train_size: int = 500):
     number_inputs(app)["hp_hidden_0"].set_value(16).run()
     button(app, "Train").click().run()
     trainer = app.session_state[session.TRAINER]
-    assert trainer.task.config.hidden == (16,) and trainer.task.config.epochs == epochs
+    config = trainer.task.config
+    assert config.model.hidden == (16,) and config.training.epochs == epochs
     return trainer
 
 
@@ -109,8 +112,8 @@ def test_a_tiny_run_finishes_saves_its_model_and_becomes_active(models_dir):
     assert len(saved) == 1
     model = load_model(saved[0])
     assert model.layer_sizes == (784, 16, 10)
-    assert model.meta["status"] == "completed" and model.meta["epochs_done"] == 2
-    assert len(model.meta["history"]) == 2
+    assert model.record.status == "completed" and model.record.epochs_done == 2
+    assert len(model.record.history) == 2
     assert app.sidebar.selectbox(key="active_model").value == str(saved[0])
     assert (models_dir / ACTIVE_POINTER).read_text().strip() == f"{RUNS}/{saved[0].name}"
     assert any(saved[0].name in s.value for s in app.success)
@@ -137,9 +140,9 @@ def test_stop_ends_the_run_early_and_keeps_the_model_trained_so_far(models_dir):
     assert trainer.join(TRAIN_TIMEOUT), "Stop did not end the run"
     app.run()
     [saved] = (models_dir / RUNS).glob("*.npz")
-    meta = load_model(saved).meta
-    assert meta["status"] == "stopped"
-    assert meta["epochs_done"] < 1000
+    record = load_model(saved).record
+    assert record.status == "stopped"
+    assert record.epochs_done < 1000
     assert any("stopped during epoch" in w.value.lower() for w in app.warning)
     assert app.sidebar.selectbox(key="active_model").value == str(saved)
 
@@ -147,19 +150,74 @@ def test_stop_ends_the_run_early_and_keeps_the_model_trained_so_far(models_dir):
 def test_choosing_a_preset_fills_every_control_and_leaves_them_editable(models_dir):
     app = open_page("app_pages/train.py")
     app.sidebar.selectbox(key="hp_preset").set_value("best").run()
-    best = PRESETS["best"]
+    best = PRESETS["best"].values()
     inputs, selects = number_inputs(app), {s.key: s for s in app.sidebar.selectbox}
-    assert (inputs["hp_hidden_0"].value, inputs["hp_hidden_1"].value) == best.hidden
-    assert (inputs["hp_epochs"].value, inputs["hp_batch_size"].value) == (best.epochs, best.batch_size)
-    assert inputs["hp_lr"].value == best.lr
-    assert selects["hp_augment"].value == best.augment
+    assert (inputs["hp_hidden_0"].value, inputs["hp_hidden_1"].value) == best["hidden"]
+    assert (inputs["hp_epochs"].value, inputs["hp_batch_size"].value) == (best["epochs"], best["batch_size"])
+    assert inputs["hp_lr"].value == best["lr"]
+    assert selects["hp_augment"].value == best["augment"]
     assert "99" in app.sidebar.caption[0].value  # the preset's description, with its accuracy
     inputs["hp_epochs"].set_value(3).run()
     app.sidebar.selectbox(key="hp_preset").set_value("classic").run()
     inputs, selects = number_inputs(app), {s.key: s for s in app.sidebar.selectbox}
-    assert inputs["hp_batch_size"].value == 1 and inputs["hp_epochs"].value == PRESETS["classic"].epochs
+    assert (
+        inputs["hp_batch_size"].value == 1 and inputs["hp_epochs"].value == PRESETS["classic"].training.epochs
+    )
     assert (selects["hp_optimizer"].value, selects["hp_init"].value) == ("sgd", "small")
     assert not app.exception and not app.sidebar.error
+
+
+def sidebar_only() -> None:
+    """A script of the sidebar alone, keeping what it returns (run by AppTest.from_function)."""
+    import streamlit as st
+
+    from ui.params import hyperparameter_sidebar
+
+    st.session_state["returned"] = hyperparameter_sidebar()
+
+
+def a_new_value(spec, value):
+    """A valid value other than `value`, from the table alone."""
+    if spec.kind is Kind.CHOICE:
+        return next(choice for choice in reversed(spec.choices) if choice != value)
+    if spec.kind is Kind.WIDTHS:
+        return (value[0] + int(spec.step), *value[1:])
+    if value is None:  # an optional number left unset
+        return int(spec.minimum + spec.step)
+    changed = value + spec.step
+    return changed if changed <= spec.maximum else value - spec.step
+
+
+def test_every_parameter_gets_its_control_from_the_table_alone_and_its_value_reaches_the_config():
+    app = AppTest.from_function(sidebar_only, default_timeout=60).run()
+    assert not app.exception
+    [more] = app.sidebar.expander
+    tucked_away = {w.key for w in [*more.number_input, *more.selectbox]}
+    controls = {w.key: w for w in [*app.sidebar.number_input, *app.sidebar.selectbox]}
+    defaults = PRESETS["default"].values()
+    expected = {}
+    for name, spec in PARAMETERS.items():
+        key = f"hp_{name}_count" if spec.kind is Kind.WIDTHS else f"hp_{name}"
+        control = controls.pop(key)
+        assert control.label == spec.label, name
+        assert (key in tucked_away) == spec.advanced, name
+        if spec.kind is Kind.CHOICE:
+            assert list(control.options) == list(spec.choices) and control.help == spec.help, name
+            control.set_value(expected.setdefault(name, a_new_value(spec, defaults[name])))
+            continue
+        if spec.kind is Kind.WIDTHS:  # the count, then one control per width
+            control = controls.pop(f"hp_{name}_0")
+            controls.pop(f"hp_{name}_1")
+        assert (control.min, control.max, control.step) == (spec.minimum, spec.maximum, spec.step), name
+        assert control.help == spec.help, name
+        expected[name] = a_new_value(spec, defaults[name])
+        control.set_value(expected[name][0] if spec.kind is Kind.WIDTHS else expected[name])
+    assert set(controls) == {"hp_preset"}, "no control that the table does not describe"
+    app.run()
+    config, problems = app.session_state["returned"]
+    assert problems == {}
+    assert config == RunConfig.from_values(defaults | expected)
+    assert config.values() != defaults and config.model.seed == config.training.seed == expected["seed"]
 
 
 def test_a_models_folder_that_cannot_be_written_is_explained_and_the_model_offered_to_download(models_dir):

@@ -73,9 +73,10 @@ def test_training_redraws_the_loss_chart_after_every_epoch(page: Page, app_url: 
     expect(page.get_by_role("combobox", name="Model")).to_have_value(re.compile(r"^run .* · 784-32-10 · "))
     # ...and it was trained with every setting typed into the sidebar, the last one included.
     newest = max((app_models_dir / "runs").glob("*.npz"), key=lambda p: p.stat().st_mtime)
-    config = load_model(newest).meta["config"]
-    assert (config["hidden"], config["epochs"], config["train_size"]) == ([32], 4, 10_000)
-    assert (config["batch_size"], config["lr"]) == (1, 0.01)
+    model = load_model(newest)
+    training = model.record.training
+    assert (model.config.hidden, training.epochs, training.train_size) == ((32,), 4, 10_000)
+    assert (training.batch_size, training.lr) == (1, 0.01)
 
 
 def test_a_run_survives_a_page_switch_and_stop_keeps_the_model(page: Page, app_url: str):

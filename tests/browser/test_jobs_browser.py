@@ -100,7 +100,7 @@ def test_two_tabs_train_at_once_and_both_runs_are_saved(new_tab, two_worker_app:
     assert len(names) == 2, "each tab saved a model of its own"
     for name in names:
         model = load_model(models / "runs" / name)
-        assert model.layer_sizes == (784, 16, 10) and model.meta["epochs_done"] == 3
+        assert model.layer_sizes == (784, 16, 10) and model.record.epochs_done == 3
 
 
 def test_a_queued_run_shows_its_place_and_can_be_cancelled_and_a_killed_worker_is_reported(

@@ -16,8 +16,10 @@ from drawing import draw_a_one
 from playwright.sync_api import Page, expect
 
 from nn.config import TrainConfig
+from nn.events import EpochEnd
 from nn.network import MLP
 from nn.persistence import load_model
+from nn.record import ModelRecord
 from services.runs import RunStore
 
 pytestmark = pytest.mark.browser
@@ -25,12 +27,12 @@ pytestmark = pytest.mark.browser
 
 def record(name: str, lr: float, losses: list[float]) -> None:
     model = MLP((8,), seed=0)
-    model.meta.update(
-        config=TrainConfig(hidden=(8,), lr=lr, epochs=len(losses)).to_dict(),
-        history=[
-            {"epoch": epoch, "loss": loss, "test_accuracy": 1 - loss / 3}
+    model.record = ModelRecord(
+        training=TrainConfig(lr=lr, epochs=len(losses)),
+        history=tuple(
+            EpochEnd(epoch, len(losses), loss, 0.5, None, 1 - loss / 3, 1.0, lr)
             for epoch, loss in enumerate(losses, start=1)
-        ],
+        ),
         test_accuracy=1 - losses[-1] / 3,
     )
     RunStore().add(model, source="cli", name=name)
@@ -78,7 +80,7 @@ def test_upload_is_validated_and_a_run_downloads_as_the_same_model(
     expect(page.get_by_text("the uploaded file is not a Digit Lab model")).to_be_visible()
 
     upload(page, shipped_model_path)
-    accuracy = load_model(shipped_model_path).meta["test_accuracy"]  # measured when it was trained
+    accuracy = load_model(shipped_model_path).record.test_accuracy  # measured when it was trained
     expect(page.get_by_text(f"Added “default” ({accuracy:.2%} on the test set).")).to_be_visible()
     expect(page.get_by_role("combobox", name="Run")).to_have_value("default")  # the newest run
     with page.expect_download() as download:

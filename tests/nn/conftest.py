@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from nn import MLP, TrainConfig, load_mnist, load_model, save_model
+from nn import MLP, RunConfig, TrainConfig, load_mnist, load_model, save_model
 from nn.data import MNIST
 from nn.experiment import TrainingRun
 
-QUICK_CONFIG = TrainConfig(epochs=2)  # the default network and optimizer, ~97 % test accuracy
+QUICK_CONFIG = RunConfig(
+    training=TrainConfig(epochs=2)
+)  # the default network and optimizer, ~97 % test accuracy
 SHIPPED_MODEL = Path(__file__).resolve().parents[2] / "models" / "default.npz"
 
 

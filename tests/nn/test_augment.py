@@ -134,7 +134,7 @@ def test_rejects_unknown_kinds_and_wrong_images(digits) -> None:
 def test_training_with_augmentation_learns(mnist: MNIST) -> None:
     """The training loop's call into augmentation works end to end and the network still learns."""
     config = TrainConfig(epochs=2, train_size=5000, batch_size=64, augment="affine")
-    model = MLP(config.hidden, seed=0)
+    model = MLP((128, 64), seed=0)
     images, labels = mnist.train_images[:5000], mnist.train_labels[:5000]
     ends = [e for e in train(model, images, labels, config) if isinstance(e, EpochEnd)]
     assert len(ends) == 2

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from nn import MLP, ModelFileError, TrainConfig, load_model, save_model
+from nn import MLP, ModelFileError, ModelRecord, RunConfig, TrainConfig, load_model, save_model
 from nn.calibration import (
     calibrate,
     coverage,
@@ -72,7 +72,8 @@ def test_fitting_recovers_the_temperature_of_overconfident_logits() -> None:
 @pytest.fixture(scope="module")
 def held_out_run(mnist) -> TrainingRun:
     """A network trained long on few images, holding 3,000 out: overconfident, with a fair split."""
-    run = TrainingRun(TrainConfig(hidden=(256,), epochs=30, train_size=8_000, val_size=3_000, seed=3), mnist)
+    config = RunConfig.from_values(dict(hidden=(256,), epochs=30, train_size=8_000, val_size=3_000, seed=3))
+    run = TrainingRun(config, mnist)
     for _ in run.events():
         pass
     return run
@@ -87,7 +88,7 @@ def test_the_validation_set_is_exactly_the_split_training_held_out(held_out_run,
 
 def test_a_model_trained_on_a_subset_is_calibrated_on_the_rest(mnist) -> None:
     model = MLP(hidden=(8,))
-    model.meta["config"] = TrainConfig(hidden=(8,), train_size=50_000, seed=5).to_dict()
+    model.record = ModelRecord(training=TrainConfig(train_size=50_000, seed=5))
     found = validation_set(model, mnist)
     assert found.held_out and len(found.labels) == 10_000
     trained_on, _ = subset(mnist.train_images, mnist.train_labels, 50_000, 5)
@@ -155,18 +156,18 @@ def test_a_temperature_is_not_saved_over_a_model_that_changed_since(tmp_path, tr
     assert path.read_bytes() == before
 
 
-@pytest.mark.parametrize("bad", [-1.0, 0.0, 1e9, "hot", True, None, float("nan")])
+@pytest.mark.parametrize("bad", [-1.0, 0.0, 1e9, "hot", True, float("nan")])
 def test_a_model_file_with_a_nonsense_temperature_is_refused(tmp_path, bad) -> None:
     model = MLP(hidden=(4,))
-    model.meta["temperature"] = bad
-    with pytest.raises(ValueError, match="temperature must be a number"):
+    model.record = ModelRecord(temperature=bad)
+    with pytest.raises(ValueError, match="temperature must be"):
         save_model(model, tmp_path / "bad.npz")
     assert not list(tmp_path.iterdir()), "nothing is written"
-    model.meta["temperature"] = 1.0
+    model.record = ModelRecord(temperature=1.0)
     path = save_model(model, tmp_path / "bad.npz")
     with np.load(path) as archive:
         arrays = dict(archive)
-    arrays["meta"] = np.array(json.dumps({"temperature": bad}))
+    arrays["record"] = np.array(json.dumps({"temperature": bad}))
     np.savez(path, **arrays)
-    with pytest.raises(ModelFileError, match="temperature must be a number"):
+    with pytest.raises(ModelFileError, match="temperature must be"):
         load_model(path)

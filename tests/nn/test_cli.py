@@ -42,10 +42,10 @@ def test_train_prints_each_epoch_and_ends_with_the_test_accuracy(tmp_path: Path)
     assert re.fullmatch(r"test accuracy: 0\.\d{4}", lines[-1]), lines[-1]
     model = load_model(path)
     assert model.layer_sizes == (784, 32, 10)
-    assert lines[-1] == f"test accuracy: {model.meta['test_accuracy']:.4f}"
+    assert lines[-1] == f"test accuracy: {model.record.test_accuracy:.4f}"
     assert float(lines[-1].split()[-1]) > 0.8
     assert epochs[-1].group(2) == lines[-1].split()[-1], "the last epoch's test accuracy is the final one"
-    assert model.meta["config"]["train_size"] == 2000 and len(model.meta["history"]) == 2
+    assert model.record.training.train_size == 2000 and len(model.record.history) == 2
 
 
 def test_train_shows_progress_within_an_epoch_on_a_terminal_only() -> None:
@@ -232,5 +232,5 @@ def test_ctrl_c_stops_after_the_current_batch_and_still_saves_the_model(tmp_path
     assert "stopping after this batch" in err and "Traceback" not in err
     assert out.strip().splitlines()[-1].startswith("test accuracy: ")
     model = load_model(path)
-    assert model.meta["status"] == "stopped" and 1 <= model.meta["epochs_done"] < 500
-    assert model.meta["test_accuracy"] > 0.5  # it learned (chance is 0.1) and kept what it learned
+    assert model.record.status == "stopped" and 1 <= model.record.epochs_done < 500
+    assert model.record.test_accuracy > 0.5  # it learned (chance is 0.1) and kept what it learned

@@ -1,21 +1,63 @@
-"""Hyper-parameter validation: every problem found up front, each explained to a person."""
+"""Hyper-parameters: the network's settings apart from training's, every problem found up front and
+explained to a person, and one table that says everything about every parameter."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 
-from nn import MLP, ConfigError, TrainConfig
-from nn.config import PARAMETERS
+from nn import MLP, ConfigError, ModelConfig, RunConfig, TrainConfig
+from nn.config import CHECKS, PARAMETERS, Group, Kind, parameters
+
+# The Python type each kind of parameter holds (None aside), to check the table against the configs.
+PYTHON_TYPES = {
+    Kind.INT: int,
+    Kind.FLOAT: float,
+    Kind.CHOICE: str,
+    Kind.WIDTHS: tuple,
+    Kind.OPTIONAL_INT: int,
+}
 
 
 def test_the_defaults_are_valid_and_describe_the_default_network() -> None:
-    config = TrainConfig()
-    assert config.problems() == {}
-    assert config.validate() is config
-    assert config.hidden == (128, 64) and config.epochs == 20 and config.dtype == "float32"
-    assert set(PARAMETERS) == set(config.to_dict()), "every hyper-parameter has a spec"
+    config = RunConfig()
+    assert config.problems() == {} and config.validate() is config
+    assert config.model.validate() is config.model and config.training.validate() is config.training
+    assert config.model == ModelConfig(hidden=(128, 64), init="he", dtype="float32", seed=0)
+    assert config.training.epochs == 20 and config.training.lr == 0.07
+
+
+def test_each_config_holds_exactly_the_parameters_of_its_group_and_the_seed_is_in_both() -> None:
+    model_fields = [f.name for f in dataclasses.fields(ModelConfig)]
+    training_fields = [f.name for f in dataclasses.fields(TrainConfig)]
+    assert (
+        set(model_fields) == {p.name for p in parameters(Group.MODEL)} == {"hidden", "init", "dtype", "seed"}
+    )
+    assert set(training_fields) == {p.name for p in parameters(Group.TRAINING)}
+    assert set(model_fields) & set(training_fields) == {"seed"}
+    assert PARAMETERS["seed"].group == Group.MODEL | Group.TRAINING, "declared in the table, not by name"
+    assert set(model_fields) | set(training_fields) == set(PARAMETERS)
+
+
+def test_the_table_says_everything_about_every_parameter() -> None:
+    defaults = RunConfig().values()
+    assert set(CHECKS) == set(Kind), "every kind of value has its check"
+    for name, spec in PARAMETERS.items():
+        assert spec.name == name and spec.help and spec.label, name
+        default = defaults[name]
+        if spec.kind is Kind.OPTIONAL_INT:
+            assert default is None or isinstance(default, int), name
+            assert spec.unset, f"{name}: what leaving it unset means"
+        else:
+            assert isinstance(default, PYTHON_TYPES[spec.kind]), name
+        if spec.kind is Kind.CHOICE:
+            assert default in spec.choices and spec.step is None and spec.minimum is None, name
+        else:
+            assert spec.choices is None, name
+            assert spec.minimum is not None and spec.maximum is not None and spec.step, name
+            assert spec.step <= spec.maximum - spec.minimum, name
 
 
 @pytest.mark.parametrize(
@@ -30,6 +72,8 @@ def test_the_defaults_are_valid_and_describe_the_default_network() -> None:
         ({"hidden": (100_000,)}, "hidden", "at most 8192"),
         ({"hidden": (8192, 8192, 8192)}, "hidden", "GB"),
         ({"hidden": (4,) * 33}, "hidden", "at most 32 hidden layers"),
+        ({"hidden": (16.5,)}, "hidden", "whole number"),
+        ({"hidden": 128}, "hidden", "list of layer widths"),
         ({"lr": 0.0}, "lr", "greater than 0"),
         ({"lr": -0.1}, "lr", "greater than 0"),
         ({"lr": math.nan}, "lr", "NaN"),
@@ -40,22 +84,28 @@ def test_the_defaults_are_valid_and_describe_the_default_network() -> None:
         ({"momentum": 1.5}, "momentum", "at most"),
         ({"weight_decay": -1.0}, "weight_decay", "at least 0"),
         ({"train_size": 5}, "train_size", "at least 10"),
+        ({"train_size": "all"}, "train_size", "must be a number"),
         ({"train_size": 1000, "val_size": 1000}, "val_size", "none of the 1000 training images"),
         ({"val_size": 30_000, "train_size": 20_000}, "val_size", "leaves none"),
         ({"dtype": "float16"}, "dtype", "one of float32, float64"),
+        ({"init": "xavier"}, "init", "one of he, small"),
         ({"lr": "fast"}, "lr", "must be a number"),
+        ({"epochs": True}, "epochs", "must be a number"),
         ({"seed": -1}, "seed", "at least 0"),
     ],
 )
 def test_each_invalid_parameter_is_named_and_explained(
     changes: dict, parameter: str, explanation: str
 ) -> None:
-    config = TrainConfig(**changes)
+    config = RunConfig.from_values(changes)
     with pytest.raises(ConfigError) as caught:
         config.validate()
     assert set(caught.value.problems) == {parameter}
     assert explanation in caught.value.problems[parameter]
     assert str(caught.value).startswith(f"{parameter}: ")
+    # The config the parameter belongs to finds it on its own.
+    for part in (config.model, config.training):
+        assert (parameter in part.problems()) == (parameter in {f.name for f in dataclasses.fields(part)})
 
 
 def test_absurd_layer_sizes_are_refused_before_any_memory_is_allocated() -> None:
@@ -64,14 +114,18 @@ def test_absurd_layer_sizes_are_refused_before_any_memory_is_allocated() -> None
     assert "hidden" in caught.value.problems
     with pytest.raises(ConfigError, match="weights would need about"):
         MLP(hidden=(8000, 8000))
+    with pytest.raises(ConfigError, match="init"):
+        MLP.from_config(ModelConfig(init="magic"))
 
 
-def test_all_problems_are_reported_at_once() -> None:
-    config = TrainConfig(epochs=0, hidden=(), lr=-1.0, batch_size=0, optimizer="magic")
+def test_all_problems_are_reported_at_once_in_the_tables_order() -> None:
+    config = RunConfig.from_values(
+        dict(epochs=0, hidden=(), lr=-1.0, batch_size=0, optimizer="magic", seed=-1)
+    )
     with pytest.raises(ConfigError) as caught:
         config.validate()
     problems = caught.value.problems
-    assert set(problems) == {"epochs", "hidden", "lr", "batch_size", "optimizer"}
+    assert list(problems) == ["epochs", "hidden", "lr", "batch_size", "optimizer", "seed"]
     for name in problems:
         assert f"{name}: " in str(caught.value)
 
@@ -81,19 +135,49 @@ def test_a_config_error_is_also_a_value_error() -> None:
         TrainConfig(epochs=0).validate()
 
 
-def test_config_round_trips_through_a_dict_and_rejects_unknown_keys() -> None:
-    config = TrainConfig(hidden=(32, 16), lr=0.05, optimizer="adam", train_size=500)
-    assert TrainConfig.from_dict(config.to_dict()) == config
+def test_configs_round_trip_through_plain_dicts_and_refuse_unknown_or_misplaced_keys() -> None:
+    config = RunConfig(
+        ModelConfig(hidden=(32, 16), seed=3), TrainConfig(lr=0.05, optimizer="adam", train_size=500)
+    )
+    assert config.to_dict()["model"]["hidden"] == [32, 16], "JSON-ready"
+    assert RunConfig.from_dict(config.to_dict()) == config
+    assert ModelConfig.from_dict(config.model.to_dict()) == config.model
+    assert TrainConfig.from_dict(config.training.to_dict()) == config.training
     with pytest.raises(ConfigError) as caught:
-        TrainConfig.from_dict({**config.to_dict(), "learning_rate": 0.1})
-    assert caught.value.problems == {"learning_rate": "is not a hyper-parameter"}
+        TrainConfig.from_dict({**config.training.to_dict(), "learning_rate": 0.1})
+    assert caught.value.problems == {"learning_rate": "is not a TrainConfig parameter"}
+    with pytest.raises(ConfigError, match="lr: is not a ModelConfig parameter"):
+        ModelConfig.from_dict({"hidden": [8], "lr": 0.1})
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        ModelConfig.from_dict([["hidden", [8]]])
+    with pytest.raises(ConfigError, match="'model' and a 'training'"):
+        RunConfig.from_dict({"model": {}})
 
 
-def test_every_numeric_parameter_has_limits_and_every_choice_a_default_in_range() -> None:
-    defaults = TrainConfig()
-    for name, spec in PARAMETERS.items():
-        assert spec.help, name
-        if spec.choices:
-            assert getattr(defaults, name) in spec.choices
-        else:
-            assert spec.minimum is not None and spec.maximum is not None, name
+def test_one_value_per_parameter_splits_into_the_two_configs_and_joins_back() -> None:
+    values = RunConfig().values() | {
+        "hidden": [64],
+        "init": "small",
+        "seed": 11,
+        "lr": 0.2,
+        "train_size": 900,
+    }
+    config = RunConfig.from_values(values)
+    assert config.model == ModelConfig(hidden=(64,), init="small", seed=11)
+    assert config.training == TrainConfig(lr=0.2, train_size=900, seed=11), "the seed sets both"
+    assert config.values() == values | {"hidden": (64,)}
+    assert list(config.values()) == list(PARAMETERS)
+    with pytest.raises(ConfigError) as caught:
+        RunConfig.from_values({"epochs": 3, "colour": "red"})
+    assert caught.value.problems == {"colour": "is not a hyper-parameter"}
+
+
+def test_a_network_is_built_from_its_config_and_keeps_it() -> None:
+    config = ModelConfig(hidden=(24, 12), init="small", dtype="float64", seed=5)
+    model = MLP.from_config(config)
+    assert model.config == config
+    assert model.layer_sizes == (784, 24, 12, 10) and model.dtype.name == "float64"
+    assert MLP((24, 12), init="small", dtype="float64", seed=5).config == config, "the keyword form agrees"
+    again = MLP.from_config(config)
+    assert (model.params == again.params).all(), "the seed decides the first weights"
+    assert not (model.params == MLP.from_config(dataclasses.replace(config, seed=6)).params).all()

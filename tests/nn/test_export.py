@@ -11,7 +11,7 @@ import onnx
 import onnxruntime
 import pytest
 
-from nn import MLP, ModelFileError, load_model, save_model
+from nn import MLP, ModelFileError, ModelRecord, load_model, save_model
 from nn.export import export, onnx_bytes
 from nn.network import as_batch
 
@@ -43,7 +43,7 @@ def test_onnxruntime_matches_nn_on_all_10000_test_images(shipped_model, mnist, t
     expected = shipped_model.predict_proba(mnist.test_images)
     assert probabilities.shape == (10_000, 10) and probabilities.dtype == np.float32
     assert np.abs(probabilities - expected).max() < PARITY
-    assert np.mean(probabilities.argmax(axis=1) == mnist.test_labels) == shipped_model.meta["test_accuracy"]
+    assert np.mean(probabilities.argmax(axis=1) == mnist.test_labels) == shipped_model.record.test_accuracy
 
 
 def test_the_graph_declares_its_input_output_and_temperature(shipped_model) -> None:
@@ -63,7 +63,7 @@ def test_the_graph_declares_its_input_output_and_temperature(shipped_model) -> N
 
 def test_a_float64_model_with_a_temperature_exports_with_it(mnist, tmp_path) -> None:
     model = MLP(hidden=(32, 16), dtype="float64", seed=4)
-    model.meta["temperature"] = 2.5
+    model.record = ModelRecord(temperature=2.5)
     runtime = session(export(model, tmp_path / "warm.onnx"))
     pixels = as_batch(mnist.test_images[:2000], "float32")[0]
     (probabilities,) = runtime.run(None, {"pixels": pixels})

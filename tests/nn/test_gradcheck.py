@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nn import MLP, load_mnist, load_model
-from nn.config import TrainConfig
+from nn.config import ModelConfig
 from nn.gradcheck import RESOLVABLE, check_gradients
 from nn.layers import ReLU
 
@@ -17,7 +17,7 @@ def mnist():
 
 
 def test_backprop_agrees_to_1e_6_on_the_default_architecture(mnist):
-    model = MLP(TrainConfig().hidden, seed=0)  # 784-128-64-10, float32: checked through a float64 copy
+    model = MLP(ModelConfig().hidden, seed=0)  # 784-128-64-10, float32: checked through a float64 copy
     before = model.params.copy()
     checks = check_gradients(model, mnist.test_images[0], int(mnist.test_labels[0]), per_layer=4)
     assert [c.layer for c in checks] == [0] * 4 + [1] * 4 + [2] * 4

@@ -1,11 +1,9 @@
 """Hints after a run: each rule on a crafted history, and silence where nothing is wrong."""
 
-import json
-
 import numpy as np
 import pytest
 
-from nn import MLP, TrainConfig, load_mnist, load_model
+from nn import MLP, ModelRecord, RunConfig, TrainConfig, load_mnist, load_model
 from nn.experiment import TrainingRun
 from nn.hints import DEAD_SAMPLE, dead_unit_share, diagnose, run_hints
 from nn.training import EpochEnd
@@ -14,11 +12,11 @@ SHIPPED = "models/default.npz"
 
 
 def history(losses, train, held_out=None, key="test_accuracy"):
-    """Epoch dicts as `model.meta["history"]` keeps them."""
+    """A run's history as training reports it and the model's record keeps it."""
     held_out = held_out or [None] * len(losses)
     return [
-        {"epoch": i + 1, "epochs": len(losses), "loss": loss, "train_accuracy": t, "val_accuracy": None,
-         "test_accuracy": None, key: h, "seconds": 0.4, "lr": 0.07}
+        EpochEnd(**{"epoch": i + 1, "epochs": len(losses), "loss": loss, "train_accuracy": t,
+                    "val_accuracy": None, "test_accuracy": None, key: h, "seconds": 0.4, "lr": 0.07})
         for i, (loss, t, h) in enumerate(zip(losses, train, held_out))
     ]  # fmt: skip
 
@@ -83,7 +81,7 @@ def test_a_large_gap_asks_for_weight_decay_or_augmentation():
 
 def test_still_improving_at_the_end_asks_for_more_epochs():
     improving = history([0.6, 0.3, 0.2], [0.8, 0.9, 0.93], [0.85, 0.91, 0.94])
-    hints = diagnose([EpochEnd(**e) for e in improving], status="completed")  # EpochEnds work too
+    hints = diagnose(improving, status="completed")
     assert problems(hints) == ["still improving"] and hints[0].setting == "epochs"
     assert "fell 33% in the last epoch" in hints[0].message
     # The loss still falls but held-out accuracy is past its best: not "still improving".
@@ -104,9 +102,9 @@ def test_run_hints_read_the_models_record(tmp_path):
     model = MLP((8,), seed=0)
     model.params[: model.n_weights] = 0.0
     model.biases[0][...] = -1.0  # every hidden unit dead: the network can only guess
-    model.meta = json.loads(json.dumps({
-        "history": history([2.3, 2.3], [0.1, 0.1]), "status": "completed", "config": {"lr": 3.0},
-    }))  # fmt: skip
+    model.record = ModelRecord(
+        training=TrainConfig(lr=3.0), history=tuple(history([2.3, 2.3], [0.1, 0.1])), status="completed"
+    )
     hints = run_hints(model, load_mnist().train_images)
     assert problems(hints) == ["stuck"] and "100% of the hidden units" in hints[0].message
     assert np.isclose(dead_unit_share(model, load_mnist().train_images[:DEAD_SAMPLE]), 1.0)
@@ -118,7 +116,8 @@ def test_run_hints_read_the_models_record(tmp_path):
 )
 def test_real_runs_that_go_wrong_get_the_right_hint(lr, problem, advice):
     mnist = load_mnist()
-    run = TrainingRun(TrainConfig(hidden=(32,), epochs=2, lr=lr, train_size=2000, optimizer="sgd"), mnist)
+    config = RunConfig.from_values(dict(hidden=(32,), epochs=2, lr=lr, train_size=2000, optimizer="sgd"))
+    run = TrainingRun(config, mnist)
     for _ in run.events():
         pass
     hints = run_hints(run.model, mnist.train_images)

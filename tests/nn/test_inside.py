@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nn import MLP, TrainConfig, load_mnist
+from nn import MLP, ModelConfig, TrainConfig, load_mnist
 from nn.inside import (
     activation_distributions,
     activations,
@@ -14,6 +14,7 @@ from nn.inside import (
     tile,
     weight_distributions,
 )
+from nn.record import ModelRecord
 from nn.training import train
 
 
@@ -70,8 +71,8 @@ def test_compare_uses_shared_bins_and_counts_everything() -> None:
 
 def test_initial_model_recreates_the_untrained_network_and_training_moves_it() -> None:
     mnist = load_mnist()
-    config = TrainConfig(hidden=(16,), epochs=1, train_size=1000, seed=7)
-    model = MLP(config.hidden, init=config.init, seed=config.seed)
+    config = TrainConfig(epochs=1, train_size=1000, seed=7)
+    model = MLP((16,), seed=7)
     untrained = model.params.copy()
     for _ in train(model, mnist.train_images[:1000], mnist.train_labels[:1000], config):
         pass
@@ -88,16 +89,21 @@ def test_initial_model_recreates_the_untrained_network_and_training_moves_it() -
 
 
 def test_a_further_trained_model_is_traced_back_to_how_it_was_first_built() -> None:
-    model = MLP((16,), seed=0)
-    model.meta["config"] = TrainConfig(hidden=(16,), seed=5, lr=0.003).to_dict()  # the fine-tuning
-    model.meta["base_config"] = TrainConfig(hidden=(16,), seed=9).to_dict()  # the first training
-    np.testing.assert_array_equal(initial_model(model).params, MLP((16,), seed=9).params)
+    # A fine-tune: the base's network (built with seed 9), weights moved, trained again with seed 5.
+    tuned = MLP.from_config(ModelConfig(hidden=(16,), seed=9))
+    tuned.params[...] = 0.5
+    tuned.record = ModelRecord(
+        training=TrainConfig(seed=5, lr=0.003), base_training=TrainConfig(seed=9), finetune={"settings": {}}
+    )
+    np.testing.assert_array_equal(initial_model(tuned).params, MLP((16,), seed=9).params)
 
 
 def test_initial_model_is_none_when_the_model_does_not_say_how_it_was_built() -> None:
     model = MLP((16,), seed=0)
+    assert initial_model(model) is None  # never trained here: its weights may come from anywhere
+    model.record = ModelRecord(
+        training=TrainConfig(), finetune={"settings": {}}
+    )  # a fine-tune of such a model
     assert initial_model(model) is None
-    model.meta["config"] = {"hidden": [16], "nonsense": 1}
-    assert initial_model(model) is None
-    model.meta["config"] = TrainConfig(hidden=(32,)).to_dict()
-    assert initial_model(model) is None
+    model.record = ModelRecord(training=TrainConfig())
+    assert initial_model(model).config == model.config

@@ -5,45 +5,48 @@ from __future__ import annotations
 import pytest
 
 from nn import MLP, load_model
-from nn.config import PRESET_DESCRIPTIONS, PRESETS, TrainConfig
+from nn.config import PRESET_DESCRIPTIONS, PRESETS, RunConfig
 from nn.experiment import TrainingRun
-from nn.train import main, parse_args
+from nn.train import config_from_args, main, parse_args
 
 
 def test_presets_are_valid_and_described() -> None:
     assert list(PRESETS) == ["classic", "default", "best"]
     assert set(PRESET_DESCRIPTIONS) == set(PRESETS)
     for name, config in PRESETS.items():
-        assert isinstance(config, TrainConfig) and config.validate() is config, name
+        assert isinstance(config, RunConfig) and config.validate() is config, name
+        assert config.model.seed == config.training.seed, "one seed, as the sidebar and the CLI set it"
         assert PRESET_DESCRIPTIONS[name].strip(), name
 
 
 def test_each_preset_is_the_recipe_it_claims() -> None:
-    classic, default, best = PRESETS["classic"], PRESETS["default"], PRESETS["best"]
-    assert (classic.hidden, classic.batch_size, classic.optimizer, classic.init, classic.epochs) == (
+    classic, default, best = (PRESETS[name].values() for name in ("classic", "default", "best"))
+    recipe = ("hidden", "batch_size", "optimizer", "init", "epochs")
+    assert tuple(classic[name] for name in recipe) == (
         (128, 64),
         1,
         "sgd",
         "small",
         20,
     )
-    assert classic.schedule == "constant" and classic.augment == "none"
-    assert default == TrainConfig()
-    assert best.augment != "none"
-    assert min(best.hidden) > max(default.hidden)
-    assert MLP(best.hidden).params.nbytes < 5_000_000  # the app ships it: keep the file small
+    assert classic["schedule"] == "constant" and classic["augment"] == "none"
+    assert PRESETS["default"] == RunConfig()
+    assert best["augment"] != "none"
+    assert min(best["hidden"]) > max(default["hidden"])
+    assert MLP.from_config(PRESETS["best"].model).params.nbytes < 5_000_000  # the app ships it
     for config in PRESETS.values():  # the presets train on all of MNIST and report test accuracy
-        assert config.train_size is None and config.val_size == 0
+        assert config.training.train_size is None and config.training.val_size == 0
 
 
 def test_cli_preset_sets_the_defaults_and_flags_override_them() -> None:
     args = parse_args(["--preset", "best", "--epochs", "2", "--lr", "0.01"])
-    config = TrainConfig.from_dict({name: getattr(args, name) for name in TrainConfig().to_dict()})
+    config = config_from_args(args)
     best = PRESETS["best"]
-    assert (config.epochs, config.lr) == (2, 0.01)
-    assert (config.hidden, config.augment, config.batch_size) == (best.hidden, best.augment, best.batch_size)
+    assert (config.training.epochs, config.training.lr) == (2, 0.01)
+    assert config.model == best.model
+    assert (config.training.augment, config.training.batch_size) == ("pen", best.training.batch_size)
     assert parse_args(["--epochs", "3", "--preset", "classic"]).batch_size == 1  # any order
-    assert parse_args([]).batch_size == TrainConfig().batch_size
+    assert parse_args([]).batch_size == RunConfig().training.batch_size
 
 
 def test_cli_rejects_an_unknown_preset(capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,9 +61,10 @@ def test_cli_trains_the_classic_preset_with_overrides(tmp_path, capsys: pytest.C
     status = main(["--preset", "classic", "--train-size", "300", "--epochs", "1", "--save", str(path)])
     assert status == 0
     assert "epoch 1/1" in capsys.readouterr().out
-    config = load_model(path).meta["config"]
-    assert (config["batch_size"], config["optimizer"], config["init"]) == (1, "sgd", "small")
-    assert (config["epochs"], config["train_size"]) == (1, 300)
+    model = load_model(path)
+    training = model.record.training
+    assert (training.batch_size, training.optimizer, model.config.init) == (1, "sgd", "small")
+    assert (training.epochs, training.train_size) == (1, 300)
 
 
 @pytest.mark.parametrize(
@@ -76,8 +80,8 @@ def test_preset_learns_in_a_short_run(mnist, name: str, changes: dict) -> None:
     The classic recipe starts slowly (small weights pass little signal), so this is where a
     learning rate that is too small, or one that diverges, shows up.
     """
-    config = TrainConfig.from_dict({**PRESETS[name].to_dict(), **changes})
+    config = RunConfig.from_values(PRESETS[name].values() | changes)
     run = TrainingRun(config, mnist)
     for _ in run.events():
         pass
-    assert run.model.meta["test_accuracy"] > 0.75, name
+    assert run.model.record.test_accuracy > 0.75, name

@@ -11,8 +11,8 @@ from nn.saliency import saliency
 def trained64() -> MLP:
     """A small float64 network trained briefly on real digits, with non-zero biases."""
     mnist = load_mnist()
-    config = TrainConfig(hidden=(32, 16), epochs=2, train_size=2000, dtype="float64", lr=0.05)
-    model = MLP(config.hidden, dtype="float64", seed=3)
+    config = TrainConfig(epochs=2, train_size=2000, lr=0.05)
+    model = MLP((32, 16), dtype="float64", seed=3)
     return model.fit(mnist.train_images[:2000], mnist.train_labels[:2000], config)
 
 

@@ -76,6 +76,11 @@ def test_a_small_grid_prints_a_line_per_run_a_ranked_table_and_the_best_runs_tes
     assert sum("test accuracy" in line for line in lines[:-1]) == 1  # no other run's test accuracy
     [record] = store.sweeps()
     assert record.id == 1 and len(record.job_ids) == 4 and {r.source for r in runs.values()} == {"sweep"}
+    # --hidden is the network's own setting, --lr its training's; the fixed flags reach both
+    assert {(r.config.model.hidden, r.config.training.lr) for r in runs.values()} == {
+        (hidden, lr) for hidden in ((16,), (8,)) for lr in (0.03, 0.3)
+    }
+    assert {(r.config.training.train_size, r.config.training.val_size) for r in runs.values()} == {(500, 100)}
 
 
 def test_a_run_that_diverges_makes_the_exit_status_1(tmp_path) -> None:

@@ -9,7 +9,7 @@ import time
 import pytest
 from distributed import LocalCluster
 
-from nn.config import TrainConfig
+from nn.config import RunConfig
 from nn.persistence import load_model
 from services.cluster import ClusterError, DaskRunner
 from services.jobs import FAILED, FINISHED, RUNNING, WAITING
@@ -18,8 +18,10 @@ from services.sweeps import Axis, Grid, start
 from services.worker import TrainTask
 
 TIMEOUT = 300
-TINY = TrainConfig(hidden=(16,), epochs=2, train_size=500, val_size=100, seed=1)
-ENDLESS = TrainConfig(hidden=(16,), epochs=1000, train_size=2000, val_size=100, batch_size=1, lr=0.01)
+TINY = RunConfig.from_values(dict(hidden=(16,), epochs=2, train_size=500, val_size=100, seed=1))
+ENDLESS = RunConfig.from_values(
+    dict(hidden=(16,), epochs=1000, train_size=2000, val_size=100, batch_size=1, lr=0.01)
+)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +67,8 @@ def test_a_sweep_on_the_cluster_records_every_returned_model_in_the_apps_store(r
         assert run.model_path.parent == store.model_dir  # recorded here, by the app's store
         model = load_model(run.model_path)
         assert model.layer_sizes == (784, *point["hidden"], 10)
-        assert model.meta["history"][-1]["val_accuracy"] == row.val_accuracy
+        assert model.config.hidden == point["hidden"] and model.record.training.lr == point["lr"]
+        assert model.record.history[-1].val_accuracy == row.val_accuracy
     assert sorted(store.model_dir.glob("*.npz")) == sorted(row.run.model_path for row in view.rows)
     assert view.best() is view.ranked()[0] and view.place == f"the Dask cluster at {runner.address}"
     jobs = store.jobs()
@@ -81,10 +84,7 @@ def test_a_worker_killed_mid_run_fails_that_run_in_words_and_the_others_finish(
 ) -> None:
     doomed = runner.submit(TrainTask(ENDLESS, source="sweep", activate=False))
     wait_for(lambda: doomed.progress().batch is not None, "the doomed run's first batch report")
-    others = [
-        runner.submit(TrainTask(TrainConfig(**{**TINY.to_dict(), "hidden": (16,), "seed": s})))
-        for s in (2, 3)
-    ]
+    others = [runner.submit(TrainTask(RunConfig.from_values(TINY.values() | {"seed": s}))) for s in (2, 3)]
     [remote] = [r for r in runner.remotes.values() if r.job is doomed]
     pids = runner.client.run(os.getpid)
     os.kill(pids[remote.worker], signal.SIGKILL)
@@ -108,7 +108,7 @@ def test_stop_ends_a_cluster_run_after_its_batch_and_keeps_the_model(runner) -> 
     assert job.join(60)
     progress = job.progress()
     assert progress.state == FINISHED and progress.end.status == "stopped"
-    assert load_model(progress.saved.model_path).meta["status"] == "stopped"
+    assert load_model(progress.saved.model_path).record.status == "stopped"
 
 
 def test_an_unreachable_scheduler_is_reported_in_words(store, tmp_path) -> None:

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from nn.config import TrainConfig
+from nn.config import RunConfig
 from nn.persistence import load_model
 from services.jobs import FINISHED, JobRunner
 from services.locations import ROOT
@@ -23,7 +23,9 @@ def test_the_cli_and_two_workers_recording_at_once_leave_a_consistent_store(tmp_
     runner = JobRunner(2, cores=2, store=store, user_digits_dir=tmp_path / "digits")
     try:
         jobs = [
-            runner.submit(TrainTask(TrainConfig(hidden=(8,), epochs=1, train_size=300, seed=s)))
+            runner.submit(
+                TrainTask(RunConfig.from_values(dict(hidden=(8,), epochs=1, train_size=300, seed=s)))
+            )
             for s in (1, 2)
         ]
         clis = [

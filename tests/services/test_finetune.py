@@ -54,17 +54,19 @@ def test_learns_the_users_digits_without_forgetting_mnist(base: MLP, typed: User
     assert result.user_after >= result.user_before + 0.05, result
     assert result.user_change_points == pytest.approx(100 * (result.user_after - result.user_before))
     np.testing.assert_array_equal(base.params, params)  # the original is untouched
-    meta = tuning.model.meta
-    assert meta["test_accuracy"] == result.mnist_after and meta["status"] == "completed"
-    assert [e["epoch"] for e in meta["history"]] == [1, 2, 3]
-    assert meta["base_config"] == base.meta["config"]  # how the network was first built
+    record = tuning.model.record
+    assert record.test_accuracy == result.mnist_after and record.status == "completed"
+    assert [e.epoch for e in record.history] == [1, 2, 3]
+    assert tuning.model.config == base.config  # the same network, first built the same way
+    assert record.base_training == base.record.training == record.first_training  # how it was first trained
+    assert record.training == tuning.config and record.finetune == tuning.details()
     np.testing.assert_array_equal(initial_model(tuning.model).params, initial_model(base).params)
-    assert meta["history"][-1]["val_accuracy"] == result.user_after  # per-epoch user accuracy
+    assert record.history[-1].val_accuracy == result.user_after  # per-epoch user accuracy
     run = RunStore(tmp_path / "runs.sqlite", tmp_path / "models").add(
         tuning.model, source="finetune", details=tuning.details()
     )
     assert run.details["result"]["user_after"] == result.user_after
-    assert run.config["lr"] == FineTuneSettings().lr
+    assert run.config.training.lr == FineTuneSettings().lr and run.config.model == base.config
 
 
 def test_the_mix_is_mostly_mnist_with_the_users_digits_repeated(base: MLP, typed: UserDigits) -> None:
@@ -86,7 +88,7 @@ def test_stop_ends_the_run_and_reports_it(base: MLP, typed: UserDigits) -> None:
     stop.set()  # as if the user pressed Stop at once: the run ends after its first batch
     *_, end = tuning.events(stop)
     assert isinstance(end, RunEnd) and end.status == "stopped"
-    assert tuning.result.status == "stopped" and tuning.model.meta["epochs_done"] == 0
+    assert tuning.result.status == "stopped" and tuning.model.record.epochs_done == 0
     assert not np.array_equal(tuning.model.params, base.params)  # that one batch was learned
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from nn.config import TrainConfig
+from nn.config import RunConfig
 from nn.errors import ConfigError
 from nn.persistence import load_model
 from nn.preprocess import mnist_style
@@ -24,9 +24,11 @@ from services.user_digits import UserDigits
 from services.worker import FineTuneTask, TrainTask, should_keep
 
 TIMEOUT = 300
-TINY = TrainConfig(hidden=(16,), epochs=2, train_size=500, seed=1)
+TINY = RunConfig.from_values(dict(hidden=(16,), epochs=2, train_size=500, seed=1))
 SHIPPED_MODEL = ROOT / "models" / "default.npz"
-ENDLESS = TrainConfig(hidden=(16,), epochs=1000, train_size=2000, batch_size=1, optimizer="sgd", lr=0.01)
+ENDLESS = RunConfig.from_values(
+    dict(hidden=(16,), epochs=1000, train_size=2000, batch_size=1, optimizer="sgd", lr=0.01)
+)
 
 
 @pytest.fixture
@@ -98,8 +100,8 @@ def test_a_run_records_every_epoch_saves_its_model_and_marks_it_active(make_runn
     assert run.model_path.parent == store.model_dir and store.active() == run.model_path
     assert (run.source, run.status, len(run.history)) == ("app", "completed", 2)
     model = load_model(run.model_path)
-    assert model.meta["config"]["hidden"] == [16]
-    assert [h["loss"] for h in model.meta["history"]] == [e.loss for e in progress.epochs]
+    assert model.config.hidden == (16,)
+    assert model.record.history == progress.epochs
     [record] = store.jobs()
     assert (record["state"], record["run_id"]) == (FINISHED, run.id)
 
@@ -113,13 +115,14 @@ def test_stop_ends_the_run_after_the_current_batch_and_keeps_the_model(make_runn
     progress = job.progress()
     assert progress.state == FINISHED and progress.end.status == "stopped"
     assert len(progress.epochs) < 1000
-    assert load_model(progress.saved.model_path).meta["status"] == "stopped"
+    assert load_model(progress.saved.model_path).record.status == "stopped"
 
 
 def test_two_runs_at_once_in_two_workers_write_two_sound_files(make_runner, store):
     runner = make_runner(2)
     jobs = [
-        runner.submit(TrainTask(TrainConfig(hidden=(16,), epochs=1, train_size=500, seed=s))) for s in (1, 2)
+        runner.submit(TrainTask(RunConfig.from_values(dict(hidden=(16,), epochs=1, train_size=500, seed=s))))
+        for s in (1, 2)
     ]
     assert [job.state for job in jobs] == [RUNNING, RUNNING]
     wait_for(lambda: all(finished(j) for j in jobs), "both runs")
@@ -127,7 +130,8 @@ def test_two_runs_at_once_in_two_workers_write_two_sound_files(make_runner, stor
     assert len({run.model_path for run in saved}) == 2
     assert sorted(store.model_dir.glob("*.npz")) == sorted(run.model_path for run in saved)
     for seed, run in zip((1, 2), saved):
-        assert load_model(run.model_path).meta["config"]["seed"] == seed
+        model = load_model(run.model_path)
+        assert model.config.seed == model.record.training.seed == seed
     assert len(set(runner.worker_pids())) == 2
     assert not list(store.models_dir.rglob("*.tmp"))
 
@@ -185,7 +189,7 @@ def test_jobs_left_by_a_server_that_died_are_marked_interrupted_when_the_next_st
 
 def test_an_invalid_configuration_is_refused_before_it_is_queued():
     with pytest.raises(ConfigError) as error:
-        TrainTask(TrainConfig(lr=0.0))
+        TrainTask(RunConfig.from_values({"lr": 0.0}))
     assert "lr" in error.value.problems
 
 
@@ -211,7 +215,7 @@ def test_fine_tuning_runs_in_a_worker_and_records_the_model_as_a_run(make_runner
     assert result.status == "completed" and result.user_train + result.user_held_out == 8
     assert [r.id for r in store.runs()] == [run.id]
     assert run.name == "default + my digits" and run.source == "finetune"
-    assert load_model(run.model_path).meta["finetune"]["result"]["status"] == "completed"
+    assert load_model(run.model_path).record.finetune["result"]["status"] == "completed"
 
 
 def test_fine_tuning_without_digits_fails_with_a_message_and_records_nothing(make_runner, store):
@@ -236,5 +240,5 @@ def test_a_model_no_disk_will_take_is_handed_back_to_download(make_runner, store
     download = store.models_dir.parent / "downloaded.npz"
     download.write_bytes(progress.unsaved)
     model = load_model(download)
-    assert model.layer_sizes == (784, 16, 10) and model.meta["status"] == "completed"
-    assert [h["loss"] for h in model.meta["history"]] == [e.loss for e in progress.epochs]
+    assert model.layer_sizes == (784, 16, 10) and model.record.status == "completed"
+    assert model.record.history == progress.epochs

@@ -1,27 +1,30 @@
 """The run store records runs, survives concurrent writers and refuses to paper over damage."""
 
 import io
+import json
 import sqlite3
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from nn import MLP, ModelFileError, TrainConfig, load_mnist, save_model
+from nn import MLP, ModelConfig, ModelFileError, ModelRecord, RunConfig, TrainConfig, load_mnist, save_model
+from nn.events import EpochEnd
 from nn.persistence import FORMAT
 from services.runs import RunStore, RunStoreError
 
 
 def trained_like(hidden=(8,), seed=0, epochs=2, accuracy=0.9) -> MLP:
-    """A small model with the metadata a training run leaves behind (no training needed)."""
+    """A small model with the record a training run leaves behind (no training needed)."""
     model = MLP(hidden, seed=seed)
-    config = TrainConfig(hidden=hidden, epochs=epochs, seed=seed)
-    model.meta.update(
-        config=config.to_dict(),
-        history=[{"epoch": e, "epochs": epochs, "loss": 1.0 / e, "test_accuracy": accuracy} for e in (1, 2)],
+    model.record = ModelRecord(
+        training=TrainConfig(epochs=epochs, seed=seed),
+        history=tuple(EpochEnd(e, epochs, 1.0 / e, 0.8, None, accuracy, 1.0, 0.05) for e in (1, 2)),
         test_accuracy=accuracy,
         train_seconds=1.5,
         status="completed",
+        epochs_done=2,
         trained_at="2026-11-24T07:00:00+00:00",
     )
     return model
@@ -38,7 +41,7 @@ def test_add_get_and_load_round_trip(store: RunStore) -> None:
     assert run.name == "first run"
     assert (run.source, run.status, run.test_accuracy, run.seconds) == ("cli", "completed", 0.9, 1.5)
     assert run.created == "2026-11-24T07:00:00+00:00"
-    assert run.config == model.meta["config"] and run.architecture == "784-8-4-10"
+    assert run.config == RunConfig(model.config, model.record.training) and run.architecture == "784-8-4-10"
     assert [e["loss"] for e in run.history] == [1.0, 0.5]
     assert run.model_path.parent == store.model_dir and run.model_path.is_file()
     np.testing.assert_array_equal(store.load(run.id).params, model.params)
@@ -101,12 +104,30 @@ def test_the_index_maps_each_model_file_to_its_runs_id_and_current_name(store: R
     assert store.index() == {a.model_path: (a.id, "a"), b.model_path: (b.id, "better name")}
 
 
-def test_foreign_metadata_is_recorded_only_where_it_is_sound(store: RunStore) -> None:
-    model = MLP((8,), seed=0)
-    model.meta.update(config={"hidden": [8], "lr": -1}, history=[{"loss": [1, 2]}], test_accuracy="high")
-    run = store.add(model, source="upload")
+def test_a_model_that_says_nothing_about_itself_is_recorded_as_unknown(store: RunStore) -> None:
+    run = store.add(MLP((8,), seed=0), source="upload")
     assert (run.config, run.history, run.test_accuracy, run.architecture) == (None, [], None, "?")
     assert run.name == "784-8-10"
+
+
+def test_a_fine_tunes_config_is_its_networks_and_its_own_training(store: RunStore) -> None:
+    model = MLP.from_config(ModelConfig(hidden=(8,), seed=9))  # built by the base's first run
+    model.record = ModelRecord(training=TrainConfig(lr=0.003, seed=0), base_training=TrainConfig(seed=9))
+    run = store.add(model, source="finetune")
+    assert run.config == RunConfig(ModelConfig(hidden=(8,), seed=9), TrainConfig(lr=0.003, seed=0))
+    assert store.get(run.id).config.model.seed == 9 and run.config.training.seed == 0
+
+
+def test_runs_recorded_before_the_split_still_read(store: RunStore) -> None:
+    """Rows written before ModelConfig and TrainConfig were apart hold one flat config."""
+    run = store.add(trained_like(hidden=(8, 4)), source="cli")
+    flat = {**TrainConfig(lr=0.01).to_dict(), **ModelConfig(hidden=(8, 4), init="small").to_dict()}
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE runs SET config = ? WHERE id = ?", (json.dumps(flat), run.id))
+    db.close()
+    old = store.get(run.id)
+    assert old.config == RunConfig(ModelConfig(hidden=(8, 4), init="small"), TrainConfig(lr=0.01))
+    assert old.architecture == "784-8-4-10"
 
 
 def test_the_default_store_is_where_the_environment_says(tmp_path, monkeypatch) -> None:
@@ -195,13 +216,14 @@ def npz_bytes(**arrays) -> bytes:
 
 def test_upload_of_a_sound_model_is_stored_with_its_accuracy_measured(store: RunStore, tmp_path) -> None:
     model = trained_like(hidden=(16,))
-    model.meta["test_accuracy"] = 0.999  # the file's own claim is not trusted
+    model.record = replace(model.record, test_accuracy=0.999)  # the file's own claim is not trusted
     path = save_model(model, tmp_path / "mine.npz")
     run = store.import_model(path.read_bytes(), name="uploaded")
     mnist = load_mnist()
     assert run.source == "upload" and run.name == "uploaded"
     assert run.test_accuracy == pytest.approx(model.score(mnist.test_images, mnist.test_labels))
-    assert run.config == model.meta["config"]
+    assert run.config == RunConfig(model.config, model.record.training)
+    assert run.created != model.record.trained_at, "recorded as created when it arrived"
     np.testing.assert_array_equal(store.load(run.id).params, model.params)
     assert sorted(p.name for p in store.model_dir.iterdir()) == [run.model_path.name]
 
@@ -212,7 +234,7 @@ def test_upload_of_a_sound_model_is_stored_with_its_accuracy_measured(store: Run
         (b"", "empty"),
         (b"x" * 2001, "2,001 bytes; a model may be at most 2,000 bytes"),
         (b"PK\x03\x04 not really a zip", "not a Digit Lab model"),
-        (npz_bytes(format=np.array(FORMAT), meta=np.array({"evil": 1}, dtype=object)), "not plain arrays"),
+        (npz_bytes(format=np.array(FORMAT), record=np.array({"evil": 1}, dtype=object)), "not plain arrays"),
         (npz_bytes(format=np.array("something else")), "format"),
     ],
 )
@@ -225,7 +247,8 @@ def test_bad_uploads_are_refused_and_leave_nothing_behind(store: RunStore, data:
 
 def test_upload_with_wrong_shapes_is_refused(store: RunStore, tmp_path) -> None:
     model = MLP((8,), seed=0)
-    arrays = {"format": np.array(FORMAT), "layer_sizes": np.array([784, 8, 10]), "meta": np.array("{}")}
+    arrays = {"format": np.array(FORMAT), "layer_sizes": np.array([784, 8, 10])}
+    arrays |= {"config": np.array(json.dumps(model.config.to_dict())), "record": np.array("{}")}
     arrays |= {"W0": model.weights[0][:100], "b0": model.biases[0]}
     arrays |= {"W1": model.weights[1], "b1": model.biases[1]}
     with pytest.raises(ModelFileError, match=r"^the uploaded file is not a valid .*: W0 has shape"):
@@ -240,7 +263,7 @@ def test_the_training_command_line_records_its_run(tmp_path, monkeypatch, capsys
     monkeypatch.setenv("DIGITLAB_MODELS_DIR", str(tmp_path / "models"))
     assert main(["--hidden", "8", "--epochs", "1", "--train-size", "300"]) == 0
     [run] = RunStore().runs()
-    assert (run.source, run.status, run.config["train_size"], len(run.history)) == (
+    assert (run.source, run.status, run.config.training.train_size, len(run.history)) == (
         "cli",
         "completed",
         300,

@@ -10,15 +10,14 @@ import pytest
 
 from nn.network import MLP
 from nn.persistence import load_model, save_model
+from nn.record import ModelRecord
 from services import locations, runs
 from services.runs import RunStore
 
 
 def tiny_model(seed: int = 0, accuracy: float = 0.5, at: str | None = "2026-01-02T03:04:05+00:00") -> MLP:
     model = MLP((8,), seed=seed)
-    model.meta.update(test_accuracy=accuracy, status="completed", epochs_done=1)
-    if at:
-        model.meta["trained_at"] = at
+    model.record = ModelRecord(test_accuracy=accuracy, status="completed", epochs_done=1, trained_at=at)
     return model
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 
 import pytest
 
-from nn.config import TrainConfig
+from nn.config import ModelConfig, RunConfig, TrainConfig
 from nn.persistence import load_model
 from services.jobs import CANCELLED, FINISHED, RUNNING, JobRunner
 from services.runs import SCHEMA_VERSION, RunStore, RunStoreError
@@ -24,7 +25,7 @@ from services.sweeps import (
     start,
 )
 
-TINY = TrainConfig(hidden=(16,), epochs=1, train_size=500, val_size=100, seed=1)
+TINY = RunConfig.from_values(dict(hidden=(16,), epochs=1, train_size=500, val_size=100, seed=1))
 TIMEOUT = 300
 
 
@@ -43,21 +44,72 @@ def test_a_grid_is_every_combination_last_axis_fastest() -> None:
         {"lr": lr, "hidden": hidden} for lr in (0.01, 0.1, 0.3) for hidden in ((64,), (128, 64))
     ]
     configs = grid.configs()
-    assert [(c.lr, c.hidden) for c in configs[:2]] == [(0.01, (64,)), (0.01, (128, 64))]
-    assert {c.epochs for c in configs} == {1} and {c.val_size for c in configs} == {100}  # from the base
+    assert [(c.training.lr, c.model.hidden) for c in configs[:2]] == [(0.01, (64,)), (0.01, (128, 64))]
+    assert {c.training.epochs for c in configs} == {1} and {c.training.val_size for c in configs} == {100}
     assert grid.label(grid.points()[1]) == "lr 0.01 · hidden 128-64"
     assert grid.describe() == "lr × hidden (3 × 2 runs)"
 
 
 def test_a_grid_survives_its_round_trip_through_json() -> None:
     grid = Grid(TINY, (Axis("hidden", ((16,), (32, 16))), Axis("optimizer", ("sgd", "adam"))))
-    assert Grid.from_dict(grid.to_dict()) == grid
+    stored = json.loads(json.dumps(grid.to_dict()))
+    assert stored["base"] == {"model": TINY.model.to_dict(), "training": TINY.training.to_dict()}
+    assert Grid.from_dict(stored) == grid
 
 
-def test_one_place_turns_sweep_values_into_a_configuration() -> None:
-    assert config_for(TINY, {"lr": 0.5, "hidden": (8, 8)}) == TrainConfig(
-        hidden=(8, 8), epochs=1, train_size=500, val_size=100, seed=1, lr=0.5
-    )
+def test_one_place_turns_sweep_values_into_a_configuration_each_value_in_its_own_config() -> None:
+    point = config_for(TINY, {"lr": 0.5, "hidden": (8, 8), "init": "small"})
+    assert point.model == ModelConfig(hidden=(8, 8), init="small", seed=1)  # the network's settings
+    assert point.training == TrainConfig(epochs=1, train_size=500, val_size=100, seed=1, lr=0.5)
+
+
+# A sweep recorded before the network's settings were separated from its training: its base was
+# one flat set of every parameter, exactly as the store kept it then.
+FLAT_BASE = {
+    "hidden": [16],
+    "epochs": 1,
+    "lr": 0.07,
+    "batch_size": 128,
+    "optimizer": "momentum",
+    "momentum": 0.9,
+    "weight_decay": 0.0,
+    "schedule": "cosine",
+    "init": "he",
+    "augment": "none",
+    "seed": 1,
+    "train_size": 500,
+    "val_size": 100,
+    "dtype": "float32",
+}
+
+
+def test_a_grid_recorded_before_the_split_reads_into_the_same_run_config() -> None:
+    old = {"base": FLAT_BASE, "axes": [{"name": "lr", "values": [0.03, 0.3]}]}
+    assert Grid.from_dict(old) == Grid(TINY, (Axis("lr", (0.03, 0.3)),))
+
+
+@pytest.mark.parametrize(
+    ("definition", "message"),
+    [
+        ({"axes": []}, "its grid has no 'base'"),
+        ({"base": FLAT_BASE | {"colour": 1}, "axes": []}, "colour: is not a hyper-parameter"),
+        (
+            {"base": {"model": {}, "training": {"depth": 3}}, "axes": []},
+            "depth: is not a TrainConfig parameter",
+        ),
+        (
+            {"base": FLAT_BASE, "axes": [{"name": "colour", "values": [1]}]},
+            "'colour' is not a hyper-parameter",
+        ),
+        ({"base": FLAT_BASE, "axes": [{"name": "lr", "values": ["fast"]}]}, "could not convert string"),
+        ({"base": FLAT_BASE, "axes": [{"name": "hidden", "values": [16]}]}, "its grid cannot be read"),
+        ({"base": 7, "axes": []}, "its grid cannot be read"),
+        ([], "its grid cannot be read"),
+    ],
+)
+def test_a_recorded_grid_that_cannot_be_read_is_refused_in_words(definition, message) -> None:
+    with pytest.raises(SweepError, match=message.replace("(", r"\(")):
+        Grid.from_dict(definition)
 
 
 @pytest.mark.parametrize(
@@ -73,7 +125,7 @@ def test_one_place_turns_sweep_values_into_a_configuration() -> None:
         ((Axis("lr", ()),), TINY, "lr: give at least one value"),
         ((Axis("lr", (0.1, 20.0)),), TINY, "lr 20: must be at most 10"),
         ((Axis("optimizer", ("sgd", "rmsprop")),), TINY, "optimizer rmsprop: must be one of sgd"),
-        ((Axis("lr", (0.1, 0.2)),), TrainConfig(), "set the number of validation images (val_size) above 0"),
+        ((Axis("lr", (0.1, 0.2)),), RunConfig(), "set the number of validation images (val_size) above 0"),
         ((Axis("epochs", tuple(range(1, 66))),), TINY, f"65 runs is more than the {MAX_RUNS}"),
     ],
 )
@@ -84,7 +136,7 @@ def test_a_grid_that_cannot_be_swept_says_why(axes, base, message) -> None:
 
 
 def test_the_reason_for_choosing_on_validation_is_given() -> None:
-    problems = Grid(TrainConfig(), (Axis("lr", (0.1, 0.2)),)).problems()
+    problems = Grid(RunConfig(), (Axis("lr", (0.1, 0.2)),)).problems()
     assert problems == [problems[0]] and "test accuracy" in problems[0]
     assert "validation" in HONEST_CHOICE and "only that run's test accuracy" in HONEST_CHOICE.lower()
 
@@ -170,7 +222,9 @@ def test_a_sweep_in_the_local_pool_records_every_run_with_its_sweep(runner, stor
     for row, point in zip(view.rows, grid.points()):
         assert row.point == point and row.run.source == "sweep"
         assert row.run.details == {"sweep": sweep.id, "point": row.index, "values": row.run.details["values"]}
-        assert load_model(row.run.model_path).meta["config"]["hidden"] == list(point["hidden"])
+        model = load_model(row.run.model_path)
+        assert (model.config.hidden, model.record.training.lr) == (point["hidden"], point["lr"])
+        assert row.run.config == RunConfig(model.config, model.record.training)
         assert row.val_accuracy == row.run.history[-1]["val_accuracy"] is not None
     ranked = view.ranked()
     assert [r.val_accuracy for r in ranked] == sorted((r.val_accuracy for r in ranked), reverse=True)
@@ -184,7 +238,9 @@ def test_a_sweep_in_the_local_pool_records_every_run_with_its_sweep(runner, stor
 
 
 def test_cancelling_a_sweep_stops_the_running_and_drops_the_waiting(runner, store) -> None:
-    endless = TrainConfig(hidden=(16,), epochs=1000, train_size=2000, val_size=100, batch_size=1, lr=0.01)
+    endless = RunConfig.from_values(
+        dict(hidden=(16,), epochs=1000, train_size=2000, val_size=100, batch_size=1, lr=0.01)
+    )
     sweeps = Sweeps(runner, store)
     sweep = sweeps.start(Grid(endless, (Axis("lr", (0.01, 0.02, 0.03)),)), name="endless")
     deadline = time.monotonic() + TIMEOUT
@@ -202,6 +258,21 @@ def test_cancelling_a_sweep_stops_the_running_and_drops_the_waiting(runner, stor
     assert [row.state for row in reopened.rows] == [FINISHED, FINISHED, CANCELLED]
     assert reopened.rows[2].message == "cancelled while it waited for a worker"
     assert [row.run.status for row in reopened.rows[:2]] == ["stopped", "stopped"]
+
+
+def test_a_sweep_recorded_before_the_split_reopens_and_an_unreadable_one_is_refused_in_words(
+    store: RunStore,
+) -> None:
+    old = store.add_sweep("old", {"base": FLAT_BASE, "axes": [{"name": "lr", "values": [0.03, 0.3]}]}, "here")
+    view = reopen(store, old.id)
+    assert view.grid == Grid(TINY, (Axis("lr", (0.03, 0.3)),))
+    assert [(row.label, row.epochs, row.state) for row in view.rows] == [
+        ("lr 0.03", 1, CANCELLED),
+        ("lr 0.3", 1, CANCELLED),
+    ]  # no job was recorded for its points
+    damaged = store.add_sweep("damaged", {"base": FLAT_BASE | {"colour": 1}, "axes": []}, "here")
+    with pytest.raises(SweepError, match=rf"sweep {damaged.id} \(damaged\) cannot be reopened: .*colour"):
+        reopen(store, damaged.id)
 
 
 def test_a_sweep_running_in_another_process_reopens_as_such(store: RunStore) -> None:
