@@ -87,7 +87,8 @@ def figures(progress) -> None:
     Not in the fragment: there, unchanged charts would be redrawn every second, and each
     redraw costs the browser a good part of a core that the worker training beside it needs.
     """
-    st.plotly_chart(charts.training_chart(progress.epochs, progress.task.config.epochs), width="stretch")
+    epochs = progress.task.config.training.epochs
+    st.plotly_chart(charts.training_chart(progress.epochs, epochs), width="stretch")
     st.caption(
         "**Loss** is the average of −log(probability the network gave the right digit): 2.3 means "
         "a blind guess among ten, 0 a certain and correct answer. **Held-out accuracy** is measured "
