@@ -4,7 +4,7 @@ import streamlit as st
 
 from ui import cache, charts, params, session
 from ui.hints import show_hints
-from ui.inside import feature_grid_chart
+from ui.inside import feature_grid_picture
 from ui.jobs import PROGRESS_SECONDS, stop_button, waiting_note
 from ui.layer_maps import map_chart, sample
 
@@ -96,7 +96,7 @@ def figures(progress) -> None:
         "climbing, the network has started memorising instead of learning."
     )
     if progress.features is not None:
-        st.plotly_chart(feature_grid_chart(progress.features), width="stretch")
+        st.image(feature_grid_picture(progress.features), width="stretch", output_format="PNG")
         st.caption(
             "The first 64 neurons of the first layer, each one's 784 weights drawn as a 28×28 image "
             "(red: ink here excites it, blue: inhibits it). Redrawn every epoch: watch the noise "

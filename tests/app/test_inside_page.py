@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 from app_driver import ROOT, SHIPPED_MODEL, open_page_alone
+from plotly.colors import sample_colorscale
 from streamlit.testing.v1 import AppTest
 
 from nn.inside import first_layer_features, tile
@@ -12,6 +13,7 @@ from nn.network import MLP
 from nn.persistence import save_model
 from nn.preprocess import mnist_style
 from nn.saliency import saliency
+from ui.inside import DIVERGING, feature_grid_picture
 
 PAGE = str(ROOT / "app_pages" / "inside.py")
 
@@ -43,6 +45,21 @@ def test_feature_grid_shows_the_active_models_first_layer(models_dir, shipped_mo
     expected = tile(first_layer_features(shipped_model)[:128], columns=16)
     np.testing.assert_allclose(grid, expected, rtol=1e-6)
     assert app.slider[0].label == "Neurons shown" and app.slider[0].value == 128
+
+
+def test_the_feature_picture_colours_each_weight_as_the_chart_does(shipped_model):
+    features = first_layer_features(shipped_model)[:20]
+    grid = tile(features, columns=16)  # 2 rows of 28×28 tiles, 1-pixel gaps, 12 empty cells
+    picture = feature_grid_picture(features, columns=16, zoom=3)
+    assert picture.shape == (grid.shape[0] * 3, grid.shape[1] * 3, 3) and picture.dtype == np.uint8
+    assert np.array_equal(picture[::3, ::3], picture[2::3, 2::3])  # each weight a 3×3 block
+    seen = picture[::3, ::3]
+    assert (seen[np.isnan(grid)] == 255).all()  # gaps and empty cells are white
+    # the most negative, the most positive and the weakest weight, coloured from the chart's scale
+    for cell in (np.nanargmin(grid), np.nanargmax(grid), np.nanargmin(np.abs(grid))):
+        row, col = np.unravel_index(cell, grid.shape)
+        step = round((grid[row, col] + 1) / 2 * 255) / 255
+        assert "rgb({}, {}, {})".format(*seen[row, col]) == sample_colorscale(DIVERGING, [step])[0]
 
 
 def test_a_test_image_is_explained_when_nothing_was_drawn(models_dir, shipped_model, mnist):
