@@ -53,6 +53,10 @@ def live_progress() -> None:
         )
         return
     progress = current.progress()
+    if not progress.running and not session.run_settled():
+        st.rerun()  # the whole app: the final figures, and the sidebar showing the saved model as active
+    if session.figures_behind(progress):
+        st.rerun()  # the whole app: the figures below the fragment are drawn only with it
     epochs_done, epochs = len(progress.epochs), progress.task.config.training.epochs
     if progress.state == "waiting":
         waiting_note(progress)
@@ -75,10 +79,6 @@ def live_progress() -> None:
     _outcome(progress)
     if not progress.running:
         show_hints(session.hints_after(progress))
-    if not progress.running and not session.run_settled():
-        st.rerun()  # the whole app, so the sidebar shows the newly saved model as active
-    elif session.figures_behind(progress):
-        st.rerun()  # the whole app: the figures below are drawn only with it
 
 
 def figures(progress) -> None:
