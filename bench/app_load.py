@@ -16,7 +16,9 @@ Every figure comes from one invocation, so the machine's noise hits all of them 
 5. The same, but the four close their tabs once they have pressed Train, as four students would
    leave for other pages on their own machines: here the four tabs' drawing no longer shares the
    benchmark machine's two cores with the fifth visitor's browser and the server.
-6. Memory: the peak RSS (VmHWM) of the server and of each worker process.
+6. A worker killed with SIGKILL mid-run, three times: seconds from the kill until the run's
+   page says so.
+7. Memory: the peak RSS (VmHWM) of the server and of each worker process.
 
 Ratios are to the command line's median epoch; the first epoch of each run is left out, as it
 includes warming up (the command line's too).
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -112,6 +115,22 @@ def visitor_while_busy(browser, url: str) -> tuple[float, float]:
     return first_page, classified
 
 
+def killed_worker_reported(browser, url: str) -> float:
+    """Seconds from SIGKILL to every worker until the page of the run that was training says so."""
+    from playwright.sync_api import expect
+
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    start_default_run(page, url)
+    expect(page.get_by_test_id("stProgress")).to_be_visible()
+    killed = time.perf_counter()
+    for pid in worker_pids(url):  # the idle one too: it is replaced as well, and runs nothing
+        os.kill(pid, signal.SIGKILL)
+    expect(page.get_by_text(re.compile("killed by SIGKILL"))).to_be_visible()
+    reported = time.perf_counter() - killed
+    page.context.close()
+    return reported
+
+
 def wait_until_saved(runs_db: Path, models_dir: Path, runs: int) -> None:
     """Until the run store holds `runs` runs: what the tabs closed early no longer show."""
     store = RunStore(runs_db, models_dir)
@@ -144,25 +163,27 @@ def main() -> None:
             rows.append(("one session alone", alone))
             for i, run in enumerate(sessions_at_once(browser, url, models, 2), 1):
                 rows.append((f"two sessions at once: run {i}", run))
+            visitor = [("no session trains (for comparison)", *visitor_while_busy(browser, url))]
             pages = four_press_train(browser, url)
-            visitor = [("four tabs open", *visitor_while_busy(browser, url))]
+            visitor.append(("four sessions train, their four tabs open", *visitor_while_busy(browser, url)))
             for i, page in enumerate(pages, 1):
                 rows.append((f"four sessions at once: run {i}", run_epochs(page, models)))
                 page.context.close()
             for page in four_press_train(browser, url):
                 expect(page.get_by_role("button", name="Train", exact=True)).to_be_disabled()  # submitted
                 page.context.close()
-            visitor.append(("four tabs closed", *visitor_while_busy(browser, url)))
+            visitor.append(("four sessions train, their four tabs closed", *visitor_while_busy(browser, url)))
             wait_until_saved(Path(temp) / "runs.sqlite", models, runs=11)
             server = server_pid(url)
             memory = [("server", peak_rss_mb(server))]
             memory += [(f"worker {i}", peak_rss_mb(pid)) for i, pid in enumerate(worker_pids(url), 1)]
+            kills = [killed_worker_reported(browser, url) for _ in range(3)]
         browser.close()
     cli += cli_epochs()
-    _report(cli, rows, visitor, memory)
+    _report(cli, rows, visitor, kills, memory)
 
 
-def _report(cli, rows, visitor, memory) -> None:
+def _report(cli, rows, visitor, kills: list[float], memory) -> None:
     reference = statistics.median(cli)
     print(f"command line (python -m nn.train --epochs {EPOCHS}): median epoch {reference:.3f} s")
     print("\n| situation | median epoch (s) | × CLI |\n| --- | ---: | ---: |")
@@ -171,8 +192,9 @@ def _report(cli, rows, visitor, memory) -> None:
         print(f"| {name} | {median:.3f} | {median / reference:.2f} |")
     print(f"\nall {len(rows) + 4} runs finished and were saved")
     for situation, first_page, classified in visitor:
-        print(f"fifth visitor while four sessions train, {situation}: first page {first_page:.2f} s, "
+        print(f"a visitor while {situation}: first page {first_page:.2f} s, "
               f"drawing classified in {classified:.2f} s")  # fmt: skip
+    print("a killed worker's run reported on its page after " + ", ".join(f"{s:.2f}" for s in kills) + " s")
     print("peak RSS: " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in memory))
 
 
