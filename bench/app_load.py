@@ -12,7 +12,8 @@ Every figure comes from one invocation, so the machine's noise hits all of them 
 3. Two sessions press Train at once: each run's median epoch.
 4. Four sessions press Train at once (two wait in the queue on a 2-core machine): every run
    must finish and be saved; meanwhile a fifth visitor opens the app (first page until the
-   Train button is ready) and draws a digit (mouse-up until the prediction shows).
+   Train button is ready) and draws a digit (mouse-up until the prediction shows). The same
+   visitor is also timed before, while nothing trains.
 5. The same, but the four close their tabs once they have pressed Train, as four students would
    leave for other pages on their own machines: here the four tabs' drawing no longer shares the
    benchmark machine's two cores with the fifth visitor's browser and the server.
