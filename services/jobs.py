@@ -308,7 +308,13 @@ class JobRunner:
             with self.lock:
                 watched = {slot.conn: slot for slot in self.slots}
                 watched |= {slot.process.sentinel: slot for slot in self.slots}
-            for ready in wait(list(watched), timeout=POLL_SECONDS):
+            try:
+                readable = wait(list(watched), timeout=POLL_SECONDS)
+            except OSError:
+                if self.closed:  # `shutdown` closed the pipes after the list above was made
+                    return
+                raise
+            for ready in readable:
                 slot = watched[ready]
                 if ready is slot.conn:
                     self._read(slot)
