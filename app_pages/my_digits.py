@@ -62,12 +62,13 @@ with st.expander("Fine-tuning settings"):
     )
 tuner = session.finetuner()
 running = tuner is not None and tuner.running
+blocked = session.job_runner_problem()
 left, right, _ = st.columns([2, 1, 3])
 if left.button(
     "Fine-tune on my digits",
     type="primary",
     icon=":material/school:",
-    disabled=not digits or running,
+    disabled=not digits or running or blocked is not None,
     help="takes a minute or two; it goes on if you visit other pages meanwhile",
     width="stretch",
 ):
@@ -75,6 +76,8 @@ if left.button(
     st.rerun()  # redraw the buttons and the progress for the fine-tune that has just started
 with right:
     stop_button(tuner, help="end after the current batch; what was learned so far is still saved as a run")
+if blocked:
+    st.error(blocked, icon=":material/error:")
 
 
 @st.fragment(run_every=PROGRESS_SECONDS if running else None)

@@ -14,6 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from nn.config import RunConfig
+from nn.errors import DigitLabError
 from nn.hints import Hint, diagnose, run_hints
 from services import runs
 from services.finetune import FineTuneSettings
@@ -107,11 +108,14 @@ def start_training(config: RunConfig) -> None:
 
 
 def job_runner_problem() -> str | None:
-    """Why runs cannot start here (the run store cannot be opened or created), if they cannot."""
+    """Why runs cannot start here (the run store cannot be opened or created, or the Dask
+    scheduler runs are sent to cannot be reached), if they cannot."""
     try:
         cache.runner()
     except RunStoreError as exc:
         return f"Runs cannot be saved, so none can start: {exc}."
+    except DigitLabError as exc:  # a Dask scheduler (DIGITLAB_DASK_SCHEDULER) that cannot be reached
+        return f"Runs cannot start: {exc}."
     return None
 
 

@@ -52,6 +52,16 @@ def test_digits_are_shown_and_can_be_deleted(digits, models_dir, mnist):
     assert app.subheader[0].value == "Your 2 digits"
 
 
+def test_an_unreachable_dask_scheduler_is_explained_and_blocks_fine_tuning(
+    digits, models_dir, mnist, monkeypatch
+):
+    some_digits(digits, mnist, 3)
+    monkeypatch.setenv("DIGITLAB_DASK_SCHEDULER", "tcp://127.0.0.1:9")  # nothing listens on port 9
+    app = open_my_digits(models_dir)
+    assert any("cannot reach the Dask scheduler at tcp://127.0.0.1:9" in e.value for e in app.error)
+    assert button(app, "Fine-tune on my digits").disabled
+
+
 def finish_fine_tuning(app: AppTest) -> None:
     """Fine-tuning runs in a background thread: wait for it, then redraw the page as its poll would."""
     assert app.session_state[FINETUNER].join(timeout=180)

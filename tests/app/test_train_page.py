@@ -242,3 +242,13 @@ def test_a_run_store_that_cannot_be_created_is_explained_and_blocks_training(mod
         for e in app.error
     )
     assert button(app, "Train").disabled
+
+
+def test_an_unreachable_dask_scheduler_is_explained_and_blocks_training(models_dir, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_DASK_SCHEDULER", "tcp://127.0.0.1:9")  # nothing listens on port 9
+    app = open_page("app_pages/train.py")
+    assert any(
+        "Runs cannot start" in e.value and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in e.value
+        for e in app.error
+    ), [e.value for e in app.error]
+    assert button(app, "Train").disabled
