@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from services.jobs import Progress
 from ui import cache, charts, params, session
 from ui.hints import show_hints
 from ui.inside import feature_grid_picture
@@ -81,7 +82,7 @@ def live_progress() -> None:
         show_hints(session.hints_after(progress))
 
 
-def figures(progress) -> None:
+def figures(progress: Progress) -> None:
     """The run's charts as of this run of the page script, which is a whole-app one.
 
     Not in the fragment: there, unchanged charts would be redrawn every second, and each
@@ -112,7 +113,7 @@ def figures(progress) -> None:
         )
 
 
-def _outcome(progress) -> None:
+def _outcome(progress: Progress) -> None:
     if progress.state == "cancelled":
         st.info("Cancelled before it started.", icon=":material/cancel:")
     elif progress.error:

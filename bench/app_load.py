@@ -1,6 +1,6 @@
 """Training in the app against the command line, and the app under load, side by side in one run.
 
-python -m bench.app_load            # about 5 minutes on 2 cores
+python -m bench.app_load            # about 7 minutes on 2 cores
 
 Every figure comes from one invocation, so the machine's noise hits all of them alike:
 
@@ -77,21 +77,20 @@ def run_epochs(page, models_dir: Path) -> list[float]:
     return [epoch.seconds for epoch in load_model(models_dir / "runs" / name).record.history][1:]
 
 
-def sessions_at_once(browser, url: str, models_dir: Path, count: int) -> list[list[float]]:
+def press_train(browser, url: str, count: int) -> list:
+    """`count` new sessions, each in a tab of its own, start the default run."""
     pages = [browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in range(count)]
     for page in pages:
         start_default_run(page, url)
+    return pages
+
+
+def sessions_at_once(browser, url: str, models_dir: Path, count: int) -> list[list[float]]:
+    pages = press_train(browser, url, count)
     epochs = [run_epochs(page, models_dir) for page in pages]
     for page in pages:
         page.context.close()
     return epochs
-
-
-def four_press_train(browser, url: str) -> list:
-    pages = [browser.new_context().new_page() for _ in range(4)]
-    for page in pages:
-        start_default_run(page, url)
-    return pages
 
 
 def visitor_while_busy(browser, url: str) -> tuple[float, float]:
@@ -165,16 +164,16 @@ def main() -> None:
             for i, run in enumerate(sessions_at_once(browser, url, models, 2), 1):
                 rows.append((f"two sessions at once: run {i}", run))
             visitor = [("no session trains (for comparison)", *visitor_while_busy(browser, url))]
-            pages = four_press_train(browser, url)
+            pages = press_train(browser, url, 4)
             visitor.append(("four sessions train, their four tabs open", *visitor_while_busy(browser, url)))
             for i, page in enumerate(pages, 1):
                 rows.append((f"four sessions at once: run {i}", run_epochs(page, models)))
                 page.context.close()
-            for page in four_press_train(browser, url):
+            for page in press_train(browser, url, 4):
                 expect(page.get_by_role("button", name="Train", exact=True)).to_be_disabled()  # submitted
                 page.context.close()
             visitor.append(("four sessions train, their four tabs closed", *visitor_while_busy(browser, url)))
-            wait_until_saved(Path(temp) / "runs.sqlite", models, runs=11)
+            wait_until_saved(Path(temp) / "runs.sqlite", models, runs=len(rows) + 4)
             server = server_pid(url)
             memory = [("server", peak_rss_mb(server))]
             memory += [(f"worker {i}", peak_rss_mb(pid)) for i, pid in enumerate(worker_pids(url), 1)]
