@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 from drawing import draw_a_one
+from navigation import go_to
 from playwright.sync_api import Page, expect
 
 from nn.data import load_mnist
@@ -86,10 +87,8 @@ def test_a_run_survives_a_page_switch_and_stop_keeps_the_model(page: Page, app_u
     page.get_by_role("button", name="Train", exact=True).click()
     expect(page.get_by_test_id("stProgress")).to_be_visible()
 
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Draw").click()
-    expect(page.get_by_role("heading", name="Draw a digit")).to_be_visible()
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Train").click()
-    expect(page.get_by_role("heading", name="Train a network")).to_be_visible()
+    go_to(page, "Draw", "Draw a digit")
+    go_to(page, "Train", "Train a network")
     # Back on the Train page the same run is still streaming: its epochs keep arriving.
     expect(page.get_by_test_id("stProgress")).to_be_visible()
     epochs_on_return = page.evaluate(CHART_STATE_JS)["points"]

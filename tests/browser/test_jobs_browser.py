@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from app_server import running_app, worker_pids
 from conftest import EXPECT_TIMEOUT_MS
+from navigation import go_to
 from playwright.sync_api import Browser, Page, expect
 
 from nn.persistence import load_model
@@ -128,5 +129,4 @@ def test_a_queued_run_shows_its_place_and_can_be_cancelled_and_a_killed_worker_i
     expect(second.get_by_text(SAVED)).to_be_visible()
     assert worker_pids(url) != [pid]
     # ...and the tab whose run died keeps working.
-    first.get_by_test_id("stSidebarNav").get_by_role("link", name="Draw").click()
-    expect(first.get_by_role("heading", name="Draw a digit")).to_be_visible()
+    go_to(first, "Draw", "Draw a digit")

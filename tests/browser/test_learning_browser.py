@@ -7,6 +7,7 @@ import re
 
 import pytest
 from drawing import draw_a_one
+from navigation import go_to
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
@@ -15,12 +16,6 @@ pytestmark = pytest.mark.browser
 def metric_value(page: Page, label: str) -> float:
     metric = page.get_by_test_id("stMetric").filter(has_text=label)
     return float(metric.get_by_test_id("stMetricValue").inner_text())
-
-
-def go_to(page: Page, link: str, heading: str) -> None:
-    """Through the sidebar, as a person would: the session (and the drawing) goes along."""
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
-    expect(page.get_by_role("heading", name=heading)).to_be_visible()
 
 
 def test_a_drawn_digit_taken_step_by_step_and_one_step_lowers_its_loss(page: Page, app_url: str):

@@ -10,8 +10,9 @@ import numpy as np
 import onnxruntime
 import pytest
 from drawing import draw_a_one
+from navigation import go_to
 from playwright.sync_api import Page, expect
-from test_runs_browser import go_to, upload
+from test_runs_browser import upload
 
 from nn.data import load_mnist
 from nn.network import as_batch

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from drawing import draw_a_one
+from navigation import go_to
 from playwright.sync_api import Page, expect
 
 from nn.config import TrainConfig
@@ -36,12 +37,6 @@ def record(name: str, lr: float, losses: list[float]) -> None:
         test_accuracy=1 - losses[-1] / 3,
     )
     RunStore().add(model, source="cli", name=name)
-
-
-def go_to(page: Page, link: str, heading: str) -> None:
-    """Follow the sidebar's link, as a person would (a fresh page load would lose the session)."""
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
-    expect(page.get_by_role("heading", name=heading)).to_be_visible()
 
 
 def test_ticking_two_runs_lays_their_curves_over_each_other(page: Page, app_url: str):
