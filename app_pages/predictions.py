@@ -49,10 +49,10 @@ st.subheader("Browse the test images")
 digits = [None, *range(10)]
 show_any = {"format_func": lambda d: "any" if d is None else str(d), "on_change": browser.restart}
 filters = st.columns([2, 1, 1, 2, 1], vertical_alignment="bottom")
+st.session_state.setdefault(browser.SHOW, browser.MISTAKES)  # not default=: a matrix click sets it too
 filters[0].segmented_control(
-    "Show", [browser.MISTAKES, browser.ALL], default=browser.MISTAKES, required=True,
-    key=browser.SHOW, on_change=browser.restart,
-)  # fmt: skip
+    "Show", [browser.MISTAKES, browser.ALL], required=True, key=browser.SHOW, on_change=browser.restart
+)
 filters[1].selectbox("True digit", digits, key=browser.TRUE, **show_any)
 filters[2].selectbox("Predicted digit", digits, key=browser.PREDICTED, **show_any)
 filters[3].selectbox(

@@ -137,9 +137,13 @@ def _outcome(progress: Progress) -> None:
         )
 
 
+# The figures sit below the live progress but are sent first: a run that ends during this script
+# run then never shows "Saved as" beside the previous epoch's charts while the new ones arrive.
+live, below = st.container(), st.container()
 shown = run.progress() if run is not None else None
 if shown is not None:
     session.figures_drawn(shown)  # before the fragment, which compares the run with them
-live_progress()
-if shown is not None:
-    figures(shown)
+    with below:
+        figures(shown)
+with live:
+    live_progress()

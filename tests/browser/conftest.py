@@ -2,7 +2,7 @@
 
 The server runs on a free localhost port with its own models directory (a copy of the shipped
 default model), so browser tests never write into the repository's `models/`. Any JavaScript
-error on a page, or any traceback in the server's log, fails the suite.
+error on a page, or any traceback or widget warning in the server's log, fails the suite.
 """
 
 from __future__ import annotations
@@ -34,7 +34,10 @@ def app_url(app_models_dir) -> str:
     log = app_models_dir.parent / "streamlit.log"
     with running_app(app_models_dir, log) as url:
         yield url
-    assert "Traceback" not in log.read_text(errors="replace"), f"the server logged an error: see {log}"
+    logged = log.read_text(errors="replace")
+    # "Stack" heads Streamlit's warnings about misused widgets, which are bugs as much as tracebacks.
+    for sign in ("Traceback", "Stack (most recent call last)"):
+        assert sign not in logged, f"the server logged an error or a warning: see {log}"
 
 
 @pytest.fixture(scope="session")

@@ -69,7 +69,8 @@ def test_training_redraws_the_loss_chart_as_epochs_end(page: Page, app_url: str,
         page.wait_for_timeout(100)  # polling the live page, not standing in for a check
 
     assert len(seen_while_running) >= 2, f"chart updated only at {seen_while_running} epochs while running"
-    assert page.evaluate(CHART_STATE_JS) == {"points": 8, "running": False}
+    # The final chart is sent before "Saved as", but plotly draws it a moment after it arrives.
+    page.wait_for_function(f"() => {{ const s = ({CHART_STATE_JS})(); return s.points == 8 && !s.running; }}")
     expect(page.get_by_test_id("stMetricValue").filter(has_text="8 / 8")).to_be_visible()
     # The new model is active in the sidebar for the other pages.
     expect(page.get_by_role("combobox", name="Model")).to_have_value(re.compile(r"^run .* · 784-32-10 · "))
