@@ -6,7 +6,7 @@ from services.jobs import Progress
 from ui import cache, charts, params, session
 from ui.hints import show_hints
 from ui.inside import feature_grid_picture
-from ui.jobs import PROGRESS_SECONDS, stop_button, waiting_note
+from ui.jobs import FIGURES_SECONDS, PROGRESS_SECONDS, stop_button, waiting_note
 from ui.layer_maps import map_chart, sample
 
 config, problems = params.hyperparameter_sidebar()
@@ -56,8 +56,6 @@ def live_progress() -> None:
     progress = current.progress()
     if not progress.running and not session.run_settled():
         st.rerun()  # the whole app: the final figures, and the sidebar showing the saved model as active
-    if session.figures_behind(progress):
-        st.rerun()  # the whole app: the figures below the fragment are drawn only with it
     epochs_done, epochs = len(progress.epochs), progress.task.config.training.epochs
     if progress.state == "waiting":
         waiting_note(progress)
@@ -82,12 +80,21 @@ def live_progress() -> None:
         show_hints(session.hints_after(progress))
 
 
-def figures(progress: Progress) -> None:
-    """The run's charts as of this run of the page script, which is a whole-app one.
+@st.fragment(run_every=FIGURES_SECONDS if running else None)
+def live_figures() -> None:
+    """The run's charts, redrawn every few seconds while it trains (the progress, every second).
 
-    Not in the fragment: there, unchanged charts would be redrawn every second, and each
-    redraw costs the browser a good part of a core that the worker training beside it needs.
+    Redrawing them with the progress would cost the browser a good part of the core the worker
+    beside it needs. A slow run's unchanged charts cost little: the browser redraws only what
+    changed.
     """
+    current = session.trainer()
+    if current is not None:
+        figures(current.progress())
+
+
+def figures(progress: Progress) -> None:
+    """The loss and accuracy curves, the first layer's features and the last hidden layer's map."""
     epochs = progress.task.config.training.epochs
     st.plotly_chart(charts.training_chart(progress.epochs, epochs), width="stretch")
     st.caption(
@@ -140,10 +147,7 @@ def _outcome(progress: Progress) -> None:
 # The figures sit below the live progress but are sent first: a run that ends during this script
 # run then never shows "Saved as" beside the previous epoch's charts while the new ones arrive.
 live, below = st.container(), st.container()
-shown = run.progress() if run is not None else None
-if shown is not None:
-    session.figures_drawn(shown)  # before the fragment, which compares the run with them
-    with below:
-        figures(shown)
+with below:
+    live_figures()
 with live:
     live_progress()

@@ -7,7 +7,6 @@ so the next session (after a restart, say) starts with the model last chosen or 
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -28,8 +27,6 @@ ACTIVE = "active_model"  # the sidebar picker's key: the active model's path, as
 TRAINER = "trainer"
 FINETUNER = "finetuner"
 SETTLED = "settled_run"  # the finished run already acted upon, so that happens only once
-FIGURES = "figures_drawn"  # (epochs, monotonic time) of the Train page's charts as last drawn
-FIGURES_SECONDS = 3.0  # the charts are redrawn at most this often, when an epoch has ended
 
 
 def active_model() -> runs.SavedModel | None:
@@ -127,21 +124,6 @@ def hints_after(progress: Progress) -> list[Hint]:
         model = cache.model(progress.saved.model_path)
         return run_hints(model, cache.mnist().train_images)
     return diagnose(progress.epochs, status=progress.end.status, lr=progress.task.config.training.lr)
-
-
-def figures_drawn(progress: Progress) -> None:
-    """Note that the Train page draws the run's charts as of `progress`, now."""
-    st.session_state[FIGURES] = (len(progress.epochs), time.monotonic())
-
-
-def figures_behind(progress: Progress) -> bool:
-    """Whether an epoch has ended since the charts were drawn, at least FIGURES_SECONDS ago.
-
-    A fast run (the default one takes under a second an epoch) thus redraws them every few
-    seconds, not with every epoch: each redraw takes CPU from the worker on the same machine.
-    """
-    epochs, at = st.session_state.get(FIGURES, (0, 0.0))
-    return len(progress.epochs) > epochs and time.monotonic() - at >= FIGURES_SECONDS
 
 
 def trainer() -> Job | None:

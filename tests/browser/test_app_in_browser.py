@@ -7,8 +7,8 @@ import time
 
 import numpy as np
 import pytest
+from actions import go_to, set_number
 from drawing import draw_a_one
-from navigation import go_to
 from playwright.sync_api import Page, expect
 
 from nn.data import load_mnist
@@ -26,14 +26,6 @@ CHART_STATE_JS = """() => {
         running: document.querySelector('[data-testid=stProgress]') !== null,
     };
 }"""
-
-
-def set_number(page: Page, label: str, value: int | float) -> None:
-    """Type into a sidebar number input and commit it (Enter), as a person would."""
-    field = page.get_by_label(label, exact=True)
-    field.fill(str(value))
-    field.press("Enter")
-    expect(field).to_have_value(str(value))
 
 
 def choose_tiny_network(page: Page, epochs: int) -> None:

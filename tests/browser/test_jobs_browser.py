@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from actions import go_to, set_number
 from app_server import running_app, worker_pids
 from conftest import EXPECT_TIMEOUT_MS
-from navigation import go_to
 from playwright.sync_api import Browser, Page, expect
 
 from nn.persistence import load_model
@@ -61,13 +61,6 @@ def one_worker_app(tmp_path_factory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def two_worker_app(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     yield from app_with_workers(tmp_path_factory, 2)
-
-
-def set_number(page: Page, label: str, value: int | float) -> None:
-    field = page.get_by_label(label, exact=True)
-    field.fill(str(value))
-    field.press("Enter")
-    expect(field).to_have_value(str(value))
 
 
 def start_run(page: Page, url: str, *, epochs: int, batch_size: int, train_size: int = 2_000) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from actions import go_to
 from drawing import draw_a_one
-from navigation import go_to
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 import pytest
+from actions import go_to
 from drawing import draw_a_one
-from navigation import go_to
 from playwright.sync_api import Page, expect
 from test_runs_browser import upload
 

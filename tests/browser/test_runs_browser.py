@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from actions import go_to
 from drawing import draw_a_one
-from navigation import go_to
 from playwright.sync_api import Page, expect
 
 from nn.config import TrainConfig

@@ -6,17 +6,11 @@ import re
 import time
 
 import pytest
+from actions import set_number
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
 SWEEP_TIMEOUT_S = 300
-
-
-def set_number(page: Page, label: str, value: int | float) -> None:
-    field = page.get_by_test_id("stSidebar").get_by_label(label, exact=True)
-    field.fill(str(value))
-    field.press("Enter")
-    expect(field).to_have_value(str(value))
 
 
 def test_a_two_run_sweep_is_watched_live_until_both_finish(page: Page, app_url: str):

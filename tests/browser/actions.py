@@ -1,4 +1,9 @@
-"""Moving between the app's pages through the sidebar, as a person would."""
+"""What a person does in the app, for the browser tests: moving between pages, typing settings.
+
+Each action first waits until the app has finished its script run (or fragment run). A person
+typing into a sidebar that is being redrawn can lose what they typed too, but a test should
+fail on the app, never on its own timing.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,20 @@ from playwright.sync_api import Page, expect
 SECOND_CLICK_AFTER_MS = 15_000
 
 
+def wait_until_idle(page: Page) -> None:
+    """Until the app's last script (or fragment) run has finished."""
+    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning")
+
+
+def set_number(page: Page, label: str, value: int | float) -> None:
+    """Type into a sidebar number input and commit it (Enter)."""
+    wait_until_idle(page)
+    field = page.get_by_test_id("stSidebar").get_by_label(label, exact=True)
+    field.fill(str(value))
+    field.press("Enter")
+    expect(field).to_have_value(str(value))
+
+
 def go_to(page: Page, link: str, heading: str) -> None:
     """Follow the sidebar's link to the page titled `heading`; a fresh page load would lose the session.
 
@@ -21,6 +40,7 @@ def go_to(page: Page, link: str, heading: str) -> None:
     so it is seen rather than hidden, while the test goes on to what it is about.
     """
     target = page.get_by_role("heading", name=heading)
+    wait_until_idle(page)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
     try:
         expect(target).to_be_visible(timeout=SECOND_CLICK_AFTER_MS)
