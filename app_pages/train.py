@@ -7,7 +7,7 @@ from ui import cache, charts, params, session
 from ui.hints import show_hints
 from ui.inside import feature_grid_picture
 from ui.jobs import FIGURES_SECONDS, PROGRESS_SECONDS, stop_button, waiting_note
-from ui.layer_maps import map_chart, sample
+from ui.layer_maps import legend_html, map_picture, sample
 
 config, problems = params.hyperparameter_sidebar()
 blocked = session.job_runner_problem()
@@ -107,16 +107,21 @@ def figures(progress: Progress) -> None:
         st.image(feature_grid_picture(progress.features), width="stretch", output_format="PNG")
         st.caption(
             "The first 64 neurons of the first layer, each one's 784 weights drawn as a 28×28 image "
-            "(red: ink here excites it, blue: inhibits it). Redrawn every epoch: watch the noise "
+            "(red: ink here excites it, blue: inhibits it). Redrawn as the run trains: watch the noise "
             "they start from turn into strokes and blobs as they learn what to look for."
         )
     if progress.layer_map is not None:
-        title = f"How {progress.layer_map.name} sorts 2,000 test digits"
-        st.plotly_chart(map_chart(progress.layer_map, sample(cache.mnist()), title), width="stretch")
+        layer_map = progress.layer_map
+        st.markdown(f"**How {layer_map.name} sorts 2,000 test digits**")
+        st.markdown(legend_html(), unsafe_allow_html=True)  # the colours of our own picture below
+        st.image(map_picture(layer_map, sample(cache.mnist())), width="stretch", output_format="PNG")
+        pc1, pc2 = layer_map.projection.explained[:2]
         st.caption(
             "Each dot is a test digit, placed by what the last hidden layer makes of it (its two "
-            "principal axes), coloured by the digit it really is. Redrawn every epoch: watch the "
-            "colours gather into clusters as the layer learns to tell the digits apart."
+            f"principal axes: PC 1, {pc1:.0%} of the spread, left to right; PC 2, {pc2:.0%}, bottom "
+            "to top), coloured by the digit it really is. Redrawn as the run trains: watch the "
+            "colours gather into clusters as the layer learns to tell the digits apart. The "
+            "**Inside the network** page maps every layer, and shows the image behind any dot."
         )
 
 

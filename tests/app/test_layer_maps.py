@@ -5,14 +5,31 @@ import json
 import numpy as np
 import pytest
 from app_driver import SHIPPED_MODEL
+from plotly.colors import hex_to_rgb
 from test_inside_page import open_inside, values
 
 from nn.inside import initial_model
 from nn.network import MLP
 from nn.persistence import save_model
 from nn.preprocess import mnist_style
-from nn.projection import MAP_SAMPLE, last_hidden_map, layer_maps, map_sample, place
-from ui.layer_maps import CLICKED, clicked_index, live_map
+from nn.projection import (
+    MAP_SAMPLE,
+    LayerMap,
+    Projection,
+    last_hidden_map,
+    layer_maps,
+    map_sample,
+    place,
+)
+from ui.layer_maps import (
+    CLICKED,
+    DIGIT_COLOURS,
+    MARKER_OPACITY,
+    Sample,
+    clicked_index,
+    live_map,
+    map_picture,
+)
 
 
 def maps_on(app) -> dict[str, dict]:
@@ -108,3 +125,30 @@ def test_the_live_map_is_the_last_hidden_layers(shipped_model, mnist):
     indices, xy = points(figure)
     np.testing.assert_array_equal(indices, chosen)
     np.testing.assert_allclose(xy, expected.points, rtol=1e-6, atol=1e-9)
+
+
+def picture_of(points: list[tuple[float, float]], labels: list[int], size=(200, 100), radius=3) -> np.ndarray:
+    pca = Projection(np.array(points, float), np.zeros(2), np.eye(2), np.array([0.6, 0.4]))
+    chosen = Sample(np.arange(len(labels)), np.zeros((len(labels), 28, 28)), np.array(labels))
+    return map_picture(LayerMap("hidden 1", pca, None), chosen, size=size, radius=radius)
+
+
+def blend(under: np.ndarray, digit: int) -> np.ndarray:
+    return under + MARKER_OPACITY * (np.array(hex_to_rgb(DIGIT_COLOURS[digit])) - under)
+
+
+def test_the_map_picture_puts_pc1_left_to_right_and_pc2_bottom_to_top():
+    picture = picture_of([(0, 0), (1, 1), (1, 0)], [0, 1, 2])
+    assert picture.shape == (100, 200, 3) and picture.dtype == np.uint8
+    white = np.full(3, 255.0)
+    # the extremes land `radius + 1` pixels in from the edges, so their dots are whole
+    np.testing.assert_array_equal(picture[95, 4], np.rint(blend(white, 0)))  # lowest, leftmost: bottom left
+    np.testing.assert_array_equal(picture[4, 195], np.rint(blend(white, 1)))  # top right
+    np.testing.assert_array_equal(picture[95, 195], np.rint(blend(white, 2)))  # bottom right
+    np.testing.assert_array_equal(picture[4, 4], white)  # nothing at the top left
+    assert (picture[95, 0:1] == 255).all() and (picture[95, 8] == 255).all()  # a dot of radius 3
+
+
+def test_a_later_digits_dot_is_drawn_over_an_earlier_ones_and_a_digits_own_dots_do_not_darken():
+    picture = picture_of([(0, 0), (0, 0), (0, 0), (1, 1)], [3, 9, 9, 5])
+    np.testing.assert_array_equal(picture[95, 4], np.rint(blend(blend(np.full(3, 255.0), 3), 9)))

@@ -1,6 +1,5 @@
 """The Train page without a browser: its controls, its validation and a real (tiny) run."""
 
-import base64
 import json
 
 import numpy as np
@@ -122,11 +121,12 @@ def test_a_tiny_run_finishes_saves_its_model_and_becomes_active(models_dir):
     assert [m.value for m in app.metric if m.label == "Epochs done"] == ["2 / 2"]
     # the live grid of first-layer features shows the trained weights, as saved
     np.testing.assert_array_equal(trainer.progress().features, first_layer_features(model))
-    assert len(app.get("image")) == 1  # drawn as a picture (ui.inside.feature_grid_picture)
-    # the last hidden layer's map of 2,000 test digits (one trace per digit), as of the last epoch
-    layer_map = json.loads(app.get("plotly_chart")[1].proto.spec)["data"]
-    points = [np.frombuffer(base64.b64decode(t["x"]["bdata"]), t["x"]["dtype"]) for t in layer_map]
-    assert len(layer_map) == 10 and sum(map(len, points)) == 2000
+    # the features and the last hidden layer's map of 2,000 test digits, as of the last epoch, drawn
+    # as pictures (ui.inside.feature_grid_picture, ui.layer_maps.map_picture)
+    assert len(app.get("image")) == 2 and len(app.get("plotly_chart")) == 1
+    layer_map = trainer.progress().layer_map
+    assert layer_map.points.shape == (2000, 2)
+    assert any("How hidden 1 (16) sorts 2,000 test digits" in m.value for m in app.markdown)
     restarted = open_page("app_pages/train.py")  # a new session, as after a restart of the app
     assert restarted.sidebar.selectbox(key="active_model").value == str(saved[0])
 
