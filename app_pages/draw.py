@@ -1,9 +1,11 @@
 """Draw page: draw a digit with the mouse and watch the network read it as you draw."""
 
+import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from ui import cache, charts, session
+from ui.charts import DIGITS
 from ui.drawing import classify_drawing
 from ui.inside import DRAWN_DIGIT
 from ui.pixels import enlarge
@@ -43,18 +45,23 @@ with canvas_column:
 
 guess = classify_drawing(cache.model(active.path), drawing.image_data)
 st.session_state[DRAWN_DIGIT] = None if guess is None else guess.seen  # for the Inside page
-if guess is None:
-    seen_column.info(
-        "Draw a digit in the black square: the network's guess appears here.", icon=":material/draw:"
-    )
-else:
-    with seen_column:
+with seen_column:
+    if guess is None:
+        st.info("Draw a digit in the black square: the network's guess appears here.", icon=":material/draw:")
+    else:
         st.image(enlarge(guess.seen, 6), caption="What the network sees: 28×28 pixels")
-    with answer_column:
-        verdict = st.empty()  # filled once the threshold below is known
-        st.plotly_chart(charts.probability_chart(guess.probs), width="stretch")
-        st.caption("One bar per digit: the network's probability that your drawing is that digit.")
-        sure = guess.confidence >= not_sure_threshold("not_sure_draw")
+# The answer column is drawn before there is a drawing, with empty bars: the browser then loads
+# the chart's code (plotly, 4.7 MB) with the page, not after the first stroke, when it made the
+# first answer take 2 s instead of half a second. The answer is sent before the bars, which the
+# browser takes longer to redraw: the slider it depends on is drawn first, into its place below.
+with answer_column:
+    verdict, bars, below = st.empty(), st.container(), st.container()
+    with below:
+        threshold = not_sure_threshold("not_sure_draw")
+    if guess is None:
+        verdict.metric("Prediction", "–", "nothing drawn yet", delta_color="off", delta_arrow="off")
+    else:
+        sure = guess.confidence >= threshold
         verdict.metric(
             "Prediction",
             str(guess.digit) if sure else "not sure",
@@ -64,4 +71,8 @@ else:
             delta_color="off",
             delta_arrow="off",
         )
+    no_guess = np.zeros(len(DIGITS))
+    bars.plotly_chart(charts.probability_chart(no_guess if guess is None else guess.probs), width="stretch")
+    bars.caption("One bar per digit: the network's probability that your drawing is that digit.")
+    if guess is not None:
         add_to_my_digits(guess.seen, guess.digit)

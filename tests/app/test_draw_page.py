@@ -1,9 +1,12 @@
 """The Draw page without a browser: the hint on an empty canvas, classification, the clear button."""
 
+import json
+
 import numpy as np
 import pytest
 from app_driver import button, open_page
 from PIL import Image
+from test_inside_page import values
 
 from ui.drawing import classify_drawing
 
@@ -30,7 +33,10 @@ def confident_digits(shipped_model, mnist):
 def test_an_empty_canvas_shows_a_hint_not_a_guess(models_dir):
     app = open_page(DRAW)
     assert "Draw a digit in the black square" in app.main.info[0].value
-    assert not app.metric
+    [prediction] = app.metric
+    assert prediction.value == "–" and prediction.delta == "nothing drawn yet"
+    bars = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert not values(bars["y"]).any()  # the chart is there, its bars empty
     assert button(app, "Clear")
 
 
