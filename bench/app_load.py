@@ -1,11 +1,13 @@
 """Training in the app against the command line, and the app under load, side by side in one run.
 
-python -m bench.app_load            # about 7 minutes on 2 cores
+python -m bench.app_load            # about 8 minutes on 2 cores
 
 Every figure comes from one invocation, so the machine's noise hits all of them alike:
 
 1. The command line: `python -m nn.train`, the default run (20 epochs of the default network),
-   before and after the app's runs; the median of its timed epochs is the reference.
+   before and after the app's runs; the median of its timed epochs is the reference. The same
+   run with one BLAS thread is a second reference: a worker sharing 2 cores with the browser and
+   the server has one (`services.jobs.blas_threads`), so the ratio to it is what sharing costs.
 2. One session alone: a real `streamlit run` and Chromium, the Train page open and streaming,
    the same default run. Epoch times are the ones the run records (nn.training's
    own clock, as the command line prints them).
@@ -49,10 +51,15 @@ SAVED = re.compile(r"Saved as .*run-.*\.npz")
 TIMEOUT_MS = 600_000
 
 
-def cli_epochs() -> list[float]:
-    """Seconds of epochs 2..EPOCHS of the command line's default run (a throwaway run store)."""
+def cli_epochs(blas_threads: int | None = None) -> list[float]:
+    """Seconds of epochs 2..EPOCHS of the command line's default run (a throwaway run store).
+
+    `blas_threads`: OpenBLAS's thread count for the run (None: its default, one per core).
+    """
     with tempfile.TemporaryDirectory() as store:
         env = {**os.environ, "DIGITLAB_RUNS_DB": f"{store}/runs.sqlite", "DIGITLAB_MODELS_DIR": store}
+        if blas_threads is not None:
+            env["OPENBLAS_NUM_THREADS"] = str(blas_threads)
         output = subprocess.run(
             [sys.executable, "-m", "nn.train", "--epochs", str(EPOCHS)],
             cwd=ROOT, env=env, capture_output=True, text=True, check=True,
@@ -151,7 +158,7 @@ def main() -> None:
 
     if chromium_path() is None:
         raise SystemExit("no Chromium: install Debian's chromium or set CHROMIUM_PATH")
-    cli = cli_epochs()
+    cli, cli_one_thread = cli_epochs(), cli_epochs(blas_threads=1)
     rows: list[tuple[str, list[float]]] = []
     with tempfile.TemporaryDirectory() as temp, sync_playwright() as p:
         models = Path(temp) / "models"
@@ -180,16 +187,18 @@ def main() -> None:
             kills = [killed_worker_reported(browser, url) for _ in range(3)]
         browser.close()
     cli += cli_epochs()
-    _report(cli, rows, visitor, kills, memory)
+    cli_one_thread += cli_epochs(blas_threads=1)
+    _report(cli, cli_one_thread, rows, visitor, kills, memory)
 
 
-def _report(cli, rows, visitor, kills: list[float], memory) -> None:
-    reference = statistics.median(cli)
+def _report(cli, cli_one_thread, rows, visitor, kills: list[float], memory) -> None:
+    reference, one_thread = statistics.median(cli), statistics.median(cli_one_thread)
     print(f"command line (python -m nn.train --epochs {EPOCHS}): median epoch {reference:.3f} s")
-    print("\n| situation | median epoch (s) | × CLI |\n| --- | ---: | ---: |")
+    print(f"the same with one BLAS thread, as a worker beside a browser on 2 cores: {one_thread:.3f} s")
+    print("\n| situation | median epoch (s) | × CLI | × CLI, 1 thread |\n| --- | ---: | ---: | ---: |")
     for name, epochs in rows:
         median = statistics.median(epochs)
-        print(f"| {name} | {median:.3f} | {median / reference:.2f} |")
+        print(f"| {name} | {median:.3f} | {median / reference:.2f} | {median / one_thread:.2f} |")
     print(f"\nall {len(rows) + 4} runs finished and were saved")
     for situation, first_page, classified in visitor:
         print(f"a visitor while {situation}: first page {first_page:.2f} s, "
