@@ -5,6 +5,7 @@ import streamlit as st
 from nn.errors import DigitLabError
 from services.runs import RunStore
 from ui import cache, params, sweeps
+from ui.jobs import FIGURES_SECONDS, PROGRESS_SECONDS
 
 config, problems = params.hyperparameter_sidebar()
 
@@ -40,13 +41,21 @@ except DigitLabError as exc:  # a recorded sweep this version cannot read
     st.stop()
 
 
-@st.fragment(run_every=1.0 if running else None)
+@st.fragment(run_every=PROGRESS_SECONDS if running else None)
 def live() -> None:
-    """Redrawn every second while the sweep runs: its table and its curves grow as runs report."""
+    """Redrawn every second while the sweep runs: its table grows as runs report."""
     view = book.view(chosen)
     sweeps.show_view(view, book)
     if running and not view.running:
         st.rerun()  # the whole page: the results replace the live view, and the redrawing stops
 
 
+@st.fragment(run_every=FIGURES_SECONDS if running else None)
+def curves() -> None:
+    """Every run's curves, redrawn every few seconds while the sweep runs: a chart costs the
+    browser far more to redraw than the table, on the cores the runs train on."""
+    st.plotly_chart(sweeps.curves_chart(book.view(chosen)), width="stretch")
+
+
 live()
+curves()

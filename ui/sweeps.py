@@ -1,9 +1,10 @@
 """The Sweeps page's helpers: the grid form, the live and final tables, the curves and the heatmap.
 
 A sweep runs in the server's runner (`ui.cache.sweeps()`), not in a page: the page reads its
-`services.sweeps.SweepView` from a fragment every second while it runs, and from the store once
-it is over, so a sweep started in one browser tab — or from the command line — can be watched
-and reopened from any other.
+`services.sweeps.SweepView` from fragments while it runs (the table every second, the curves
+every few seconds, as the Train page does), and from the store once it is over, so a sweep
+started in one browser tab — or from the command line — can be watched and reopened from any
+other.
 """
 
 from __future__ import annotations
@@ -262,7 +263,6 @@ def show_view(view: SweepView, book: Sweeps) -> None:
         st.dataframe(results_table(view), hide_index=True, width="stretch")
         best_run(view)
         _heatmap(view)
-    st.plotly_chart(curves_chart(view), width="stretch")
 
 
 def _heatmap(view: SweepView) -> None:
