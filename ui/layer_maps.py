@@ -131,7 +131,9 @@ def map_picture(
     pixels = np.full((height * width, 3), 255.0, np.float32)
     for digit in DIGITS:
         ours = chosen.labels == digit
-        covered = np.unique((rows[ours, None] + dy) * width + columns[ours, None] + dx)  # each pixel once
+        in_dots = np.zeros(height * width, bool)
+        in_dots[((rows[ours, None] + dy) * width + columns[ours, None] + dx).ravel()] = True
+        covered = np.flatnonzero(in_dots)  # each pixel once, however many dots cover it
         colour = np.array(hex_to_rgb(DIGIT_COLOURS[digit]), np.float32)
         pixels[covered] += MARKER_OPACITY * (colour - pixels[covered])
     return np.rint(pixels).astype(np.uint8).reshape(height, width, 3)
