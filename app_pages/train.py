@@ -85,8 +85,8 @@ def live_figures() -> None:
     """The run's charts, redrawn every few seconds while it trains (the progress, every second).
 
     Redrawing them with the progress would cost the browser a good part of the core the worker
-    beside it needs. A slow run's unchanged charts cost little: the browser redraws only what
-    changed.
+    beside it needs. They are redrawn whether or not an epoch has ended since: in the default
+    run one has, as its epochs take under a second.
     """
     current = session.trainer()
     if current is not None:
