@@ -5,7 +5,6 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from ui import cache, charts, session
-from ui.charts import DIGITS
 from ui.drawing import classify_drawing
 from ui.inside import DRAWN_DIGIT
 from ui.pixels import enlarge
@@ -71,8 +70,8 @@ with answer_column:
             delta_color="off",
             delta_arrow="off",
         )
-    no_guess = np.zeros(len(DIGITS))
-    bars.plotly_chart(charts.probability_chart(no_guess if guess is None else guess.probs), width="stretch")
+    probabilities = np.zeros(len(charts.DIGITS)) if guess is None else guess.probs
+    bars.plotly_chart(charts.probability_chart(probabilities), width="stretch")
     bars.caption("One bar per digit: the network's probability that your drawing is that digit.")
     if guess is not None:
         add_to_my_digits(guess.seen, guess.digit)

@@ -15,8 +15,8 @@ from services.jobs import WAITING, Job, Progress
 # How often a page redraws a job's progress. Each redraw costs the server and the browser about
 # a quarter of a second of CPU between them, taken from the worker when they share the machine.
 PROGRESS_SECONDS = 1.0
-# How often the Train page redraws a run's charts: a fast run (under a second an epoch) still
-# shows its epochs arrive, for a third of what redrawing them with the progress would cost.
+# How often the Train and Sweeps pages redraw their runs' charts: a fast run (under a second an
+# epoch) still shows its epochs arrive, for a third of what redrawing them with the progress costs.
 FIGURES_SECONDS = 3.0
 
 

@@ -40,13 +40,10 @@ def hyperparameter_sidebar() -> tuple[RunConfig, dict[str, str]]:
         )
         st.caption(PRESET_DESCRIPTIONS[preset].capitalize() + ".")
         _fill_missing(PRESETS[preset])
+        main, more = st.container(), st.expander("More settings")
         for spec in PARAMETERS.values():
-            if not spec.advanced:
+            with more if spec.advanced else main:
                 values[spec.name], slots[spec.name] = CONTROLS[spec.kind](spec), st.empty()
-        with st.expander("More settings"):
-            for spec in PARAMETERS.values():
-                if spec.advanced:
-                    values[spec.name], slots[spec.name] = CONTROLS[spec.kind](spec), st.empty()
     config = RunConfig.from_values(values)
     problems = config.problems()
     for name, message in problems.items():
