@@ -126,8 +126,7 @@ def killed_worker_reported(browser, url: str) -> float:
     """Seconds from SIGKILL to every worker until the page of the run that was training says so."""
     from playwright.sync_api import expect
 
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    start_default_run(page, url)
+    [page] = press_train(browser, url, 1)
     expect(page.get_by_test_id("stProgress")).to_be_visible()
     killed = time.perf_counter()
     for pid in worker_pids(url):  # the idle one too: it is replaced as well, and runs nothing
