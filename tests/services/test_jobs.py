@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -21,7 +22,7 @@ from services.jobs import CANCELLED, FAILED, FINISHED, RUNNING, WAITING, Job, Jo
 from services.locations import ROOT
 from services.runs import RunStore
 from services.user_digits import UserDigits
-from services.worker import FineTuneTask, TrainTask, should_keep
+from services.worker import NICENESS, FineTuneTask, TrainTask, should_keep
 
 TIMEOUT = 300
 TINY = RunConfig.from_values(dict(hidden=(16,), epochs=2, train_size=500, seed=1))
@@ -85,6 +86,21 @@ def test_workers_started_ahead_are_alive_before_any_run_and_take_the_first_at_on
     assert job.progress().state == RUNNING  # no queue, no start-up: a worker took it on submission
     assert job.join(TIMEOUT) and job.progress().state == FINISHED
     assert runner.worker_pids() == pids  # the same workers, not new ones
+
+
+def gave_way(pid: int) -> bool:
+    return os.getpriority(os.PRIO_PROCESS, pid) == NICENESS
+
+
+def test_workers_run_below_the_server_in_a_session_of_their_own(make_runner):
+    runner = make_runner(2)
+    runner.start()
+    for pid in runner.worker_pids():
+        wait_for(functools.partial(gave_way, pid), "the worker to give way", timeout=60)
+        assert os.getsid(pid) == pid != os.getsid(0)
+        autogroup = Path(f"/proc/{pid}/autogroup")
+        if autogroup.exists():  # Linux shares the CPU between these sessions before nice values count
+            assert autogroup.read_text().split()[-1] == str(NICENESS)
 
 
 def test_a_run_records_every_epoch_saves_its_model_and_marks_it_active(make_runner, store):
