@@ -187,9 +187,14 @@ class Slot:
         self.job: Job | None = None
         self.send_lock = threading.Lock()
 
-    def send(self, kind: str, payload: Any = None) -> None:
+    def send(self, kind: str, payload: Any = None) -> bool:
+        """Send to the worker; False if it has gone (its sentinel will say so, and it is replaced)."""
         with self.send_lock:
-            self.conn.send((kind, payload))
+            try:
+                self.conn.send((kind, payload))
+            except OSError:  # a broken pipe: the worker died, perhaps just now
+                return False
+        return True
 
 
 class JobRunner:
@@ -295,10 +300,11 @@ class JobRunner:
         """Give waiting jobs to idle workers, then share the cores out among the busy ones."""
         for slot in self.slots:
             if slot.job is None and self.waiting:
-                slot.job = job = self.waiting.popleft()
-                job.state = RUNNING
-                self.store.update_job(job.id, RUNNING)
-                slot.send("task", (job.id, job.task))
+                job = self.waiting[0]
+                if slot.send("task", (job.id, job.task)):  # else the worker is dead: its successor takes it
+                    slot.job = self.waiting.popleft()
+                    job.state = RUNNING
+                    self.store.update_job(job.id, RUNNING)
         busy = [slot for slot in self.slots if slot.job is not None]
         for slot in busy:
             slot.send("threads", blas_threads(self.cores, len(busy)))

@@ -185,6 +185,36 @@ def test_a_worker_killed_mid_run_is_reported_in_words_and_replaced(make_runner, 
     assert after.progress().state == FINISHED and runner.worker_pids() != [pid]
 
 
+def dead(pid: int) -> bool:
+    """Gone, or dead and not yet reaped by the runner (state Z)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_every_worker_killed_at_once_fails_the_run_in_words_and_the_runner_lives_on(make_runner, store):
+    runner = make_runner(2)
+    stopped, job = runner.submit(TrainTask(ENDLESS)), runner.submit(TrainTask(ENDLESS))
+    wait_for(lambda: training(job), "the second worker's first batch report")
+    stopped.stop()
+    wait_for(lambda: finished(stopped), "the first worker to be idle")
+    idle, busy = runner.worker_pids()
+    os.kill(busy, signal.SIGSTOP)  # no more reports: the runner goes back to waiting for one
+    time.sleep(0.2)
+    # Held so that the runner sees the idle worker's death first, and starts a worker in its
+    # place while the busy one, dead too by then, still has its run.
+    with runner.lock:
+        for pid in (idle, busy):
+            os.kill(pid, signal.SIGKILL)
+            wait_for(functools.partial(dead, pid), "the worker to die", timeout=10)
+    wait_for(lambda: finished(job), "the dead worker to be noticed", timeout=30)
+    assert job.progress().state == FAILED and "killed by SIGKILL" in job.progress().error
+    after = runner.submit(TrainTask(TINY))
+    wait_for(lambda: finished(after), "a run after the crash", timeout=60)
+    assert after.progress().state == FINISHED and not {idle, busy} & set(runner.worker_pids())
+
+
 def test_jobs_left_by_a_server_that_died_are_marked_interrupted_when_the_next_starts(store, make_runner):
     script = (
         "import sys; from services.runs import RunStore; "
