@@ -148,6 +148,10 @@ def keep(model: MLP, add: Callable[[], Run], models_dir: Path, send: Send) -> Ru
         ) from None
 
 
+class ServerGone(Exception):
+    """The server's end of the pipe has closed: there is nobody left to report to."""
+
+
 @dataclass(frozen=True)
 class Places:
     """Where the server keeps runs and digits: a worker writes exactly where its server reads."""
@@ -176,7 +180,10 @@ class Worker:
 
     def send(self, job_id: int, kind: str, payload: Any = None) -> None:
         with self.send_lock:
-            self.conn.send((job_id, kind, payload))
+            try:
+                self.conn.send((job_id, kind, payload))
+            except OSError as exc:  # a broken pipe
+                raise ServerGone from exc
 
     def listen(self) -> None:
         """The listener thread: tasks go to the queue, stop and thread counts take effect at once."""
@@ -206,9 +213,12 @@ class Worker:
         threading.Thread(target=self.listen, name="digitlab worker pipe", daemon=True).start()
         self.apply_threads()
         self.mnist = load_mnist()  # once per worker, not once per run
-        while (item := self.tasks.get()) is not None:
-            job_id, task = item
-            self.run(job_id, task)
+        try:
+            while (item := self.tasks.get()) is not None:
+                job_id, task = item
+                self.run(job_id, task)
+        except ServerGone:
+            pass  # killed mid-run, the server marks the run interrupted when it next starts
 
     def run(self, job_id: int, task: Task) -> None:
         self.send(job_id, "started")
@@ -217,6 +227,8 @@ class Worker:
                 self.train(job_id, task)
             else:
                 self.finetune(job_id, task)
+        except ServerGone:
+            raise  # nobody is left to tell
         except (DigitLabError, ValueError) as exc:  # ValueError: e.g. no digits to fine-tune on
             self.send(job_id, "error", str(exc))
         except Exception as exc:  # a bug must reach the page in words, and the worker must live on

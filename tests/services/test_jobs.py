@@ -27,9 +27,8 @@ from services.worker import NICENESS, FineTuneTask, TrainTask, should_keep
 TIMEOUT = 300
 TINY = RunConfig.from_values(dict(hidden=(16,), epochs=2, train_size=500, seed=1))
 SHIPPED_MODEL = ROOT / "models" / "default.npz"
-ENDLESS = RunConfig.from_values(
-    dict(hidden=(16,), epochs=1000, train_size=2000, batch_size=1, optimizer="sgd", lr=0.01)
-)
+ENDLESS_VALUES = dict(hidden=(16,), epochs=1000, train_size=2000, batch_size=1, optimizer="sgd", lr=0.01)
+ENDLESS = RunConfig.from_values(ENDLESS_VALUES)
 
 
 @pytest.fixture
@@ -213,6 +212,38 @@ def test_every_worker_killed_at_once_fails_the_run_in_words_and_the_runner_lives
     after = runner.submit(TrainTask(TINY))
     wait_for(lambda: finished(after), "a run after the crash", timeout=60)
     assert after.progress().state == FINISHED and not {idle, busy} & set(runner.worker_pids())
+
+
+SERVER_KILLED_MID_RUN = """
+import sys, time
+from nn.config import RunConfig
+from services.jobs import JobRunner
+from services.runs import RunStore
+from services.worker import TrainTask
+
+if __name__ == "__main__":
+    runner = JobRunner(1, store=RunStore(sys.argv[1], sys.argv[2]), user_digits_dir=sys.argv[3])
+    job = runner.submit(TrainTask(RunConfig.from_values(VALUES)))
+    while job.progress().batch is None:
+        time.sleep(0.05)
+    print(runner.worker_pids()[0], flush=True)
+    time.sleep(600)  # until the test kills this server
+"""
+
+
+def test_a_worker_whose_server_is_killed_mid_run_leaves_quietly(store, tmp_path):
+    script = SERVER_KILLED_MID_RUN.replace("VALUES", repr(ENDLESS_VALUES))
+    server = subprocess.Popen(
+        [sys.executable, "-c", script, str(store.path), str(store.models_dir), str(tmp_path / "digits")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    worker = int(server.stdout.readline())
+    server.kill()
+    server.wait()
+    errors = server.stderr.read()  # to the end: once the worker, which writes to it too, has gone
+    assert dead(worker)
+    assert "Traceback" not in errors, errors
+    assert store.runs() == []  # nothing saved: the next server marks the run interrupted
 
 
 def test_jobs_left_by_a_server_that_died_are_marked_interrupted_when_the_next_starts(store, make_runner):
