@@ -8,6 +8,8 @@ are keyed by file path *and* modification time: a file rewritten in place is rea
 
 from __future__ import annotations
 
+import math
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -51,10 +53,37 @@ def _places() -> tuple[str, str, str, str | None]:
     return (*where, locations.dask_scheduler())
 
 
+SCHEDULER_RETRY_SECONDS = 30.0
+
+
+@st.cache_resource(show_spinner=False)
+def _unreachable() -> dict[str, tuple[float, Exception]]:
+    """Dask schedulers that could not be reached lately: address → (when, the error)."""
+    return {}
+
+
 def runner() -> Runner:
     """The server's job runner (its workers start with it); raises `ClusterError`
-    when a Dask scheduler is set but cannot be reached."""
-    return _runner(*_places())
+    when a Dask scheduler is set but cannot be reached.
+
+    Failing to reach a scheduler takes `services.cluster.CONNECT_SECONDS`: were every rerun to
+    try again, every click on a page that asks for the runner would wait that long. So a failure
+    is reported again, without trying, for `SCHEDULER_RETRY_SECONDS`.
+    """
+    places = _places()
+    scheduler = places[-1]
+    if scheduler is None:
+        return _runner(*places)
+    from services.cluster import ClusterError  # dask is imported only when a cluster is used
+
+    when, error = _unreachable().get(scheduler, (-math.inf, None))
+    if error is not None and time.monotonic() - when < SCHEDULER_RETRY_SECONDS:
+        raise error.with_traceback(None)
+    try:
+        return _runner(*places)
+    except ClusterError as exc:
+        _unreachable()[scheduler] = time.monotonic(), exc
+        raise
 
 
 # The sweeps this server has started, beside the runner that runs them.
@@ -65,6 +94,7 @@ def _sweeps(runs_db: str, models: str, user_digits: str, scheduler: str | None) 
 
 def sweeps() -> Sweeps:
     """The server's sweeps: those running in its runner, and every recorded one."""
+    runner()  # a Dask scheduler that could not be reached lately is reported at once
     return _sweeps(*_places())
 
 

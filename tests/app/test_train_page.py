@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 from app_driver import button, open_page
 from streamlit.testing.v1 import AppTest
 
@@ -10,7 +11,7 @@ from nn.config import MAX_WEIGHTS, PARAMETERS, PRESETS, Kind, RunConfig, TrainCo
 from nn.inside import first_layer_features
 from nn.persistence import load_model
 from services.runs import ACTIVE_POINTER, RUNS
-from ui import session
+from ui import cache, session
 
 TRAIN_TIMEOUT = 300
 
@@ -252,3 +253,19 @@ def test_an_unreachable_dask_scheduler_is_explained_and_blocks_training(models_d
         for e in app.error
     ), [e.value for e in app.error]
     assert button(app, "Train").disabled
+
+
+def test_an_unreachable_dask_scheduler_is_not_tried_again_on_every_rerun(models_dir, monkeypatch):
+    from services.cluster import ClusterError
+
+    monkeypatch.setenv("DIGITLAB_DASK_SCHEDULER", "tcp://127.0.0.1:9")  # nothing listens on port 9
+    cache._unreachable.clear()
+    with pytest.raises(ClusterError) as first:
+        cache.runner()
+    with pytest.raises(ClusterError) as again:
+        cache.runner()
+    assert again.value is first.value  # told at once, not after another attempt of 10 s
+    monkeypatch.setattr(cache, "SCHEDULER_RETRY_SECONDS", 0.0)
+    with pytest.raises(ClusterError) as later:
+        cache.runner()
+    assert later.value is not first.value  # tried again once the time is up
