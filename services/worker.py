@@ -279,12 +279,12 @@ def give_way() -> None:
     """Run below the web server and the browsers, on every cycle they leave.
 
     A run takes whatever CPU is free, but a page waits for every cycle it is refused: with two
-    runs on 2 cores, a new visitor's first page took 2.3-3.3 s, against 1.6-1.9 s with the
-    workers out of the way. A lower nice value alone does not do it on Linux, which shares the
-    CPU fairly between sessions ("autogroups") before it looks at nice values, and the server,
-    its workers and a browser started elsewhere are in different sessions. So the worker leaves
-    the server's session for one of its own (the server still ends it: the worker leaves when
-    its pipe closes) and gives that session the lowest priority too.
+    runs on 2 cores, a new visitor's first page took 2.3-3.3 s; with the workers giving way,
+    1.8-2.2 s (1.6-1.9 s with nothing training). A lower nice value alone does not do it on
+    Linux, which shares the CPU fairly between sessions ("autogroups") before it looks at nice
+    values, and the server, its workers and a browser started elsewhere are in different
+    sessions. So the worker leaves the server's session for one of its own (the server still
+    ends it: the worker leaves when its pipe closes) and gives that session the lowest priority.
     """
     if sys.platform == "win32":
         return

@@ -8,7 +8,6 @@ are keyed by file path *and* modification time: a file rewritten in place is rea
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -76,9 +75,9 @@ def runner() -> Runner:
         return _runner(*places)
     from services.cluster import ClusterError  # dask is imported only when a cluster is used
 
-    when, error = _unreachable().get(scheduler, (-math.inf, None))
-    if error is not None and time.monotonic() - when < SCHEDULER_RETRY_SECONDS:
-        raise error.with_traceback(None)
+    failed = _unreachable().get(scheduler)
+    if failed is not None and time.monotonic() - failed[0] < SCHEDULER_RETRY_SECONDS:
+        raise failed[1].with_traceback(None)
     try:
         return _runner(*places)
     except ClusterError as exc:
