@@ -12,8 +12,9 @@ import streamlit as st
 
 from services.jobs import WAITING, Job, Progress
 
-# How often a page redraws a job's progress. Each redraw costs the server and the browser about
-# a quarter of a second of CPU between them, taken from the worker when they share the machine.
+# How often a page redraws a job's progress. Each redraw costs the browser 0.1-0.15 s of CPU and
+# the server a few hundredths; as workers give way (services.worker.give_way), that comes out of
+# idle time: every 2 s instead, the worker beside the page trained no faster.
 PROGRESS_SECONDS = 1.0
 # How often the Train and Sweeps pages redraw their runs' charts: a fast run (under a second an
 # epoch) still shows its epochs arrive, for a third of what redrawing them with the progress costs.
