@@ -3,7 +3,8 @@
 import streamlit as st
 
 from services.jobs import Progress
-from ui import cache, charts, params, session
+from ui import cache, params, session
+from ui.curves import training_curves
 from ui.hints import show_hints
 from ui.inside import feature_grid_picture
 from ui.jobs import FIGURES_SECONDS, PROGRESS_SECONDS, stop_button, waiting_note
@@ -96,7 +97,7 @@ def live_figures() -> None:
 def figures(progress: Progress) -> None:
     """The loss and accuracy curves, the first layer's features and the last hidden layer's map."""
     epochs = progress.task.config.training.epochs
-    st.plotly_chart(charts.training_chart(progress.epochs, epochs), width="stretch")
+    st.image(training_curves(progress.epochs, epochs), width="stretch")
     st.caption(
         "**Loss** is the average of −log(probability the network gave the right digit): 2.3 means "
         "a blind guess among ten, 0 a certain and correct answer. **Held-out accuracy** is measured "

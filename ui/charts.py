@@ -6,8 +6,6 @@ browser a click on a heatmap cell reports no point to Streamlit, while a click o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 # plotly looks pandas up in sys.modules without importing it. If another session's thread is
@@ -15,9 +13,6 @@ import numpy as np
 # with two browser sessions). Importing it in full before any figure can be built closes that gap.
 import pandas  # noqa: F401
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
-from nn.training import EpochEnd
 
 DIGITS = list(range(10))
 ACCENT, MUTED, CORRECT, WRONG = "#ff4b4b", "#9aa5b1", "#2e9e5b", "#d64545"
@@ -25,36 +20,6 @@ ACCENT, MUTED, CORRECT, WRONG = "#ff4b4b", "#9aa5b1", "#2e9e5b", "#d64545"
 
 def _compact(fig: go.Figure, height: int) -> go.Figure:
     return fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10))
-
-
-def training_chart(epochs: Sequence[EpochEnd], total_epochs: int) -> go.Figure:
-    """Average loss per epoch (left axis) and accuracy (right axis), over the whole planned run.
-
-    The x axis spans every planned epoch from the start, so the chart also shows how far the
-    run has come.
-    """
-    x = [e.epoch for e in epochs]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(
-        go.Scatter(x=x, y=[e.loss for e in epochs], name="loss", mode="lines+markers", line_color=ACCENT),
-        secondary_y=False,
-    )
-    accuracies = {
-        "train accuracy": [e.train_accuracy for e in epochs],
-        "held-out accuracy": [
-            e.val_accuracy if e.val_accuracy is not None else e.test_accuracy for e in epochs
-        ],
-    }
-    for (name, values), dash in zip(accuracies.items(), ("dot", "solid")):
-        fig.add_trace(
-            go.Scatter(x=x, y=values, name=name, mode="lines+markers", line=dict(color=CORRECT, dash=dash)),
-            secondary_y=True,
-        )
-    fig.update_xaxes(title_text="epoch", range=[0.5, total_epochs + 0.5], dtick=max(1, total_epochs // 10))
-    fig.update_yaxes(title_text="average loss", rangemode="tozero", secondary_y=False)
-    fig.update_yaxes(title_text="accuracy", tickformat=".0%", secondary_y=True)
-    fig.update_layout(legend=dict(orientation="h", y=1.12))
-    return _compact(fig, 360)
 
 
 def confusion_chart(matrix: np.ndarray, selected: tuple[int, int] | None = None) -> go.Figure:

@@ -170,9 +170,11 @@ def _training_note() -> None:
         if progress.state == "waiting":
             st.caption(":material/hourglass_top: A training run is waiting for a free worker.")
         else:
+            # No count of epochs done: the sidebar is drawn when the whole page reruns, not with
+            # the Train page's live progress, and a count frozen at 0 beside it misled.
             st.caption(
-                f":material/model_training: Training: {len(progress.epochs)} of "
-                f"{progress.task.config.training.epochs} epochs done."
+                f":material/model_training: A run of {progress.task.config.training.epochs} epochs is "
+                "training; it goes on while you use other pages, and the Train page shows its progress."
             )
     if tuner is not None and tuner.running:
         st.caption(":material/school: Fine-tuning on your digits; it goes on while you use other pages.")

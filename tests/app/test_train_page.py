@@ -1,11 +1,12 @@
 """The Train page without a browser: its controls, its validation and a real (tiny) run."""
 
-import json
+import base64
 
 import numpy as np
 import pytest
 from app_driver import button, open_page
 from streamlit.testing.v1 import AppTest
+from test_curves import drawn
 
 from nn.config import MAX_WEIGHTS, PARAMETERS, PRESETS, Kind, RunConfig, TrainConfig
 from nn.inside import first_layer_features
@@ -14,6 +15,7 @@ from services.runs import ACTIVE_POINTER, RUNS
 from ui import cache, session
 
 TRAIN_TIMEOUT = 300
+SVG_DATA = "data:image/svg+xml;base64,"
 
 
 def number_inputs(app):
@@ -117,14 +119,15 @@ def test_a_tiny_run_finishes_saves_its_model_and_becomes_active(models_dir):
     assert app.sidebar.selectbox(key="active_model").value == str(saved[0])
     assert (models_dir / ACTIVE_POINTER).read_text().strip() == f"{RUNS}/{saved[0].name}"
     assert any(saved[0].name in s.value for s in app.success)
-    chart = json.loads(app.get("plotly_chart")[0].proto.spec)
-    assert [len(trace["x"]) for trace in chart["data"]] == [2, 2, 2]  # loss, train and held-out accuracy
+    [curves, *pictures] = app.get("image")
+    series, _, _ = drawn(base64.b64decode(curves.proto.imgs[0].url.removeprefix(SVG_DATA)).decode())
+    assert [len(series[name]) for name in ("loss", "train accuracy", "held-out accuracy")] == [2, 2, 2]
     assert [m.value for m in app.metric if m.label == "Epochs done"] == ["2 / 2"]
     # the live grid of first-layer features shows the trained weights, as saved
     np.testing.assert_array_equal(trainer.progress().features, first_layer_features(model))
     # the features and the last hidden layer's map of 2,000 test digits, as of the last epoch, drawn
     # as pictures (ui.inside.feature_grid_picture, ui.layer_maps.map_picture)
-    assert len(app.get("image")) == 2 and len(app.get("plotly_chart")) == 1
+    assert len(pictures) == 2
     layer_map = trainer.progress().layer_map
     assert layer_map.points.shape == (2000, 2)
     assert any("How hidden 1 (16) sorts 2,000 test digits" in m.value for m in app.markdown)
@@ -137,6 +140,8 @@ def test_stop_ends_the_run_early_and_keeps_the_model_trained_so_far(models_dir):
     trainer = start_tiny_run(app, epochs=1000, train_size=2000)
     app.run()
     assert not button(app, "Stop").disabled
+    # The sidebar, redrawn only with the whole page, names the run without a count that would freeze.
+    assert any("A run of 1000 epochs is training" in c.value for c in app.sidebar.caption)
     button(app, "Stop").click().run()
     assert trainer.join(TRAIN_TIMEOUT), "Stop did not end the run"
     app.run()

@@ -19,10 +19,11 @@ pytestmark = pytest.mark.browser
 
 RUN_TIMEOUT_S = 180
 CHART_STATE_JS = """() => {
-    const chart = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');
-    const loss = chart ? chart.querySelector('.scatterlayer .trace') : null;
+    const curves = document.querySelector('img[src^="data:image/svg+xml"]');
+    const text = curves ? atob(curves.src.split(',')[1]) : null;
+    const svg = text ? new DOMParser().parseFromString(text, 'image/svg+xml') : null;
     return {
-        points: loss ? loss.querySelectorAll('.point').length : 0,
+        points: svg ? svg.querySelectorAll('g[data-series="loss"] circle').length : 0,
         running: document.querySelector('[data-testid=stProgress]') !== null,
     };
 }"""
@@ -61,7 +62,7 @@ def test_training_redraws_the_loss_chart_as_epochs_end(page: Page, app_url: str,
         page.wait_for_timeout(100)  # polling the live page, not standing in for a check
 
     assert len(seen_while_running) >= 2, f"chart updated only at {seen_while_running} epochs while running"
-    # The final chart is sent before "Saved as", but plotly draws it a moment after it arrives.
+    # The final curves are sent before "Saved as", but may be drawn a moment after it shows.
     page.wait_for_function(f"() => {{ const s = ({CHART_STATE_JS})(); return s.points == 8 && !s.running; }}")
     expect(page.get_by_test_id("stMetricValue").filter(has_text="8 / 8")).to_be_visible()
     # The new model is active in the sidebar for the other pages.
