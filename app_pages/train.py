@@ -9,6 +9,7 @@ from ui.hints import show_hints
 from ui.inside import feature_grid_picture
 from ui.jobs import FIGURES_SECONDS, PROGRESS_SECONDS, stop_button, waiting_note
 from ui.layer_maps import legend_html, map_picture, sample
+from ui.pixels import png
 
 config, problems = params.hyperparameter_sidebar()
 blocked = session.job_runner_problem()
@@ -105,7 +106,7 @@ def figures(progress: Progress) -> None:
         "climbing, the network has started memorising instead of learning."
     )
     if progress.features is not None:
-        st.image(feature_grid_picture(progress.features), width="stretch", output_format="PNG")
+        st.image(png(feature_grid_picture(progress.features)), width="stretch")
         st.caption(
             "The first 64 neurons of the first layer, each one's 784 weights drawn as a 28×28 image "
             "(red: ink here excites it, blue: inhibits it). Redrawn as the run trains: watch the noise "
@@ -115,7 +116,7 @@ def figures(progress: Progress) -> None:
         layer_map = progress.layer_map
         st.markdown(f"**How {layer_map.name} sorts 2,000 test digits**")
         st.markdown(legend_html(), unsafe_allow_html=True)  # the colours of our own picture below
-        st.image(map_picture(layer_map, sample(cache.mnist())), width="stretch", output_format="PNG")
+        st.image(png(map_picture(layer_map, sample(cache.mnist()))), width="stretch")
         pc1, pc2 = layer_map.projection.explained[:2]
         st.caption(
             "Each dot is a test digit, placed by what the last hidden layer makes of it (its two "

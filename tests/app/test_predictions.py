@@ -1,9 +1,12 @@
 """Filtering, sorting and paging the test-set predictions (plain functions, synthetic data)."""
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
-from ui.pixels import enlarge
+from ui.pixels import enlarge, png
 from ui.predictions import Predictions, page, page_count, select
 
 
@@ -56,3 +59,10 @@ def test_enlarge_repeats_pixels_and_scales_floats_to_bytes():
     big = enlarge(image, 3)
     assert big.shape == (6, 6) and big.dtype == np.uint8
     assert big[:3, 3:].min() == 255 and big[3:, :3].max() == 128
+
+
+def test_png_keeps_every_pixel_of_an_rgb_picture():
+    picture = np.random.default_rng(0).integers(0, 256, (35, 61, 3), dtype=np.uint8)
+    decoded = Image.open(io.BytesIO(png(picture)))
+    assert decoded.format == "PNG"
+    np.testing.assert_array_equal(np.asarray(decoded), picture)
