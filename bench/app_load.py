@@ -1,6 +1,6 @@
 """Training in the app against the command line, and the app under load, side by side in one run.
 
-python -m bench.app_load            # about 8 minutes on 2 cores
+python -m bench.app_load            # 4 minutes on 2 quiet cores, up to 9 on busy ones
 
 Every figure comes from one invocation, so the machine's noise hits all of them alike:
 
