@@ -13,7 +13,7 @@ the left axis, accuracy on the right, every planned epoch on the x axis from the
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from nn.training import EpochEnd
@@ -76,26 +76,33 @@ def training_curves(epochs: Sequence[EpochEnd], total_epochs: int) -> str:
     for s in series:
         y = _scale(*(right if s.right_axis else left)[:2], BOTTOM, TOP)
         points = [(x(epoch), y(v)) for epoch, v in enumerate(s.values, 1) if v is not None]
-        parts.append(_line(s, points, radius=3 if total_epochs <= 50 else 2))
+        parts.append(_line(s, points, _dot_radius(total_epochs)))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _dot_radius(total_epochs: int) -> int:
+    """Dots mark each epoch while they stay apart; past 150 epochs they would merge into a band."""
+    return 3 if total_epochs <= 50 else 2 if total_epochs <= 150 else 0
 
 
 def _held_out(epoch: EpochEnd) -> float | None:
     return epoch.val_accuracy if epoch.val_accuracy is not None else epoch.test_accuracy
 
 
-def _scale(low: float, high: float, start: float, end: float):
+def _scale(low: float, high: float, start: float, end: float) -> Callable[[float], float]:
     """The linear map from [low, high] in data to [start, end] on the canvas."""
     return lambda v: start + (v - low) / ((high - low) or 1.0) * (end - start)
 
 
-def _percent(step: float):
+def _percent(step: float) -> Callable[[float], str]:
     decimals = max(0, -math.floor(math.log10(step * 100) + 1e-9))
     return lambda v: f"{v * 100:.{decimals}f}%"
 
 
-def _y_axis(axis: tuple[float, float, float], title: str, *, at_right: bool, format_tick) -> list[str]:
+def _y_axis(
+    axis: tuple[float, float, float], title: str, *, at_right: bool, format_tick: Callable[[float], str]
+) -> list[str]:
     low, high, step = axis
     y = _scale(low, high, BOTTOM, TOP)
     edge, anchor, offset = (RIGHT + 8, "start", 56) if at_right else (LEFT - 8, "end", -56)
@@ -115,7 +122,7 @@ def _y_axis(axis: tuple[float, float, float], title: str, *, at_right: bool, for
     return parts
 
 
-def _x_axis(total_epochs: int, x) -> list[str]:
+def _x_axis(total_epochs: int, x: Callable[[float], float]) -> list[str]:
     step = max(1, round(nice_step(total_epochs, ticks=10)))
     ticks = range(step, total_epochs + 1, step)
     parts = [f'<line x1="{LEFT}" x2="{RIGHT}" y1="{BOTTOM}" y2="{BOTTOM}" stroke="{TEXT}"/>']
@@ -134,10 +141,10 @@ def _legend(series: Sequence[Series]) -> list[str]:
 
 
 def _line(s: Series, points: Sequence[tuple[float, float]], radius: int) -> str:
-    """One series: its line and a dot at every epoch, grouped and named for the page's tests."""
+    """One series: its line through every epoch (and a dot on each, if `radius`), in a named group."""
     path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
-    dots = "".join(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="{radius}"/>' for px, py in points)
-    line = _stroke(f'<polyline points="{path}" fill="none"', s) if len(points) > 1 else ""
+    dots = "".join(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="{radius}"/>' for px, py in points if radius)
+    line = _stroke(f'<polyline points="{path}" fill="none"', s)
     return f'<g data-series="{s.name}" fill="{s.colour}">{line}{dots}</g>'
 
 

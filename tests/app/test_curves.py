@@ -78,6 +78,14 @@ def test_the_x_axis_spans_every_planned_epoch_from_the_start():
     assert all(np.array_equal(dots[:, 0], x) for dots in series.values())
 
 
+def test_a_long_run_is_drawn_as_lines_through_every_epoch_without_dots():
+    history = [epoch(n, 1 / n, 1 - 0.1 / n, 1 - 0.2 / n) for n in range(1, 301)]
+    root = ET.fromstring(training_curves(history, total_epochs=400))
+    assert not list(root.iter(f"{SVG}circle"))
+    lines = [g.find(f"{SVG}polyline").get("points").split() for g in root.iter(f"{SVG}g")]
+    assert [len(points) for points in lines] == [300, 300, 300]
+
+
 def test_epochs_without_a_held_out_score_leave_that_curve_out():
     history = [epoch(1, 0.4, 0.9, None), epoch(2, 0.2, 0.95, None)]
     series, _, _ = drawn(training_curves(history, total_epochs=5))

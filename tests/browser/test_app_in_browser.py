@@ -23,7 +23,7 @@ CHART_STATE_JS = """() => {
     const text = curves ? atob(curves.src.split(',')[1]) : null;
     const svg = text ? new DOMParser().parseFromString(text, 'image/svg+xml') : null;
     return {
-        points: svg ? svg.querySelectorAll('g[data-series="loss"] circle').length : 0,
+        points: svg ? svg.querySelector('g[data-series="loss"] polyline').points.numberOfItems : 0,
         running: document.querySelector('[data-testid=stProgress]') !== null,
     };
 }"""
