@@ -5,7 +5,7 @@ import streamlit as st
 from services.finetune import FineTuneSettings
 from services.user_digits import UserDigits, UserDigitsError
 from ui import session, teach
-from ui.jobs import PROGRESS_SECONDS, fraction_done, stop_button, waiting_note
+from ui.jobs import fraction_done, progress_every, started_since_drawn, stop_button, waiting_note
 from ui.pixels import enlarge
 
 COLUMNS = 10
@@ -62,6 +62,7 @@ with st.expander("Fine-tuning settings"):
     )
 tuner = session.finetuner()
 running = tuner is not None and tuner.running
+drawn_every = progress_every(tuner)
 blocked = session.job_runner_problem()
 left, right, _ = st.columns([2, 1, 3])
 if left.button(
@@ -80,13 +81,15 @@ if blocked:
     st.error(blocked, icon=":material/error:")
 
 
-@st.fragment(run_every=PROGRESS_SECONDS if running else None)
+@st.fragment(run_every=drawn_every)
 def finetune_progress() -> None:
     """Redrawn every second while fine-tuning, then once more with the outcome."""
     current = session.finetuner()
     if current is None:
         return
     progress = current.progress()
+    if started_since_drawn(drawn_every, progress):
+        st.rerun()  # the whole page: the fragment at a running job's pace
     if progress.state == "waiting":
         waiting_note(progress)
         return

@@ -7,7 +7,7 @@ from ui import cache, params, session
 from ui.curves import training_curves
 from ui.hints import show_hints
 from ui.inside import feature_grid_picture
-from ui.jobs import FIGURES_SECONDS, PROGRESS_SECONDS, stop_button, waiting_note
+from ui.jobs import figures_every, progress_every, started_since_drawn, stop_button, waiting_note
 from ui.layer_maps import legend_html, map_picture, sample
 from ui.pixels import png
 
@@ -15,6 +15,7 @@ config, problems = params.hyperparameter_sidebar()
 blocked = session.job_runner_problem()
 run = session.trainer()
 running = run is not None and run.running
+drawn_every = progress_every(run)
 
 st.title("Train a network")
 st.markdown(
@@ -44,7 +45,7 @@ if blocked:
     st.error(blocked, icon=":material/error:")
 
 
-@st.fragment(run_every=PROGRESS_SECONDS if running else None)
+@st.fragment(run_every=drawn_every)
 def live_progress() -> None:
     """Redrawn every second while a run trains: how far it is, and the last epoch's numbers."""
     current = session.trainer()
@@ -58,6 +59,8 @@ def live_progress() -> None:
     progress = current.progress()
     if not progress.running and not session.run_settled():
         st.rerun()  # the whole app: the final figures, and the sidebar showing the saved model as active
+    if started_since_drawn(drawn_every, progress):
+        st.rerun()  # the whole app: the fragments at a running job's pace
     epochs_done, epochs = len(progress.epochs), progress.task.config.training.epochs
     if progress.state == "waiting":
         waiting_note(progress)
@@ -82,7 +85,7 @@ def live_progress() -> None:
         show_hints(session.hints_after(progress))
 
 
-@st.fragment(run_every=FIGURES_SECONDS if running else None)
+@st.fragment(run_every=figures_every(run))
 def live_figures() -> None:
     """The run's charts, redrawn every few seconds while it trains (the progress, every second).
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.jobs import WAITING, Job, Progress
+from services.jobs import RUNNING, WAITING, Job, Progress
 
 # How often a page redraws a job's progress. Each redraw costs the browser 0.1-0.15 s of CPU and
 # the server a few hundredths; as workers give way (services.worker.give_way), that comes out of
@@ -19,6 +19,29 @@ PROGRESS_SECONDS = 1.0
 # How often the Train and Sweeps pages redraw their runs' charts: a fast run (under a second an
 # epoch) still shows its epochs arrive, for a third of what redrawing them with the progress costs.
 FIGURES_SECONDS = 3.0
+# How often a queued job's page looks again. Its place in the queue changes only when a run ahead
+# of it ends, and a class that presses Train at once fills the queue: each waiting page redrawn
+# every second would cost the server and the browsers as much as a page that is training.
+WAITING_SECONDS = 3.0
+
+
+def progress_every(job: Job | None) -> float | None:
+    """Seconds between a job's progress redraws: none once it has ended (or before it exists)."""
+    if job is None or not job.running:
+        return None
+    return WAITING_SECONDS if job.state == WAITING else PROGRESS_SECONDS
+
+
+def figures_every(job: Job | None) -> float | None:
+    """Seconds between redraws of a job's charts: only while it runs, as a queued job has none."""
+    return FIGURES_SECONDS if job is not None and job.state == RUNNING else None
+
+
+def started_since_drawn(drawn_every: float | None, progress: Progress) -> bool:
+    """Whether a job whose page was drawn while it waited (`progress_every` was `drawn_every`) has
+    started since: the page must then be drawn again in full, for its fragments to take a running
+    job's pace."""
+    return drawn_every == WAITING_SECONDS and progress.state == RUNNING
 
 
 def stop_button(job: Job | None, help: str) -> None:

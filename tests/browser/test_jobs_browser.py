@@ -13,6 +13,7 @@ from actions import go_to, set_number
 from app_server import running_app, worker_pids
 from conftest import EXPECT_TIMEOUT_MS
 from playwright.sync_api import Browser, Page, expect
+from test_app_in_browser import CHART_STATE_JS
 
 from nn.persistence import load_model
 
@@ -104,7 +105,7 @@ def test_a_queued_run_shows_its_place_and_can_be_cancelled_and_a_killed_worker_i
     first, second, third = new_tab(), new_tab(), new_tab()
     start_run(first, url, epochs=200, batch_size=1, train_size=10_000)  # the worker is busy for minutes
     expect(first.get_by_test_id("stProgress")).to_be_visible()
-    start_run(second, url, epochs=2, batch_size=32)
+    start_run(second, url, epochs=100, batch_size=1)  # long enough to be seen training
     expect(second.get_by_text("Waiting: next in line.")).to_be_visible()
     start_run(third, url, epochs=2, batch_size=32)
     expect(third.get_by_text("Waiting: 1 run ahead.")).to_be_visible()
@@ -118,7 +119,12 @@ def test_a_queued_run_shows_its_place_and_can_be_cancelled_and_a_killed_worker_i
     # The page says so in words. How soon (the 5 s) is a latency target, measured apart from
     # this test: on the 2-core machine it took 1–5 s, and now and then more.
     expect(first.get_by_text(re.compile("killed by SIGKILL"))).to_be_visible()
-    # A fresh worker takes the queue on: the waiting run trains and is saved.
+    # A fresh worker takes the queue on: the waiting run trains, its page now redrawn at a running
+    # run's pace (the curves show epochs arriving, where a page left at the queue's pace would
+    # show none until all 100 are done), and is saved.
+    some_epochs = "s.points >= 2 && s.points < 100"
+    training_seen = f"() => {{ const s = ({CHART_STATE_JS})(); return s.running && {some_epochs}; }}"
+    second.wait_for_function(training_seen)
     expect(second.get_by_text(SAVED)).to_be_visible()
     assert worker_pids(url) != [pid]
     # ...and the tab whose run died keeps working.

@@ -1,0 +1,57 @@
+"""How often a page redraws a job, as the job moves from the queue to a worker and to its end.
+
+A real runner with one worker: the first run keeps it busy, so the second waits in the queue.
+"""
+
+import time
+
+from nn.config import RunConfig
+from services.jobs import RUNNING, JobRunner, TrainTask
+from services.runs import RunStore
+from ui.jobs import (
+    FIGURES_SECONDS,
+    PROGRESS_SECONDS,
+    WAITING_SECONDS,
+    figures_every,
+    progress_every,
+    started_since_drawn,
+)
+
+TIMEOUT = 300
+ENDLESS = RunConfig.from_values(
+    dict(hidden=(16,), epochs=1000, train_size=2000, batch_size=1, optimizer="sgd", lr=0.01)
+)
+
+
+def wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_a_queued_job_is_looked_at_less_often_and_its_page_redrawn_once_it_starts(tmp_path):
+    runner = JobRunner(1, cores=2, store=RunStore(tmp_path / "runs.sqlite", tmp_path / "models"))
+    try:
+        busy = runner.submit(TrainTask(ENDLESS, activate=False))
+        queued = runner.submit(TrainTask(ENDLESS, activate=False))
+        wait_for(lambda: busy.progress().state == RUNNING, "the first run to start")
+        assert (progress_every(busy), figures_every(busy)) == (PROGRESS_SECONDS, FIGURES_SECONDS)
+        # Queued: its place is checked every few seconds, and it has no charts to redraw.
+        assert (progress_every(queued), figures_every(queued)) == (WAITING_SECONDS, None)
+        drawn_every = progress_every(queued)
+        assert not started_since_drawn(drawn_every, queued.progress())
+
+        busy.stop()
+        wait_for(lambda: queued.progress().state == RUNNING, "the queued run to start")
+        # A page drawn while it waited now draws itself again in full, at a running job's pace;
+        # one drawn while it ran has nothing to catch up with.
+        assert started_since_drawn(drawn_every, queued.progress())
+        assert not started_since_drawn(PROGRESS_SECONDS, queued.progress())
+        assert (progress_every(queued), figures_every(queued)) == (PROGRESS_SECONDS, FIGURES_SECONDS)
+        queued.stop()
+        assert queued.join(TIMEOUT)
+        assert progress_every(queued) is None and figures_every(queued) is None
+        assert not started_since_drawn(drawn_every, queued.progress())  # its end redraws the page anyway
+    finally:
+        runner.shutdown()
