@@ -74,11 +74,10 @@ def live_progress() -> None:
         )
     if progress.epochs:
         last = progress.epochs[-1]
-        held_out = last.val_accuracy if last.val_accuracy is not None else last.test_accuracy
         cols = st.columns(4)
         cols[0].metric("Epochs done", f"{epochs_done} / {epochs}")
         cols[1].metric("Average loss", f"{last.loss:.4f}")
-        cols[2].metric("Held-out accuracy", f"{held_out:.2%}")
+        cols[2].metric("Held-out accuracy", f"{last.held_out_accuracy:.2%}")
         cols[3].metric("Epoch time", f"{last.seconds:.1f} s")
     _outcome(progress)
     if not progress.running:

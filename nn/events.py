@@ -36,6 +36,11 @@ class EpochEnd:
     seconds: float
     lr: float
 
+    @property
+    def held_out_accuracy(self) -> float | None:
+        """Accuracy on images the run never trains on: validation if it held some out, else test."""
+        return self.val_accuracy if self.val_accuracy is not None else self.test_accuracy
+
 
 @dataclass(frozen=True)
 class RunEnd:

@@ -59,7 +59,7 @@ def training_curves(epochs: Sequence[EpochEnd], total_epochs: int) -> str:
     series = [
         Series("loss", [e.loss for e in epochs], ACCENT, None, right_axis=False),
         Series("train accuracy", [e.train_accuracy for e in epochs], CORRECT, "2 4", right_axis=True),
-        Series("held-out accuracy", [_held_out(e) for e in epochs], CORRECT, None, right_axis=True),
+        Series("held-out accuracy", [e.held_out_accuracy for e in epochs], CORRECT, None, right_axis=True),
     ]
     left = loss_axis([e.loss for e in epochs])
     right = accuracy_axis([v for s in series[1:] for v in s.values if v is not None])
@@ -84,10 +84,6 @@ def training_curves(epochs: Sequence[EpochEnd], total_epochs: int) -> str:
 def _dot_radius(total_epochs: int) -> int:
     """Dots mark each epoch while they stay apart; past 150 epochs they would merge into a band."""
     return 3 if total_epochs <= 50 else 2 if total_epochs <= 150 else 0
-
-
-def _held_out(epoch: EpochEnd) -> float | None:
-    return epoch.val_accuracy if epoch.val_accuracy is not None else epoch.test_accuracy
 
 
 def _scale(low: float, high: float, start: float, end: float) -> Callable[[float], float]:

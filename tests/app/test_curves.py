@@ -104,3 +104,12 @@ def test_before_the_first_epoch_the_axes_are_drawn_empty():
 )
 def test_tick_steps_are_round(span, ticks, step):
     assert nice_step(span, ticks) == pytest.approx(step)
+
+
+def test_the_held_out_curve_is_the_validation_accuracy_when_the_run_held_images_out():
+    validated = EpochEnd(
+        epoch=1, epochs=2, loss=0.3, train_accuracy=0.95, val_accuracy=0.91, test_accuracy=0.97,
+        seconds=1.0, lr=0.1,
+    )  # fmt: skip
+    series, _, right = drawn(training_curves([validated, validated], total_epochs=2))
+    np.testing.assert_allclose(read_back(series["held-out accuracy"][:, 1], right), [0.91, 0.91], atol=2e-4)
