@@ -3,11 +3,9 @@
 A real runner with one worker: the first run keeps it busy, so the second waits in the queue.
 """
 
-import time
-
-from nn.config import RunConfig
 from services.jobs import RUNNING, JobRunner, TrainTask
 from services.runs import RunStore
+from tests.services.test_jobs import ENDLESS, TIMEOUT, wait_for
 from ui.jobs import (
     FIGURES_SECONDS,
     PROGRESS_SECONDS,
@@ -16,18 +14,6 @@ from ui.jobs import (
     progress_every,
     started_since_drawn,
 )
-
-TIMEOUT = 300
-ENDLESS = RunConfig.from_values(
-    dict(hidden=(16,), epochs=1000, train_size=2000, batch_size=1, optimizer="sgd", lr=0.01)
-)
-
-
-def wait_for(condition, what: str) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def test_a_queued_job_is_looked_at_less_often_and_its_page_redrawn_once_it_starts(tmp_path):
