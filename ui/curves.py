@@ -43,8 +43,9 @@ def nice_step(span: float, ticks: int = 5) -> float:
 
 def loss_axis(losses: Sequence[float]) -> tuple[float, float, float]:
     """(low, high, step) of the loss axis: from 0 to a round value above the highest loss."""
-    step = nice_step(max(losses, default=1.0))
-    return 0.0, step * math.ceil(max(losses, default=1.0) / step - 1e-9), step
+    highest = max(losses, default=1.0)
+    step = nice_step(highest)
+    return 0.0, step * math.ceil(highest / step - 1e-9), step
 
 
 def accuracy_axis(accuracies: Sequence[float]) -> tuple[float, float, float]:
