@@ -1,4 +1,4 @@
-"""The Sweeps page's helpers: the grid form, the live and final tables, the curves and the heatmap.
+"""The Sweeps page's helpers: the grid form, the live and final tables, the curves, accuracy by value.
 
 A sweep runs in the server's runner (`ui.cache.sweeps()`), not in a page: the page reads its
 `services.sweeps.SweepView` from fragments while it runs (the table every second, the curves
@@ -146,6 +146,38 @@ def heatmap_chart(view: SweepView, x: str, y: str, fixed: dict[str, Any] | None 
     return fig
 
 
+def accuracy_by_value(view: SweepView) -> tuple[list[str], list[float | None]]:
+    """A one-parameter sweep's values, in the grid's order, and each one's validation accuracy."""
+    [axis] = view.grid.axes
+    by_value = {show(row.point[axis.name]): row.val_accuracy for row in view.rows}
+    values = [show(v) for v in axis.values]
+    return values, [by_value.get(v) for v in values]
+
+
+def accuracy_by_value_chart(view: SweepView) -> go.Figure:
+    """Validation accuracy against the one swept parameter: where the good values lie, at a glance.
+
+    The values sit evenly spaced in the order they were given: sweeps of the learning rate or
+    weight decay are usually spaced by factors, and widths are not numbers on one axis at all.
+    """
+    name = view.grid.names[0]
+    values, accuracies = accuracy_by_value(view)
+    fig = go.Figure(
+        go.Scatter(
+            x=values,
+            y=accuracies,
+            mode="lines+markers+text",
+            text=[f"{a:.2%}" if a is not None else "" for a in accuracies],
+            textposition="top center",
+            hovertemplate=f"{label(name)} %{{x}}<br>validation accuracy %{{y:.2%}}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text=label(name), type="category")
+    fig.update_yaxes(title_text="validation accuracy", tickformat=".1%")
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
 def best_run(view: SweepView) -> None:
     """The chosen run: its validation and test accuracy, why only its test accuracy, and its button."""
     best = view.best()
@@ -262,13 +294,16 @@ def show_view(view: SweepView, book: Sweeps) -> None:
         st.subheader("Results")
         st.dataframe(results_table(view), hide_index=True, width="stretch")
         best_run(view)
-        _heatmap(view)
+        _across_grid(view)
 
 
-def _heatmap(view: SweepView) -> None:
-    """For a grid of two or three parameters; a third is fixed at a value chosen here."""
+def _across_grid(view: SweepView) -> None:
+    """Validation accuracy over the grid: a line for one parameter, a heatmap for two or three (a
+    third is fixed at a value chosen here)."""
     names = view.grid.names
-    if len(names) < 2:
+    if len(names) == 1:
+        st.subheader(f"Validation accuracy by {label(names[0]).lower()}")
+        st.plotly_chart(accuracy_by_value_chart(view), width="stretch")
         return
     st.subheader("Validation accuracy across the grid")
     fixed = {}

@@ -72,10 +72,7 @@ def test_a_tiny_two_by_two_sweep_runs_ranks_its_runs_and_offers_the_best(models_
         "finished",
     }
     assert button(app, "Cancel the sweep") is not None
-    deadline = time.monotonic() + TIMEOUT
-    while any(job["state"] in ("waiting", "running") for job in store.jobs(ids=record.job_ids)):
-        assert time.monotonic() < deadline, "the sweep did not finish"
-        time.sleep(0.2)
+    wait_until_over(store, record.job_ids)
     app.run()
     assert not app.exception
     results = app.dataframe[0].value
@@ -99,6 +96,33 @@ def test_a_tiny_two_by_two_sweep_runs_ranks_its_runs_and_offers_the_best(models_
     reopened = open_page("app_pages/sweeps.py")  # a new session: the sweep is reopened from the store
     assert reopened.selectbox(key=sweeps.CURRENT).value == record.id
     assert list(reopened.dataframe[0].value["run"]) == list(results["run"])
+
+
+def wait_until_over(store: RunStore, job_ids) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while any(job["state"] in ("waiting", "running") for job in store.jobs(ids=job_ids)):
+        assert time.monotonic() < deadline, "the sweep did not finish"
+        time.sleep(0.2)
+
+
+def test_a_one_parameter_sweep_plots_validation_accuracy_against_its_values(models_dir):
+    app = open_page("app_pages/sweeps.py")
+    tiny_sidebar(app)
+    app.multiselect(key="sweep_names").set_value(["lr"]).run()
+    app.text_input(key="sweep_lr").set_value("0.3, 0.003").run()
+    button(app, "Start the sweep").click().run()
+    record = RunStore().sweeps()[0]
+    wait_until_over(RunStore(), record.job_ids)
+    app.run()
+    assert not app.exception
+    assert "Validation accuracy by learning rate" in [h.value for h in app.subheader]
+    [by_value, _curves] = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+    line = by_value["data"][0]
+    assert line["type"] == "scatter" and line["x"] == ["0.3", "0.003"]  # in the order they were given
+    results = app.dataframe[0].value
+    expected = dict(zip(results["Learning rate"], results["val. accuracy"]))
+    assert [f"{a:.2%}" for a in line["y"]] == [expected["0.3"], expected["0.003"]]
+    assert line["y"][0] != line["y"][1]  # a hundredfold learning rate learns differently in an epoch
 
 
 def test_a_recorded_sweep_that_cannot_be_read_is_reported_in_words(models_dir):

@@ -47,10 +47,14 @@ def test_a_two_run_sweep_is_watched_live_until_both_finish(page: Page, app_url: 
 
     expect(main.get_by_test_id("stMetricLabel").filter(has_text="Its test accuracy")).to_be_visible()
     expect(main.get_by_text("Only that run's test accuracy is shown")).to_be_visible()
-    chart = main.get_by_test_id("stPlotlyChart")
-    expect(chart.locator(".main-svg").first).to_be_visible()
-    expect(chart.locator("g.trace.scatter")).to_have_count(4)  # loss and validation accuracy of each run
-    expect(chart.locator("text.legendtext")).to_have_text(["lr 0.002", "lr 0.005"])
+    expect(main.get_by_role("heading", name="Validation accuracy by learning rate")).to_be_visible()
+    charts = main.get_by_test_id("stPlotlyChart")
+    by_value, curves = charts.nth(0), charts.nth(1)
+    expect(by_value.locator("g.xtick text")).to_have_text(["0.002", "0.005"])
+    expect(by_value.locator("g.textpoint text")).to_have_text([re.compile(r"\d+\.\d\d%")] * 2)
+    expect(curves.locator(".main-svg").first).to_be_visible()
+    expect(curves.locator("g.trace.scatter")).to_have_count(4)  # loss and validation accuracy of each run
+    expect(curves.locator("text.legendtext")).to_have_text(["lr 0.002", "lr 0.005"])
     expect(main.get_by_test_id("stTable")).to_have_count(0)  # the live table gave way to the results
     main.get_by_role("button", name="Make the best run active").click()
     notice = re.compile(r"“sweep \d+ · lr 0\.00[25]” is now the active model")
