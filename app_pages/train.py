@@ -3,7 +3,7 @@
 import streamlit as st
 
 from services.jobs import Progress
-from ui import cache, params, session
+from ui import cache, live, params, session
 from ui.curves import training_curves
 from ui.hints import show_hints
 from ui.inside import feature_grid_picture
@@ -15,7 +15,7 @@ config, problems = params.hyperparameter_sidebar()
 blocked = session.job_runner_problem()
 run = session.trainer()
 running = run is not None and run.running
-drawn_every = progress_every(run)
+drawn_every = progress_every(run, polled=live.served())
 
 st.title("Train a network")
 st.markdown(
@@ -47,7 +47,8 @@ if blocked:
 
 @st.fragment(run_every=drawn_every)
 def live_progress() -> None:
-    """Redrawn every second while a run trains: how far it is, and the last epoch's numbers."""
+    """How far the run is, and the last epoch's numbers: while it trains, redrawn by the browser
+    every second (`ui.live`), or by this fragment where the server cannot answer the browser."""
     current = session.trainer()
     if current is None:
         st.info(
@@ -61,24 +62,17 @@ def live_progress() -> None:
         st.rerun()  # the whole app: the final figures, and the sidebar showing the saved model as active
     if started_since_drawn(drawn_every, progress):
         st.rerun()  # the whole app: the fragments at a running job's pace
-    epochs_done, epochs = len(progress.epochs), progress.task.config.training.epochs
     if progress.state == "waiting":
         waiting_note(progress)
+    elif progress.running and live.served():
+        live.live_progress(current)  # redrawn by the browser; it reruns this when the run ends
+        return
     elif progress.running:
-        batch = progress.batch
-        within = batch.batch / batch.batches if batch else 0.0
-        st.progress(
-            within,
-            text=f"Epoch {min(epochs_done + 1, epochs)} of {epochs}: "
-            f"{within:.0%} of the batches" + (" · stopping…" if current.stopping else ""),
-        )
-    if progress.epochs:
-        last = progress.epochs[-1]
-        cols = st.columns(4)
-        cols[0].metric("Epochs done", f"{epochs_done} / {epochs}")
-        cols[1].metric("Average loss", f"{last.loss:.4f}")
-        cols[2].metric("Held-out accuracy", f"{last.held_out_accuracy:.2%}")
-        cols[3].metric("Epoch time", f"{last.seconds:.1f} s")
+        within, text = live.progress_line(progress, current.stopping)
+        st.progress(within, text=text)
+    if metrics := live.epoch_metrics(progress):
+        for column, (label, value) in zip(st.columns(len(metrics)), metrics):
+            column.metric(label, value)
     _outcome(progress)
     if not progress.running:
         show_hints(session.hints_after(progress))
@@ -155,8 +149,8 @@ def _outcome(progress: Progress) -> None:
 
 # The figures sit below the live progress but are sent first: a run that ends during this script
 # run then never shows "Saved as" beside the previous epoch's charts while the new ones arrive.
-live, below = st.container(), st.container()
-with below:
+progress_area, figures_area = st.container(), st.container()
+with figures_area:
     live_figures()
-with live:
+with progress_area:
     live_progress()

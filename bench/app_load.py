@@ -127,7 +127,7 @@ def killed_worker_reported(browser, url: str) -> float:
     from playwright.sync_api import expect
 
     [page] = press_train(browser, url, 1)
-    expect(page.get_by_test_id("stProgress")).to_be_visible()
+    expect(page.get_by_role("progressbar")).to_be_visible()
     killed = time.perf_counter()
     for pid in worker_pids(url):  # the idle one too: it is replaced as well, and runs nothing
         os.kill(pid, signal.SIGKILL)

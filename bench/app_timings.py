@@ -65,7 +65,7 @@ def predictions_page_server_ms(models_dir: Path) -> float:
     from streamlit.testing.v1 import AppTest
 
     os.environ["DIGITLAB_MODELS_DIR"] = str(models_dir)
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+    app = AppTest.from_file(str(ROOT / "digitlab.py"), default_timeout=120).run()
     app.switch_page("app_pages/predictions.py").run()  # warms the caches
     times = []
     for _ in range(10):

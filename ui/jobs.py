@@ -25,11 +25,14 @@ FIGURES_SECONDS = 3.0
 WAITING_SECONDS = 3.0
 
 
-def progress_every(job: Job | None) -> float | None:
-    """Seconds between a job's progress redraws: none once it has ended (or before it exists)."""
+def progress_every(job: Job | None, polled: bool = False) -> float | None:
+    """Seconds between a page's reruns to redraw a job's progress: none once it has ended (or before
+    it exists), nor while it runs if the browser `polled` its progress itself (`ui.live`)."""
     if job is None or not job.running:
         return None
-    return WAITING_SECONDS if job.state == WAITING else PROGRESS_SECONDS
+    if job.state == WAITING:
+        return WAITING_SECONDS
+    return None if polled else PROGRESS_SECONDS
 
 
 def figures_every(job: Job | None) -> float | None:

@@ -22,9 +22,13 @@ CHART_STATE_JS = """() => {
     const curves = document.querySelector('img[src^="data:image/svg+xml"]');
     const text = curves ? atob(curves.src.split(',')[1]) : null;
     const svg = text ? new DOMParser().parseFromString(text, 'image/svg+xml') : null;
+    // The Train page's progress is a component with a shadow root of its own.
+    const bar = [...document.querySelectorAll('*')]
+        .map(e => e.shadowRoot?.querySelector('[role=progressbar]')).find(Boolean);
     return {
         points: svg ? svg.querySelector('g[data-series="loss"] polyline').points.numberOfItems : 0,
-        running: document.querySelector('[data-testid=stProgress]') !== null,
+        running: bar !== undefined,
+        progress: bar ? bar.parentElement.innerText : null,
     };
 }"""
 
@@ -51,7 +55,7 @@ def test_training_redraws_the_loss_chart_as_epochs_end(page: Page, app_url: str,
     choose_tiny_network(page, epochs=8)
     page.get_by_role("button", name="Train", exact=True).click()
 
-    seen_while_running = set()
+    seen_while_running, progress_seen = set(), set()
     deadline = time.monotonic() + RUN_TIMEOUT_S
     saved = page.get_by_text(re.compile(r"Saved as .*run-.*\.npz"))
     while not saved.is_visible():
@@ -59,9 +63,14 @@ def test_training_redraws_the_loss_chart_as_epochs_end(page: Page, app_url: str,
         state = page.evaluate(CHART_STATE_JS)
         if state["running"] and state["points"]:
             seen_while_running.add(state["points"])
+        if state["running"]:
+            progress_seen.add(state["progress"])
         page.wait_for_timeout(100)  # polling the live page, not standing in for a check
 
     assert len(seen_while_running) >= 2, f"chart updated only at {seen_while_running} epochs while running"
+    # The bar and the numbers beside it, redrawn by the browser from the server's answers every second.
+    epochs_done = {m.group(1) for text in progress_seen if (m := re.search(r"Epochs done\s+(\d) / 8", text))}
+    assert len(epochs_done) >= 2 and len(progress_seen) >= 4, progress_seen
     # The final curves are sent before "Saved as", but may be drawn a moment after it shows.
     page.wait_for_function(f"() => {{ const s = ({CHART_STATE_JS})(); return s.points == 8 && !s.running; }}")
     expect(page.get_by_test_id("stMetricValue").filter(has_text="8 / 8")).to_be_visible()
@@ -79,19 +88,19 @@ def test_a_run_survives_a_page_switch_and_stop_keeps_the_model(page: Page, app_u
     open_app(page, app_url, "", "Train a network")
     choose_tiny_network(page, epochs=200)
     page.get_by_role("button", name="Train", exact=True).click()
-    expect(page.get_by_test_id("stProgress")).to_be_visible()
+    expect(page.get_by_role("progressbar")).to_be_visible()
 
     go_to(page, "Draw", "Draw a digit")
     go_to(page, "Train", "Train a network")
     # Back on the Train page the same run is still streaming: its epochs keep arriving.
-    expect(page.get_by_test_id("stProgress")).to_be_visible()
+    expect(page.get_by_role("progressbar")).to_be_visible()
     epochs_on_return = page.evaluate(CHART_STATE_JS)["points"]
     page.wait_for_function(f"() => ({CHART_STATE_JS})().points > {epochs_on_return}")
 
     page.get_by_role("button", name="Stop", exact=True).click()
     expect(page.get_by_text(re.compile(r"Stopped during epoch \d+"))).to_be_visible()
     expect(page.get_by_text(re.compile(r"Saved as .*run-.*\.npz"))).to_be_visible()
-    expect(page.get_by_test_id("stProgress")).to_have_count(0)
+    expect(page.get_by_role("progressbar")).to_have_count(0)
 
 
 @pytest.fixture(scope="module")

@@ -104,7 +104,7 @@ def test_a_queued_run_shows_its_place_and_can_be_cancelled_and_a_killed_worker_i
     url = one_worker_app
     first, second, third = new_tab(), new_tab(), new_tab()
     start_run(first, url, epochs=200, batch_size=1, train_size=10_000)  # the worker is busy for minutes
-    expect(first.get_by_test_id("stProgress")).to_be_visible()
+    expect(first.get_by_role("progressbar")).to_be_visible()
     start_run(second, url, epochs=100, batch_size=1)  # long enough to be seen training
     expect(second.get_by_text("Waiting: next in line.")).to_be_visible()
     start_run(third, url, epochs=2, batch_size=32)
