@@ -52,7 +52,7 @@ def served() -> bool:
 def token(job: Job) -> str:
     """The job's token in the route's path, made the first time it is asked for."""
     if job not in _tokens:
-        _tokens[job] = secrets.token_urlsafe(16)
+        _tokens[job] = secrets.token_hex(16)  # not urlsafe: a component's key must not hold "__"
         _jobs[_tokens[job]] = job
     return _tokens[job]
 

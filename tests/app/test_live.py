@@ -28,7 +28,7 @@ def test_a_running_job_is_answered_with_its_bar_and_numbers_and_an_ended_one_wit
     try:
         job = runner.submit(TrainTask(ENDLESS, activate=False))
         token = live.token(job)
-        assert live.token(job) == token and len(token) >= 20  # one per job, and not to be guessed
+        assert live.token(job) == token and re.fullmatch(r"[0-9a-f]{32}", token)  # one per job, unguessable
         wait_for(lambda: len(job.progress().epochs) >= 1 and job.progress().batch is not None, "an epoch")
         status, answer = ask(token)
         assert status == 200 and answer["state"] == RUNNING
