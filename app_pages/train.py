@@ -65,7 +65,7 @@ def live_progress() -> None:
     if progress.state == "waiting":
         waiting_note(progress)
     elif progress.running and live.served():
-        live.live_progress(current)  # redrawn by the browser; it reruns this when the run ends
+        live.progress_view(current, progress)  # redrawn by the browser; it reruns this when the run ends
         return
     elif progress.running:
         within, text = live.progress_line(progress, current.stopping)

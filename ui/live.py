@@ -78,12 +78,11 @@ def epoch_metrics(progress: Progress) -> list[tuple[str, str]]:
     ]
 
 
-def answer(job: Job) -> dict[str, Any]:
+def answer(progress: Progress, stopping: bool) -> dict[str, Any]:
     """What the browser draws: the job's state and, while it runs, its bar and numbers."""
-    progress = job.progress()
     if progress.state != RUNNING:
         return {"state": progress.state}
-    within, text = progress_line(progress, job.stopping)
+    within, text = progress_line(progress, stopping)
     return {"state": RUNNING, "within": within, "text": text, "metrics": epoch_metrics(progress)}
 
 
@@ -91,7 +90,7 @@ async def progress_answer(request: Request) -> JSONResponse:
     job = _jobs.get(request.path_params["token"])
     if job is None:  # the session has gone, or the server restarted
         return JSONResponse({"state": "unknown"}, status_code=404)
-    return JSONResponse(answer(job), headers={"Cache-Control": "no-store"})
+    return JSONResponse(answer(job.progress(), job.stopping), headers={"Cache-Control": "no-store"})
 
 
 _HTML = """<div class="digitlab-live">
@@ -158,14 +157,19 @@ export default function ({ data, parentElement, setTriggerValue }) {
 }
 """
 
-_live_progress = st.components.v2.component("digitlab_live_progress", html=_HTML, css=_CSS, js=_JS)
+_progress_component = st.components.v2.component("digitlab_live_progress", html=_HTML, css=_CSS, js=_JS)
 
 
-def live_progress(job: Job) -> None:
-    """The running job's bar and numbers, kept up to date by the browser itself."""
-    url = path().format(token=token(job))
-    data = {"url": url, "every_ms": int(PROGRESS_SECONDS * 1000), "answer": answer(job)}
-    _live_progress(data=data, key=f"live-{token(job)}")
+def progress_view(job: Job, progress: Progress) -> None:
+    """The running job's bar and numbers (`progress`: as the page has just read it), kept up to date
+    by the browser itself."""
+    job_token = token(job)
+    data = {
+        "url": path().format(token=job_token),
+        "every_ms": int(PROGRESS_SECONDS * 1000),
+        "answer": answer(progress, job.stopping),
+    }
+    _progress_component(data=data, key=f"live-{job_token}")
 
 
 def path() -> str:
