@@ -2,20 +2,18 @@
 
 import streamlit as st
 
-from services.jobs import Progress
-from ui import cache, live, params, session
-from ui.curves import training_curves
+from services.jobs import RUNNING, Progress
+from ui import cache, live, params, session, train_figures
 from ui.hints import show_hints
-from ui.inside import feature_grid_picture
 from ui.jobs import figures_every, progress_every, started_since_drawn, stop_button, waiting_note
-from ui.layer_maps import legend_html, map_picture, sample
-from ui.pixels import png
+from ui.layer_maps import sample
 
 config, problems = params.hyperparameter_sidebar()
 blocked = session.job_runner_problem()
 run = session.trainer()
 running = run is not None and run.running
 drawn_every = progress_every(run, polled=live.served())
+figures_drawn_every = figures_every(run, polled=live.served())
 
 st.title("Train a network")
 st.markdown(
@@ -65,7 +63,7 @@ def live_progress() -> None:
     if progress.state == "waiting":
         waiting_note(progress)
     elif progress.running and live.served():
-        live.progress_view(current, progress)  # redrawn by the browser; it reruns this when the run ends
+        live.progress_view(current, progress)  # figures too, by the browser; it reruns this when the run ends
         return
     elif progress.running:
         within, text = live.progress_line(progress, current.stopping)
@@ -78,49 +76,21 @@ def live_progress() -> None:
         show_hints(session.hints_after(progress))
 
 
-@st.fragment(run_every=figures_every(run))
+@st.fragment(run_every=figures_drawn_every)
 def live_figures() -> None:
-    """The run's charts, redrawn every few seconds while it trains (the progress, every second).
+    """The run's charts, redrawn every few seconds while it trains where the browser does not draw
+    them itself (`ui.live`), and once it has ended.
 
     Redrawing them with the progress would cost the browser a good part of the core the worker
     beside it needs. They are redrawn whether or not an epoch has ended since: in the default
     run one has, as its epochs take under a second.
     """
     current = session.trainer()
-    if current is not None:
-        figures(current.progress())
-
-
-def figures(progress: Progress) -> None:
-    """The loss and accuracy curves, the first layer's features and the last hidden layer's map."""
-    epochs = progress.task.config.training.epochs
-    st.image(training_curves(progress.epochs, epochs), width="stretch")
-    st.caption(
-        "**Loss** is the average of −log(probability the network gave the right digit): 2.3 means "
-        "a blind guess among ten, 0 a certain and correct answer. **Held-out accuracy** is measured "
-        "on images the network never trains on; when it stops rising while training accuracy keeps "
-        "climbing, the network has started memorising instead of learning."
-    )
-    if progress.features is not None:
-        st.image(png(feature_grid_picture(progress.features)), width="stretch")
-        st.caption(
-            "The first 64 neurons of the first layer, each one's 784 weights drawn as a 28×28 image "
-            "(red: ink here excites it, blue: inhibits it). Redrawn as the run trains: watch the noise "
-            "they start from turn into strokes and blobs as they learn what to look for."
-        )
-    if progress.layer_map is not None:
-        layer_map = progress.layer_map
-        st.markdown(f"**How {layer_map.name} sorts 2,000 test digits**")
-        st.markdown(legend_html(), unsafe_allow_html=True)  # the colours of our own picture below
-        st.image(png(map_picture(layer_map, sample(cache.mnist()))), width="stretch")
-        pc1, pc2 = layer_map.projection.explained[:2]
-        st.caption(
-            "Each dot is a test digit, placed by what the last hidden layer makes of it (its two "
-            f"principal axes: PC 1, {pc1:.0%} of the spread, left to right; PC 2, {pc2:.0%}, bottom "
-            "to top), coloured by the digit it really is. Redrawn as the run trains: watch the "
-            "colours gather into clusters as the layer learns to tell the digits apart. The "
-            "**Inside the network** page maps every layer, and shows the image behind any dot."
-        )
+    if current is None:
+        return
+    progress = current.progress()
+    if not (progress.state == RUNNING and live.served()):
+        train_figures.draw(progress, sample(cache.mnist()))
 
 
 def _outcome(progress: Progress) -> None:

@@ -35,9 +35,10 @@ def progress_every(job: Job | None, polled: bool = False) -> float | None:
     return None if polled else PROGRESS_SECONDS
 
 
-def figures_every(job: Job | None) -> float | None:
-    """Seconds between redraws of a job's charts: only while it runs, as a queued job has none."""
-    return FIGURES_SECONDS if job is not None and job.state == RUNNING else None
+def figures_every(job: Job | None, polled: bool = False) -> float | None:
+    """Seconds between a page's reruns to redraw a job's charts: only while it runs (a queued job
+    has none), and not if the browser `polled` them itself (`ui.live`)."""
+    return FIGURES_SECONDS if job is not None and job.state == RUNNING and not polled else None
 
 
 def started_since_drawn(drawn_every: float | None, progress: Progress) -> bool:

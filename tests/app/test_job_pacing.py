@@ -25,8 +25,9 @@ def test_a_queued_job_is_looked_at_less_often_and_its_page_redrawn_once_it_start
         assert (progress_every(busy), figures_every(busy)) == (PROGRESS_SECONDS, FIGURES_SECONDS)
         # Queued: its place is checked every few seconds, and it has no charts to redraw.
         assert (progress_every(queued), figures_every(queued)) == (WAITING_SECONDS, None)
-        # Where the browser polls a running job's progress itself (ui.live), nothing reruns for it.
-        assert progress_every(busy, polled=True) is None
+        # Where the browser polls a running job's progress and figures itself (ui.live), nothing
+        # reruns for it.
+        assert progress_every(busy, polled=True) is None and figures_every(busy, polled=True) is None
         assert progress_every(queued, polled=True) == WAITING_SECONDS
         drawn_every = progress_every(queued)
         assert not started_since_drawn(drawn_every, queued.progress())

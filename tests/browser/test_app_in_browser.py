@@ -19,16 +19,20 @@ pytestmark = pytest.mark.browser
 
 RUN_TIMEOUT_S = 180
 CHART_STATE_JS = """() => {
-    const curves = document.querySelector('img[src^="data:image/svg+xml"]');
+    // While a run trains, the Train page's progress and figures are a component with a shadow
+    // root of its own; once it has ended, Streamlit draws the figures.
+    const roots = [document, ...[...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)];
+    const find = (selector) => roots.map(root => root.querySelector(selector)).find(Boolean);
+    const curves = find('img[src^="data:image/svg+xml"]');
     const text = curves ? atob(curves.src.split(',')[1]) : null;
     const svg = text ? new DOMParser().parseFromString(text, 'image/svg+xml') : null;
-    // The Train page's progress is a component with a shadow root of its own.
-    const bar = [...document.querySelectorAll('*')]
-        .map(e => e.shadowRoot?.querySelector('[role=progressbar]')).find(Boolean);
+    const bar = find('[role=progressbar]');
     return {
         points: svg ? svg.querySelector('g[data-series="loss"] polyline').points.numberOfItems : 0,
         running: bar !== undefined,
-        progress: bar ? bar.parentElement.innerText : null,
+        pictures: roots.flatMap(root => [...root.querySelectorAll('img[src^="data:image/png"]')]).length,
+        // The words above the bar and the numbers below it.
+        progress: bar ? `${bar.previousElementSibling.innerText} ${bar.nextElementSibling.innerText}` : null,
     };
 }"""
 
@@ -55,7 +59,7 @@ def test_training_redraws_the_loss_chart_as_epochs_end(page: Page, app_url: str,
     choose_tiny_network(page, epochs=8)
     page.get_by_role("button", name="Train", exact=True).click()
 
-    seen_while_running, progress_seen = set(), set()
+    seen_while_running, progress_seen, pictures_seen = set(), set(), set()
     deadline = time.monotonic() + RUN_TIMEOUT_S
     saved = page.get_by_text(re.compile(r"Saved as .*run-.*\.npz"))
     while not saved.is_visible():
@@ -65,12 +69,14 @@ def test_training_redraws_the_loss_chart_as_epochs_end(page: Page, app_url: str,
             seen_while_running.add(state["points"])
         if state["running"]:
             progress_seen.add(state["progress"])
+            pictures_seen.add(state["pictures"])
         page.wait_for_timeout(100)  # polling the live page, not standing in for a check
 
     assert len(seen_while_running) >= 2, f"chart updated only at {seen_while_running} epochs while running"
     # The bar and the numbers beside it, redrawn by the browser from the server's answers every second.
     epochs_done = {m.group(1) for text in progress_seen if (m := re.search(r"Epochs done\s+(\d) / 8", text))}
     assert len(epochs_done) >= 2 and len(progress_seen) >= 4, progress_seen
+    assert 2 in pictures_seen, pictures_seen  # the features and the map, drawn by the browser too
     # The final curves are sent before "Saved as", but may be drawn a moment after it shows.
     page.wait_for_function(f"() => {{ const s = ({CHART_STATE_JS})(); return s.points == 8 && !s.running; }}")
     expect(page.get_by_test_id("stMetricValue").filter(has_text="8 / 8")).to_be_visible()
