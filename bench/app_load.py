@@ -6,8 +6,9 @@ Every figure comes from one invocation, so the machine's noise hits all of them 
 
 1. The command line: `python -m nn.train`, the default run (20 epochs of the default network),
    before and after the app's runs; the median of its timed epochs is the reference. The same
-   run with one BLAS thread is a second reference: a worker sharing 2 cores with the browser and
-   the server has one (`services.jobs.blas_threads`), so the ratio to it is what sharing costs.
+   run with one BLAS thread is a second reference: a worker has one whenever another worker, the
+   browser or the server takes part of the 2 cores (`services.spare_cores`), so the ratio to it
+   is what sharing costs.
 2. One session alone: a real `streamlit run` and Chromium, the Train page open and streaming,
    the same default run. Epoch times are the ones the run records (nn.training's
    own clock, as the command line prints them).
