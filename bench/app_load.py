@@ -194,7 +194,7 @@ def main() -> None:
 def _report(cli, cli_one_thread, rows, visitor, kills: list[float], memory) -> None:
     reference, one_thread = statistics.median(cli), statistics.median(cli_one_thread)
     print(f"command line (python -m nn.train --epochs {EPOCHS}): median epoch {reference:.3f} s")
-    print(f"the same with one BLAS thread, as a worker beside a browser on 2 cores: {one_thread:.3f} s")
+    print(f"the same with one BLAS thread, as a worker has while others use a core: {one_thread:.3f} s")
     print("\n| situation | median epoch (s) | × CLI | × CLI, 1 thread |\n| --- | ---: | ---: | ---: |")
     for name, epochs in rows:
         median = statistics.median(epochs)
