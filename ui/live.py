@@ -7,7 +7,9 @@ figures are one small component that asks the server for `/api/live/<token>` onc
 redraws only itself: no Streamlit rerun at all until the run ends. The answer carries the bar and
 the numbers every time, and the figures (`ui.train_figures`) only when they have changed since the
 page last drew them, drawn again at most every `FIGURES_SECONDS`. When the run's state changes (it
-has ended), the component reruns the page, which then shows the outcome as before.
+has ended), the component reruns the page, which then shows the outcome as before. Beside one
+streaming run, Chromium now takes 0.03-0.06 of a core, against 0.08-0.11 with the figures from
+Streamlit and 0.22 with the progress too (README).
 
 The route is served by `streamlit_app.py`'s `st.App`. Where the page runs without it (AppTest,
 or `streamlit run digitlab.py`), `served()` is False and the page redraws its progress and figures
