@@ -12,8 +12,9 @@ config, problems = params.hyperparameter_sidebar()
 blocked = session.job_runner_problem()
 run = session.trainer()
 running = run is not None and run.running
-drawn_every = progress_every(run, polled=live.served())
-figures_drawn_every = figures_every(run, polled=live.served())
+polled = live.served()  # the browser draws a running job itself, asking the server
+drawn_every = progress_every(run, polled)
+figures_drawn_every = figures_every(run, polled)
 
 st.title("Train a network")
 st.markdown(
@@ -62,7 +63,7 @@ def live_progress() -> None:
         st.rerun()  # the whole app: the fragments at a running job's pace
     if progress.state == "waiting":
         waiting_note(progress)
-    elif progress.running and live.served():
+    elif progress.running and polled:
         live.progress_view(current, progress)  # figures too, by the browser; it reruns this when the run ends
         return
     elif progress.running:
@@ -89,7 +90,7 @@ def live_figures() -> None:
     if current is None:
         return
     progress = current.progress()
-    if not (progress.state == RUNNING and live.served()):
+    if not (progress.state == RUNNING and polled):
         train_figures.draw(progress, sample(cache.mnist()))
 
 

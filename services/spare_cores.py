@@ -20,8 +20,8 @@ from pathlib import Path
 
 WINDOW_SECONDS = 1.0  # the span measured: long enough to average a page's bursts, short enough to follow them
 # How much of a core others may use for it to count as free. Beside its own open Train page, a
-# lone run's neighbours used 0.1-0.15 of a core, and two threads were the faster; beside a person
-# browsing other pages, 0.5 or more, and one thread was.
+# lone run's neighbours used mostly 0.1-0.3 of a core, and two threads were the faster; beside a
+# person browsing other pages, 0.3-1.8, and one thread was.
 FREE_IF_OTHERS_BELOW = 0.3
 _STAT = Path("/proc/stat")
 

@@ -139,30 +139,23 @@ def watch(job: Job, chosen: Sample) -> str:
     """
     with _watched_lock:
         if job not in _watched:
-            watched = _Watched(
-                secrets.token_hex(16), chosen
-            )  # not urlsafe: a component's key must not hold "__"
+            # Hex, not urlsafe: a component's key must not hold "__".
+            watched = _Watched(secrets.token_hex(16), chosen)
             _watched[job], _by_token[watched.token] = watched, job
         return _watched[job].token
 
 
 def figures_json(progress: Progress, drawn: Pictures) -> dict[str, str | None]:
     """The pictures as data URLs, and the map's words as HTML."""
-    layer_map = progress.layer_map
-    words = (
-        {}
-        if layer_map is None
-        else {
-            "map_heading": html.escape(map_heading(layer_map)),
-            "map_caption": inline_html(map_caption(layer_map)),
-        }
-    )
-    return {
+    figures = {
         "curves": _data_url("image/svg+xml", drawn.curves.encode()),
         "features": None if drawn.features is None else _data_url("image/png", drawn.features),
         "map": None if drawn.layer_map is None else _data_url("image/png", drawn.layer_map),
-        **words,
     }
+    if (layer_map := progress.layer_map) is not None:
+        figures["map_heading"] = html.escape(map_heading(layer_map))
+        figures["map_caption"] = inline_html(map_caption(layer_map))
+    return figures
 
 
 def inline_html(markdown: str) -> str:
