@@ -20,7 +20,7 @@ from plotly.colors import hex_to_rgb, qualitative
 from nn.data import MNIST
 from nn.inside import initial_model
 from nn.network import MLP
-from nn.projection import LayerMap, last_hidden_map, layer_maps, map_sample
+from nn.projection import LayerMap, layer_maps, map_sample
 
 from . import cache
 from .charts import ACCENT, DIGITS, MUTED
@@ -197,17 +197,3 @@ def clicked_index(points: list[dict]) -> int | None:
         if data is not None:
             return int(data[0] if isinstance(data, list) else data)
     return None
-
-
-def live_map(model: MLP, mnist: MNIST, score: bool = False, title: str | None = None) -> go.Figure:
-    """The last hidden layer's map for the fixed sample, as the Train page redraws it every epoch.
-
-    Costs one forward pass of `MAP_SAMPLE` images and a PCA (see bench/live_map.py); `score`
-    adds the separation score to the title, for about 0.1 s more.
-    """
-    chosen = sample(mnist)
-    layer_map = last_hidden_map(model, chosen.images, chosen.labels, score=score)
-    heading = title or f"How {layer_map.name} sorts 2,000 test digits"
-    if layer_map.separation is not None:
-        heading += f" · {layer_map.separation:.0%} separated"
-    return map_chart(layer_map, chosen, heading)

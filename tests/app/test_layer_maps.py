@@ -16,7 +16,6 @@ from nn.projection import (
     MAP_SAMPLE,
     LayerMap,
     Projection,
-    last_hidden_map,
     layer_maps,
     map_sample,
     place,
@@ -27,7 +26,6 @@ from ui.layer_maps import (
     MARKER_OPACITY,
     Sample,
     clicked_index,
-    live_map,
     map_picture,
 )
 
@@ -115,16 +113,6 @@ def test_a_model_without_its_recipe_has_no_before_map(models_dir):
     app = open_inside(save_model(MLP((16,), seed=0), models_dir / "bare.npz"))
     assert any("no map before training" in i.value for i in app.info)
     assert len(maps_on(app)) == 1
-
-
-def test_the_live_map_is_the_last_hidden_layers(shipped_model, mnist):
-    chosen, images, labels = sample(mnist)
-    figure = json.loads(live_map(shipped_model, mnist, score=True).to_json())
-    expected = last_hidden_map(shipped_model, images, labels)
-    assert figure["layout"]["title"]["text"].endswith(f"{expected.separation:.0%} separated")
-    indices, xy = points(figure)
-    np.testing.assert_array_equal(indices, chosen)
-    np.testing.assert_allclose(xy, expected.points, rtol=1e-6, atol=1e-9)
 
 
 def picture_of(points: list[tuple[float, float]], labels: list[int], size=(200, 100), radius=3) -> np.ndarray:
