@@ -6,9 +6,8 @@ Every figure comes from one invocation, so the machine's noise hits all of them 
 
 1. The command line: `python -m nn.train`, the default run (20 epochs of the default network),
    before and after the app's runs; the median of its timed epochs is the reference. The same
-   run with one BLAS thread is a second reference: a worker has one whenever another worker, the
-   browser or the server takes part of the 2 cores (`services.spare_cores`), so the ratio to it
-   is what sharing costs.
+   run with one BLAS thread is a second reference: a worker sharing 2 cores with the browser and
+   the server has one (`services.jobs.blas_threads`), so the ratio to it is what sharing costs.
 2. One session alone: a real `streamlit run` and Chromium, the Train page open and streaming,
    the same default run. Epoch times are the ones the run records (nn.training's
    own clock, as the command line prints them).
@@ -194,7 +193,7 @@ def main() -> None:
 def _report(cli, cli_one_thread, rows, visitor, kills: list[float], memory) -> None:
     reference, one_thread = statistics.median(cli), statistics.median(cli_one_thread)
     print(f"command line (python -m nn.train --epochs {EPOCHS}): median epoch {reference:.3f} s")
-    print(f"the same with one BLAS thread, as a worker has while others use a core: {one_thread:.3f} s")
+    print(f"the same with one BLAS thread, as a worker beside a browser on 2 cores: {one_thread:.3f} s")
     print("\n| situation | median epoch (s) | × CLI | × CLI, 1 thread |\n| --- | ---: | ---: | ---: |")
     for name, epochs in rows:
         median = statistics.median(epochs)

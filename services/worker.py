@@ -7,9 +7,8 @@ messages: every `nn.training` event, the first-layer features after each epoch, 
 or an error in words. It never touches Streamlit; the server never trains.
 
 A listener thread reads the pipe while the main thread trains, so Stop is seen after the
-current batch. The BLAS thread count is the server's share (`services.jobs.blas_threads`), or
-fewer while other programs use the cores (`services.spare_cores`), and is applied between
-batches, when no matrix product is running. A worker runs at the lowest
+current batch. The BLAS thread count is set by the server (`services.jobs.blas_threads`) and
+applied between batches, when no matrix product is running. A worker runs at the lowest
 priority (`give_way`), so pages stay quick however many runs train.
 """
 
@@ -43,7 +42,6 @@ from nn.training import EpochEnd, Event, RunEnd
 
 from .finetune import FineTune, FineTuneSettings
 from .runs import Run, RunStore
-from .spare_cores import SpareCores
 from .user_digits import UserDigits
 
 FEATURES_SHOWN = 64  # first-layer neurons drawn live on the Train page
@@ -175,10 +173,9 @@ class Worker:
         self.send_lock = threading.Lock()
         self.tasks: queue.Queue[tuple[int, Task] | None] = queue.Queue()
         self.stop = threading.Event()
-        self.threads_wanted = threads  # the server's share for this worker
+        self.threads_wanted = threads
         self.threads_applied = 0
         self.blas = ThreadpoolController()
-        self.spare = SpareCores()
         self.mnist: MNIST | None = None
 
     def send(self, job_id: int, kind: str, payload: Any = None) -> None:
@@ -208,12 +205,9 @@ class Worker:
         self.tasks.put(None)
 
     def apply_threads(self) -> None:
-        """The server's share of BLAS threads, or fewer while others use the cores (`SpareCores`)."""
-        free = self.spare.now()
-        threads = self.threads_wanted if free is None else min(self.threads_wanted, free)
-        if threads != self.threads_applied:
-            self.blas.limit(limits=threads, user_api="blas")
-            self.threads_applied = threads
+        if self.threads_wanted != self.threads_applied:
+            self.blas.limit(limits=self.threads_wanted, user_api="blas")
+            self.threads_applied = self.threads_wanted
 
     def serve(self) -> None:
         threading.Thread(target=self.listen, name="digitlab worker pipe", daemon=True).start()
