@@ -10,7 +10,7 @@ as /predictions would run that page alone, without this file's sidebar.
 
 import streamlit as st
 
-from ui import session
+from ui import cache, session
 
 st.set_page_config(page_title="Digit Lab", page_icon=":material/draw:", layout="wide")
 
@@ -27,5 +27,6 @@ navigation = st.navigation(
         st.Page("app_pages/my_digits.py", title="Your handwriting", icon=":material/school:"),
     ]
 )
-session.model_picker()
-navigation.run()
+with cache.pages_served().serving():  # the workers leave a core to the server and the browser
+    session.model_picker()
+    navigation.run()

@@ -1,16 +1,18 @@
 """Training in the app against the command line, and the app under load, side by side in one run.
 
-python -m bench.app_load            # 4 minutes on 2 quiet cores, up to 9 on busy ones
+python -m bench.app_load            # 5 minutes on 2 quiet cores, up to 10 on busy ones
 
 Every figure comes from one invocation, so the machine's noise hits all of them alike:
 
 1. The command line: `python -m nn.train`, the default run (20 epochs of the default network),
-   before and after the app's runs; the median of its timed epochs is the reference. The same
-   run with one BLAS thread is a second reference: a worker sharing 2 cores with the browser and
-   the server has one (`services.jobs.blas_threads`), so the ratio to it is what sharing costs.
-2. One session alone: a real `streamlit run` and Chromium, the Train page open and streaming,
-   the same default run. Epoch times are the ones the run records (nn.training's
-   own clock, as the command line prints them).
+   before each lone run and after all the app's runs; the median of its timed epochs is the
+   reference. The same run with one BLAS thread is a second reference: a worker beside pages
+   being served on 2 cores, or beside another busy worker, has one (`services.jobs.blas_threads`),
+   so the ratio to it is what sharing costs.
+2. One session alone, three times, each right after a command-line run, to which its ratio is
+   also given: a real `streamlit run` and Chromium, the Train page open and streaming, the same
+   default run. Epoch times are the ones the run records (nn.training's own clock, as the
+   command line prints them).
 3. Two sessions press Train at once: each run's median epoch.
 4. Four sessions press Train at once (two wait in the queue on a 2-core machine): every run
    must finish and be saved; meanwhile a fifth visitor opens the app (first page until the
@@ -45,6 +47,7 @@ from services.runs import RunStore
 from tests.browser.app_server import CHROMIUM_ARGS, ROOT, chromium_path, running_app, server_pid, worker_pids
 from tests.browser.drawing import draw_a_one
 
+ALONE_ROUNDS = 3  # the noisiest figure: a lone run, each time right after the command line's
 EPOCHS = TrainConfig().epochs  # the default run, as a person who just presses Train gets it
 EPOCH_LINE = re.compile(r"^epoch\s+\d+/\d+ .* ([\d.]+)s$", re.M)
 SAVED = re.compile(r"Saved as .*run-.*\.npz")
@@ -76,7 +79,12 @@ def start_default_run(page, url: str) -> None:
 
 
 def run_epochs(page, models_dir: Path) -> list[float]:
-    """Epochs 2.. of the run this tab saved, from the model file's own history."""
+    """Epochs 2.. of the run this tab saved, from the model file's own history.
+
+    Call it once the run is in the store (`wait_until_saved`): asked before, Playwright would
+    search the page for the words every second while the run trains, and that search cost
+    Chromium 0.11 of a core against the page's own 0.03 beside a lone run.
+    """
     from playwright.sync_api import expect
 
     expect(page.get_by_text(SAVED)).to_be_visible(timeout=TIMEOUT_MS)
@@ -92,9 +100,11 @@ def press_train(browser, url: str, count: int) -> list:
     return pages
 
 
-def sessions_at_once(browser, url: str, models_dir: Path, count: int) -> list[list[float]]:
+def sessions_at_once(browser, url: str, store: RunStore, count: int) -> list[list[float]]:
+    runs = len(store.runs()) + count
     pages = press_train(browser, url, count)
-    epochs = [run_epochs(page, models_dir) for page in pages]
+    wait_until_saved(store, runs)
+    epochs = [run_epochs(page, store.models_dir) for page in pages]
     for page in pages:
         page.context.close()
     return epochs
@@ -137,9 +147,8 @@ def killed_worker_reported(browser, url: str) -> float:
     return reported
 
 
-def wait_until_saved(runs_db: Path, models_dir: Path, runs: int) -> None:
-    """Until the run store holds `runs` runs: what the tabs closed early no longer show."""
-    store = RunStore(runs_db, models_dir)
+def wait_until_saved(store: RunStore, runs: int) -> None:
+    """Until the run store holds `runs` runs."""
     deadline = time.monotonic() + TIMEOUT_MS / 1000
     while len(store.runs()) < runs:
         if time.monotonic() > deadline:
@@ -157,21 +166,28 @@ def main() -> None:
 
     if chromium_path() is None:
         raise SystemExit("no Chromium: install Debian's chromium or set CHROMIUM_PATH")
-    cli, cli_one_thread = cli_epochs(), cli_epochs(blas_threads=1)
+    cli, cli_one_thread = [], cli_epochs(blas_threads=1)
     rows: list[tuple[str, list[float]]] = []
+    paired: list[float] = []  # each lone run against the command line's run just before it
     with tempfile.TemporaryDirectory() as temp, sync_playwright() as p:
         models = Path(temp) / "models"
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         expect.set_options(timeout=TIMEOUT_MS)
         env = {"DIGITLAB_RUNS_DB": f"{temp}/runs.sqlite"}
+        store = RunStore(Path(temp) / "runs.sqlite", models)
         with running_app(models, Path(temp) / "streamlit.log", env=env) as url:
-            [alone] = sessions_at_once(browser, url, models, 1)
-            rows.append(("one session alone", alone))
-            for i, run in enumerate(sessions_at_once(browser, url, models, 2), 1):
+            for i in range(1, ALONE_ROUNDS + 1):
+                before = cli_epochs()
+                [alone] = sessions_at_once(browser, url, store, 1)
+                cli += before
+                rows.append((f"one session alone: round {i}", alone))
+                paired.append(statistics.median(alone) / statistics.median(before))
+            for i, run in enumerate(sessions_at_once(browser, url, store, 2), 1):
                 rows.append((f"two sessions at once: run {i}", run))
             visitor = [("no session trains (for comparison)", *visitor_while_busy(browser, url))]
             pages = press_train(browser, url, 4)
             visitor.append(("four sessions train, their four tabs open", *visitor_while_busy(browser, url)))
+            wait_until_saved(store, len(rows) + 4)
             for i, page in enumerate(pages, 1):
                 rows.append((f"four sessions at once: run {i}", run_epochs(page, models)))
                 page.context.close()
@@ -179,7 +195,7 @@ def main() -> None:
                 expect(page.get_by_role("button", name="Train", exact=True)).to_be_disabled()  # submitted
                 page.context.close()
             visitor.append(("four sessions train, their four tabs closed", *visitor_while_busy(browser, url)))
-            wait_until_saved(Path(temp) / "runs.sqlite", models, runs=len(rows) + 4)
+            wait_until_saved(store, len(rows) + 4)
             server = server_pid(url)
             memory = [("server", peak_rss_mb(server))]
             memory += [(f"worker {i}", peak_rss_mb(pid)) for i, pid in enumerate(worker_pids(url), 1)]
@@ -187,13 +203,18 @@ def main() -> None:
         browser.close()
     cli += cli_epochs()
     cli_one_thread += cli_epochs(blas_threads=1)
-    _report(cli, cli_one_thread, rows, visitor, kills, memory)
+    _report(cli, cli_one_thread, rows, paired, visitor, kills, memory)
 
 
-def _report(cli, cli_one_thread, rows, visitor, kills: list[float], memory) -> None:
+def _report(cli, cli_one_thread, rows, paired: list[float], visitor, kills: list[float], memory) -> None:
     reference, one_thread = statistics.median(cli), statistics.median(cli_one_thread)
     print(f"command line (python -m nn.train --epochs {EPOCHS}): median epoch {reference:.3f} s")
-    print(f"the same with one BLAS thread, as a worker beside a browser on 2 cores: {one_thread:.3f} s")
+    print(f"the same with one BLAS thread, as a worker beside pages being served: {one_thread:.3f} s")
+    print(
+        "one session alone, each round against the command line's run just before it: "
+        + ", ".join(f"{ratio:.2f}" for ratio in paired)
+        + f" × (median {statistics.median(paired):.2f} ×)"
+    )
     print("\n| situation | median epoch (s) | × CLI | × CLI, 1 thread |\n| --- | ---: | ---: | ---: |")
     for name, epochs in rows:
         median = statistics.median(epochs)

@@ -44,7 +44,7 @@ from nn.errors import DigitLabError
 from nn.persistence import model_arrays, model_from_arrays
 from nn.training import BatchProgress, EpochEnd, RunEnd
 
-from .jobs import CANCELLED, FAILED, FINISHED, RUNNING, WAITING, Job, JobRunner, describe
+from .jobs import CANCELLED, FAILED, FINISHED, RUNNING, WAITING, Job, JobRunner, PagesServed, describe
 from .runs import RunStore
 from .worker import Task, TrainTask, features, keep, record, run_training
 
@@ -140,8 +140,8 @@ class Remote:
 class DaskRunner:
     """A runner whose training runs execute on the Dask cluster at `address`.
 
-    `store` records every job and every returned model; `user_digits_dir` and `local_workers`
-    are for the local pool that fine-tunes; `timeout`: seconds to wait for the scheduler.
+    `store` records every job and every returned model; `user_digits_dir`, `local_workers` and
+    `pages` are for the local pool that fine-tunes; `timeout`: seconds to wait for the scheduler.
     """
 
     def __init__(
@@ -151,12 +151,13 @@ class DaskRunner:
         store: RunStore | None = None,
         user_digits_dir: Any = None,
         local_workers: int | None = None,
+        pages: PagesServed | None = None,
         timeout: float = CONNECT_SECONDS,
     ):
         self.store = store or RunStore()
         # The local pool first: starting, it marks as interrupted whatever jobs a previous server
         # left unfinished, which must happen before this runner opens any.
-        self.local = JobRunner(local_workers, store=self.store, user_digits_dir=user_digits_dir)
+        self.local = JobRunner(local_workers, store=self.store, user_digits_dir=user_digits_dir, pages=pages)
         try:
             self.client = Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError) as exc:

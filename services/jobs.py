@@ -8,9 +8,9 @@ server only keeps the books here, and `services.worker` processes do the arithme
   one pipe, so a worker that dies takes nothing down with it but its own run;
 - a queue: a job submitted while every worker is busy waits, knows how many runs are ahead of
   it, and can be cancelled;
-- BLAS threads shared out so that busy workers × threads stays below the cores where it can
-  (one core is left to the server and the browser: `blas_threads`), re-balanced whenever a job
-  starts or ends;
+- BLAS threads shared out among the busy workers (`blas_threads`): all the cores while nobody
+  clicks, one core fewer while the server is serving pages (`PagesServed`), re-balanced whenever
+  a job starts or ends and whenever pages start or stop being served;
 - one dispatcher thread that reads every pipe and every worker's exit, and turns what it reads
   into each job's progress, which pages read under a lock;
 - every job is also a row in the run store's `jobs` table, so a job that was waiting or
@@ -29,6 +29,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import types
 from collections import deque
 from collections.abc import Iterator
@@ -48,7 +49,10 @@ from .finetune import FineTuneResult
 from .runs import Run, RunStore
 from .worker import FineTuneTask, Task, TrainTask
 
-POLL_SECONDS = 0.5  # how soon a dead worker or a cancelled job is noticed, at the latest
+POLL_SECONDS = 0.5  # how soon a dead worker, a cancelled job or a page served is noticed, at the latest
+# How long after a page script ends the workers go on leaving a core to the server and the
+# browser: the browser draws the page, and asks for its pictures and components, for a second or so.
+PAGE_SECONDS = 2.0
 WAITING, RUNNING, FINISHED, FAILED, CANCELLED = "waiting", "running", "finished", "failed", "cancelled"
 
 
@@ -107,6 +111,7 @@ class Job:
     features: np.ndarray | None = None
     layer_map: LayerMap | None = None
     unsaved: bytes | None = None
+    threads: int | None = None  # the BLAS threads its worker computes with, as the worker last said
     over: threading.Event = field(default_factory=threading.Event)
 
     def progress(self) -> Progress:
@@ -173,8 +178,38 @@ def _no_page_script_as_main() -> Iterator[None]:
 _SPAWN_LOCK = threading.Lock()
 
 
+class PagesServed:
+    """Whether the web server is serving a page, or served one a moment ago: one per server.
+
+    A page costs the server and the browser a burst of CPU, and a matrix product split over two
+    threads stalls whenever one of them loses its core. So while pages are being served the
+    workers leave one core to them; while nobody clicks (a Train page watching its run reruns
+    nothing: it polls `ui.live`), a lone run takes every core, as the command line does.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.in_flight = 0  # page scripts running now, in any session
+        self.last = float("-inf")  # when the last one ended
+
+    @contextmanager
+    def serving(self) -> Iterator[None]:
+        """Around one run of a page script (ended by a rerun or an error too)."""
+        with self.lock:
+            self.in_flight += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+                self.last = time.monotonic()
+
+    def recent(self) -> bool:
+        return self.in_flight > 0 or time.monotonic() - self.last < PAGE_SECONDS
+
+
 class Slot:
-    """One worker process, its pipe, and the job it is running (if any)."""
+    """One worker process, its pipe, the job it is running (if any) and its BLAS threads."""
 
     def __init__(self, context: Any, threads: int, places: worker.Places):
         self.conn, child = context.Pipe()
@@ -185,6 +220,7 @@ class Slot:
             self.process.start()
         child.close()  # the worker's end lives in the worker: an EOF here then means it has gone
         self.job: Job | None = None
+        self.threads = threads
         self.send_lock = threading.Lock()
 
     def send(self, kind: str, payload: Any = None) -> bool:
@@ -207,8 +243,11 @@ class JobRunner:
         cores: int | None = None,
         store: RunStore | None = None,
         user_digits_dir: Path | None = None,
+        pages: PagesServed | None = None,
     ):
+        """`pages`: the server's pages, which the workers make room for (None: no pages to serve)."""
         self.cores = cores or os.cpu_count() or 1
+        self.pages = pages
         self.size = workers or self.cores
         self.place = f"this machine ({self.size} worker process{'es' * (self.size != 1)})"
         self.store = store or RunStore()
@@ -292,7 +331,7 @@ class JobRunner:
     def _start_pool(self) -> None:
         if self.slots:
             return
-        self.slots = [Slot(self.context, blas_threads(self.cores, 1), self.places) for _ in range(self.size)]
+        self.slots = [Slot(self.context, self._threads(1), self.places) for _ in range(self.size)]
         self.dispatcher = threading.Thread(target=self._dispatch, name="digitlab jobs", daemon=True)
         self.dispatcher.start()
 
@@ -305,9 +344,17 @@ class JobRunner:
                     slot.job = self.waiting.popleft()
                     job.state = RUNNING
                     self.store.update_job(job.id, RUNNING)
+        self._share_cores()
+
+    def _share_cores(self) -> None:
         busy = [slot for slot in self.slots if slot.job is not None]
+        threads = self._threads(len(busy))
         for slot in busy:
-            slot.send("threads", blas_threads(self.cores, len(busy)))
+            if slot.threads != threads and slot.send("threads", threads):
+                slot.threads = threads
+
+    def _threads(self, busy: int) -> int:
+        return blas_threads(self.cores, busy, serving=self.pages is not None and self.pages.recent())
 
     def _dispatch(self) -> None:
         while not self.closed:
@@ -326,6 +373,8 @@ class JobRunner:
                     self._read(slot)
                 elif not self.closed:
                     self._replace(slot)
+            with self.lock:
+                self._share_cores()  # pages may have started or stopped being served
 
     def _read(self, slot: Slot) -> None:
         try:
@@ -351,6 +400,8 @@ class JobRunner:
                 job.result = payload
             elif kind == "unsaved":
                 job.unsaved = payload
+            elif kind == "threads":
+                job.threads = payload
             elif kind == "error":
                 job.error = payload
             elif kind == "done":
@@ -369,7 +420,7 @@ class JobRunner:
                 self._finish(job, FAILED, _death_message(slot.process.exitcode))
         slot.conn.close()
         # Started outside the lock, so pages read on meanwhile.
-        fresh = Slot(self.context, blas_threads(self.cores, 1), self.places)
+        fresh = Slot(self.context, self._threads(1), self.places)
         with self.lock:
             self.slots[self.slots.index(slot)] = fresh
             self._assign()
@@ -382,15 +433,16 @@ class JobRunner:
         job.over.set()
 
 
-def blas_threads(cores: int, busy: int) -> int:
-    """BLAS threads for each of `busy` workers: all the cores but one, shared out, at least one.
+def blas_threads(cores: int, busy: int, serving: bool) -> int:
+    """BLAS threads for each of `busy` workers: the cores shared out, at least one each, less one
+    left to the web server and the browser while the server is `serving` pages.
 
-    One core is left to the web server and the browser that show the run. A matrix product split
-    over two threads waits for the slower one, so a thread that loses its core for a moment stalls
-    the whole product: on a 2-core machine, the default run beside its own Train page took 4.7 ×
-    as long per epoch as the command line with 2 threads, and 1.5 × as long with 1 thread.
+    A matrix product split over two threads waits for the slower one, so a thread that loses its
+    core for a moment stalls the whole product: on a 2-core machine, the default run beside its
+    own Train page, back when that page reran every second, took 4.7 × as long per epoch as the
+    command line with 2 threads, and 1.5 × as long with 1 thread.
     """
-    return max(1, (cores - 1) // max(1, busy))
+    return max(1, (cores - serving) // max(1, busy))
 
 
 def describe(task: Task) -> dict[str, Any]:

@@ -7,9 +7,9 @@ messages: every `nn.training` event, the first-layer features after each epoch, 
 or an error in words. It never touches Streamlit; the server never trains.
 
 A listener thread reads the pipe while the main thread trains, so Stop is seen after the
-current batch. The BLAS thread count is set by the server (`services.jobs.blas_threads`) and
-applied between batches, when no matrix product is running. A worker runs at the lowest
-priority (`give_way`), so pages stay quick however many runs train.
+current batch. The BLAS thread count is set by the server (`services.jobs.blas_threads`),
+applied between batches, when no matrix product is running, and reported back to the job. A
+worker runs at the lowest priority (`give_way`), so pages stay quick however many runs train.
 """
 
 from __future__ import annotations
@@ -205,9 +205,13 @@ class Worker:
         self.tasks.put(None)
 
     def apply_threads(self) -> None:
-        if self.threads_wanted != self.threads_applied:
-            self.blas.limit(limits=self.threads_wanted, user_api="blas")
-            self.threads_applied = self.threads_wanted
+        self.blas.limit(limits=self.threads_wanted, user_api="blas")
+        self.threads_applied = self.threads_wanted
+
+    def use_threads(self, job_id: int) -> None:
+        """Apply the BLAS thread count the server last asked for, and tell it: the job's truth."""
+        self.apply_threads()
+        self.send(job_id, "threads", self.threads_applied)
 
     def serve(self) -> None:
         threading.Thread(target=self.listen, name="digitlab worker pipe", daemon=True).start()
@@ -222,6 +226,7 @@ class Worker:
 
     def run(self, job_id: int, task: Task) -> None:
         self.send(job_id, "started")
+        self.use_threads(job_id)
         try:
             if isinstance(task, TrainTask):
                 self.train(job_id, task)
@@ -241,7 +246,8 @@ class Worker:
 
         def send(kind: str, payload: Any) -> None:
             self.send(job_id, kind, payload)
-            self.apply_threads()
+            if self.threads_wanted != self.threads_applied:
+                self.use_threads(job_id)
 
         return send
 

@@ -17,7 +17,7 @@ from nn.data import MNIST, load_mnist
 from nn.network import MLP
 from nn.persistence import load_model
 from services import locations, runs
-from services.jobs import JobRunner, Runner
+from services.jobs import JobRunner, PagesServed, Runner
 from services.locations import models_dir
 from services.runs import RunStore, RunStoreError
 from services.sweeps import Sweeps
@@ -30,6 +30,12 @@ def mnist() -> MNIST:
     return load_mnist()
 
 
+@st.cache_resource(show_spinner=False)
+def pages_served() -> PagesServed:
+    """When this server last served a page (the main script notes each): its workers make room."""
+    return PagesServed()
+
+
 # One pool of workers per server. Keyed by where runs are kept, so a test that moves the stores
 # gets a pool writing there; the pool it replaces is shut down. With a Dask scheduler set
 # (DIGITLAB_DASK_SCHEDULER), training runs go to that cluster instead: pages do not care.
@@ -40,9 +46,15 @@ def _runner(runs_db: str, models: str, user_digits: str, scheduler: str | None) 
         from services.cluster import DaskRunner  # dask is imported only when a cluster is used
 
         return DaskRunner(
-            scheduler, store=store, user_digits_dir=Path(user_digits), local_workers=locations.worker_count()
+            scheduler,
+            store=store,
+            user_digits_dir=Path(user_digits),
+            local_workers=locations.worker_count(),
+            pages=pages_served(),
         )
-    pool = JobRunner(locations.worker_count(), store=store, user_digits_dir=Path(user_digits))
+    pool = JobRunner(
+        locations.worker_count(), store=store, user_digits_dir=Path(user_digits), pages=pages_served()
+    )
     pool.start()  # while the person sets up a run, so it need not wait for them
     return pool
 

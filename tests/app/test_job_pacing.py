@@ -1,11 +1,15 @@
-"""How often a page redraws a job, as the job moves from the queue to a worker and to its end.
+"""How often a page redraws a job, as the job moves from the queue to a worker and to its end,
+and how the pages tell the workers to make room for them.
 
 A real runner with one worker: the first run keeps it busy, so the second waits in the queue.
 """
 
+from app_driver import open_page
+
 from services.jobs import RUNNING, JobRunner, TrainTask
 from services.runs import RunStore
 from tests.services.test_jobs import ENDLESS, TIMEOUT, wait_for
+from ui import cache
 from ui.jobs import (
     FIGURES_SECONDS,
     PROGRESS_SECONDS,
@@ -45,3 +49,11 @@ def test_a_queued_job_is_looked_at_less_often_and_its_page_redrawn_once_it_start
         assert not started_since_drawn(drawn_every, queued.progress())  # its end redraws the page anyway
     finally:
         runner.shutdown()
+
+
+def test_every_page_the_app_serves_is_noted_so_that_the_workers_make_room_for_it(models_dir):
+    served = cache.pages_served()
+    before = served.last
+    open_page("app_pages/draw.py")
+    assert served.last > before and served.recent() and served.in_flight == 0
+    assert cache.pages_served() is served  # one clock per server, the one its runner reads

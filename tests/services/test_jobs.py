@@ -17,8 +17,19 @@ from nn.errors import ConfigError
 from nn.persistence import load_model
 from nn.preprocess import mnist_style
 from nn.training import RunEnd
+from services import jobs
 from services.finetune import FineTuneSettings
-from services.jobs import CANCELLED, FAILED, FINISHED, RUNNING, WAITING, Job, JobRunner, blas_threads
+from services.jobs import (
+    CANCELLED,
+    FAILED,
+    FINISHED,
+    RUNNING,
+    WAITING,
+    Job,
+    JobRunner,
+    PagesServed,
+    blas_threads,
+)
 from services.locations import ROOT
 from services.runs import RunStore
 from services.user_digits import UserDigits
@@ -69,11 +80,43 @@ def training(job: Job) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("cores", "busy", "threads"),
-    [(1, 1, 1), (2, 1, 1), (2, 2, 1), (4, 1, 3), (4, 2, 1), (8, 1, 7), (8, 3, 2), (8, 8, 1)],
+    ("cores", "busy", "quiet", "serving"),
+    [
+        (1, 1, 1, 1),
+        (2, 1, 2, 1),
+        (2, 2, 1, 1),
+        (4, 1, 4, 3),
+        (4, 2, 2, 1),
+        (8, 1, 8, 7),
+        (8, 3, 2, 2),
+        (8, 8, 1, 1),
+    ],
 )
-def test_busy_workers_share_all_cores_but_one_with_at_least_one_thread_each(cores, busy, threads):
-    assert blas_threads(cores, busy) == threads
+def test_busy_workers_share_the_cores_less_one_while_pages_are_served_with_at_least_one_thread_each(
+    cores, busy, quiet, serving
+):
+    assert blas_threads(cores, busy, serving=False) == quiet
+    assert blas_threads(cores, busy, serving=True) == serving
+
+
+def test_a_lone_run_computes_on_every_core_but_leaves_one_while_a_page_is_served_and_a_moment_after(
+    store, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(jobs, "PAGE_SECONDS", 1.0)
+    pages = PagesServed()
+    runner = JobRunner(1, cores=2, store=store, user_digits_dir=tmp_path / "digits", pages=pages)
+    try:
+        job = runner.submit(TrainTask(ENDLESS))
+        wait_for(lambda: job.threads == 2, "the lone run's worker to compute with both cores")
+        with pages.serving():
+            wait_for(lambda: job.threads == 1, "the worker to leave a core to the page being served")
+            time.sleep(2 * jobs.PAGE_SECONDS)
+            assert job.threads == 1  # however long the page takes
+        wait_for(lambda: job.threads == 2, "the worker to take both cores again once pages are quiet")
+        assert time.monotonic() - pages.last >= jobs.PAGE_SECONDS
+        assert job.state == RUNNING
+    finally:
+        runner.shutdown()
 
 
 def test_workers_started_ahead_are_alive_before_any_run_and_take_the_first_at_once(make_runner, store):
