@@ -247,7 +247,7 @@ class JobRunner:
     ):
         """`pages`: the server's pages, which the workers make room for (None: no pages to serve)."""
         self.cores = cores or os.cpu_count() or 1
-        self.pages = pages
+        self.pages = pages or PagesServed()  # one that never serves: every core, always
         self.size = workers or self.cores
         self.place = f"this machine ({self.size} worker process{'es' * (self.size != 1)})"
         self.store = store or RunStore()
@@ -354,7 +354,7 @@ class JobRunner:
                 slot.threads = threads
 
     def _threads(self, busy: int) -> int:
-        return blas_threads(self.cores, busy, serving=self.pages is not None and self.pages.recent())
+        return blas_threads(self.cores, busy, serving=self.pages.recent())
 
     def _dispatch(self) -> None:
         while not self.closed:

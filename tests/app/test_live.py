@@ -57,8 +57,8 @@ def epochs_drawn(figures: dict) -> int:
 
 
 def test_a_running_job_is_answered_with_its_bar_and_numbers_and_an_ended_one_with_its_state(runner, mnist):
+    job = runner.submit(TrainTask(ENDLESS, activate=False))
     try:
-        job = runner.submit(TrainTask(ENDLESS, activate=False))
         token = live.watch(job, sample(mnist))
         assert live.watch(job, sample(mnist)) == token and re.fullmatch(r"[0-9a-f]{32}", token)  # one per job
         wait_for(lambda: len(job.progress().epochs) >= 1 and job.progress().batch is not None, "an epoch")
