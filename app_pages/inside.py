@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from nn.inside import (
+from nn.explain.inside import (
     activation_distributions,
     activations,
     first_layer_features,
@@ -10,8 +10,8 @@ from nn.inside import (
     layer_names,
     weight_distributions,
 )
-from nn.projection import place
-from nn.saliency import saliency
+from nn.explain.projection import place
+from nn.explain.saliency import saliency
 from ui import cache, charts, layer_maps, session
 from ui.inside import (
     DRAWN_DIGIT,

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from nn.adversarial import DEFAULT_STEPS, attack_one
-from nn.calibration import save_temperature
-from nn.errors import DigitLabError
+from nn.core.errors import DigitLabError
+from nn.robustness.adversarial import DEFAULT_STEPS, attack_one
+from nn.robustness.calibration import save_temperature
 from ui import cache, robustness, session
 from ui.inside import DRAWN_DIGIT, digit_chart
 

@@ -4,9 +4,9 @@ from datetime import datetime
 
 import streamlit as st
 
-from nn.errors import ModelFileError
-from nn.export import onnx_bytes
-from nn.persistence import load_model
+from nn.core.errors import ModelFileError
+from nn.core.persistence import load_model
+from nn.export.to_onnx import onnx_bytes
 from services.runs import MAX_UPLOAD_BYTES, RunStore, RunStoreError
 from ui import runs, session
 
@@ -15,7 +15,7 @@ UPLOAD_MB = MAX_UPLOAD_BYTES // 2**20
 
 st.title("Compare runs")
 st.caption(
-    "Every training run — from the Train page, from `python -m nn.train` or a fine-tune on your "
+    "Every training run — from the Train page, from `python -m digitlab train` or a fine-tune on your "
     "digits — is recorded here with its hyper-parameters and learning curves. Tick runs to lay "
     "their curves over each other: which learning rate learned fastest, which one overfitted?"
 )

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from nn.stepwise import largest_changes, neuron_sum, softmax_steps, trace
+from nn.explain.stepwise import largest_changes, neuron_sum, softmax_steps, trace
 from ui import cache, session, stepwise
 from ui.inside import DRAWN_DIGIT, digit_chart
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from nn.errors import DigitLabError
+from nn.core.errors import DigitLabError
 from services.runs import RunStore
 from ui import cache, params, sweeps
 from ui.jobs import FIGURES_SECONDS, PROGRESS_SECONDS

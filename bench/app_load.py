@@ -4,14 +4,14 @@ python -m bench.app_load            # 5 minutes on 2 quiet cores, up to 10 on bu
 
 Every figure comes from one invocation, so the machine's noise hits all of them alike:
 
-1. The command line: `python -m nn.train`, the default run (20 epochs of the default network),
+1. The command line: `python -m digitlab train`, the default run (20 epochs of the default network),
    before each lone run and after all the app's runs; the median of its timed epochs is the
    reference. The same run with one BLAS thread is a second reference: a worker beside pages
    being served on 2 cores, or beside another busy worker, has one (`services.jobs.blas_threads`),
    so the ratio to it is what sharing costs.
 2. One session alone, three times, each right after a command-line run, to which its ratio is
    also given: a real `streamlit run` and Chromium, the Train page open and streaming, the same
-   default run. Epoch times are the ones the run records (nn.training's own clock, as the
+   default run. Epoch times are the ones the run records (nn.core.training's own clock, as the
    command line prints them).
 3. Two sessions press Train at once: each run's median epoch.
 4. Four sessions press Train at once (two wait in the queue on a 2-core machine): every run
@@ -41,8 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from nn.config import TrainConfig
-from nn.persistence import load_model
+from nn.core.config import TrainConfig
+from nn.core.persistence import load_model
 from services.runs import RunStore
 from tests.browser.app_server import CHROMIUM_ARGS, ROOT, chromium_path, running_app, server_pid, worker_pids
 from tests.browser.drawing import draw_a_one
@@ -64,7 +64,7 @@ def cli_epochs(blas_threads: int | None = None) -> list[float]:
         if blas_threads is not None:
             env["OPENBLAS_NUM_THREADS"] = str(blas_threads)
         output = subprocess.run(
-            [sys.executable, "-m", "nn.train", "--epochs", str(EPOCHS)],
+            [sys.executable, "-m", "digitlab", "train", "--epochs", str(EPOCHS)],
             cwd=ROOT, env=env, capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
     return [float(s) for s in EPOCH_LINE.findall(output)][1:]
@@ -208,7 +208,7 @@ def main() -> None:
 
 def _report(cli, cli_one_thread, rows, paired: list[float], visitor, kills: list[float], memory) -> None:
     reference, one_thread = statistics.median(cli), statistics.median(cli_one_thread)
-    print(f"command line (python -m nn.train --epochs {EPOCHS}): median epoch {reference:.3f} s")
+    print(f"command line (python -m digitlab train --epochs {EPOCHS}): median epoch {reference:.3f} s")
     print(f"the same with one BLAS thread, as a worker beside pages being served: {one_thread:.3f} s")
     print(
         "one session alone, each round against the command line's run just before it: "

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from nn.data import load_mnist
-from nn.persistence import load_model
+from nn.core.data import load_mnist
+from nn.core.persistence import load_model
 from tests.browser.app_server import CHROMIUM_ARGS, ROOT, SHIPPED_MODEL, chromium_path, running_app
 from ui.drawing import classify_drawing
 
@@ -65,7 +65,7 @@ def predictions_page_server_ms(models_dir: Path) -> float:
     from streamlit.testing.v1 import AppTest
 
     os.environ["DIGITLAB_MODELS_DIR"] = str(models_dir)
-    app = AppTest.from_file(str(ROOT / "digitlab.py"), default_timeout=120).run()
+    app = AppTest.from_file(str(ROOT / "app_navigation.py"), default_timeout=120).run()
     app.switch_page("app_pages/predictions.py").run()  # warms the caches
     times = []
     for _ in range(10):

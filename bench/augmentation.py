@@ -19,9 +19,9 @@ import time
 
 import numpy as np
 
-from nn.augment import distort
-from nn.config import AUGMENTATIONS
-from nn.data import load_mnist
+from nn.core.augment import distort
+from nn.core.config import AUGMENTATIONS
+from nn.core.data import load_mnist
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,7 @@
     python -m bench.breakdown                      # batch 2048: where nn/ is nearest the floor
     python -m bench.breakdown --batch-size 128 --epochs 5
 
-It takes the steps `nn.training` takes — gather a batch and convert it to float32, every layer's
+It takes the steps `nn.core.training` takes — gather a batch and convert it to float32, every layer's
 forward pass, the softmax cross-entropy, every layer's backward pass, the optimizer's update —
 with a clock around each, on the default 784-128-64-10 network (Dense 1 is 784 → 128, Dense 3
 is 64 → 10). A Dense layer's time is mostly its matrix products; `bench.floor` times those
@@ -22,11 +22,11 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from nn.data import load_mnist
-from nn.layers import Dense
-from nn.losses import cross_entropy
-from nn.network import MLP
-from nn.optimizers import make_optimizer
+from nn.core.data import load_mnist
+from nn.core.layers import Dense
+from nn.core.losses import cross_entropy
+from nn.core.network import MLP
+from nn.core.optimizers import make_optimizer
 
 from .floor import epoch_flops, gemm_rate, products_seconds
 from .frameworks import HIDDEN, LAYER_SIZES, MOMENTUM, SEED
@@ -50,7 +50,7 @@ class Stopwatch:
 def timed_epoch(
     model: MLP, step: Callable[[float], None], images: np.ndarray, labels: np.ndarray, batch_size: int
 ) -> Stopwatch:
-    """One epoch of training as nn.training runs it, every part of every step timed; `step` updates."""
+    """One epoch of training as nn.core.training runs it, every part of every step timed; `step` updates."""
     clock = Stopwatch()
     names = [f"{type(layer).__name__} {i // 2 + 1}" for i, layer in enumerate(model.layers)]
     order = np.random.default_rng(SEED).permutation(len(labels))

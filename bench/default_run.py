@@ -1,7 +1,7 @@
 """The default command-line run, timed: how soon it reaches 98 % test accuracy, and its footprint.
 
-    python -m bench.default_run              # runs `python -m nn.train` with its defaults
-    python -m bench.default_run --batch-size 64 --lr 0.1   # any nn.train flags are passed on
+    python -m bench.default_run              # runs `python -m digitlab train` with its defaults
+    python -m bench.default_run --batch-size 64 --lr 0.1   # any `digitlab train` flags are passed on
 
 It runs the training command line exactly as a user would, in a child process, and reads its
 epoch lines: the time to 98 % is the sum of the epochs' seconds (training plus the per-epoch test
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def main(argv: list[str] | None = None) -> int:
     flags = sys.argv[1:] if argv is None else argv
-    command = [sys.executable, "-m", "nn.train", *flags]
+    command = [sys.executable, "-m", "digitlab", "train", *flags]
     with tempfile.TemporaryDirectory() as store:
         env = {**os.environ, RUNS_DB_ENV: str(Path(store, "runs.sqlite")), MODELS_DIR_ENV: store}
         done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)

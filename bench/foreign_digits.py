@@ -6,7 +6,7 @@ A network can score 99 % on MNIST's test set and still misread digits written wi
 pen. Real foreign handwriting is not in the repo, so this renders every digit in the DejaVu and
 Liberation fonts (regular, bold, italic, condensed, mono, serif: whichever are installed), each
 at three stroke widths and three slants, and prepares it exactly as the app prepares a drawing
-(`nn.preprocess.mnist_style`). No model ever trains on these, so the score is a held-out check
+(`nn.core.preprocess.mnist_style`). No model ever trains on these, so the score is a held-out check
 of how far a model's reading carries beyond MNIST — a proxy, not a measurement of handwriting.
 """
 
@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from nn.persistence import load_model
-from nn.preprocess import mnist_style
+from nn.core.persistence import load_model
+from nn.core.preprocess import mnist_style
 
 FAMILIES = {
     "DejaVu": ["Sans", "Serif", "SansMono", "SansCondensed", "SerifCondensed"],

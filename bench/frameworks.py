@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from nn.config import ModelConfig, TrainConfig
-from nn.data import MNIST, subset
-from nn.network import MLP
-from nn.training import EpochEnd, train
+from nn.core.config import ModelConfig, TrainConfig
+from nn.core.data import MNIST, subset
+from nn.core.network import MLP
+from nn.core.training import EpochEnd, train
 
 HIDDEN = (128, 64)
 LAYER_SIZES = (784, *HIDDEN, 10)

@@ -29,11 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nn import load_mnist, load_model
-from nn.config import RunConfig, TrainConfig
-from nn.experiment import TrainingRun
-from nn.network import MLP
-from nn.projection import last_hidden_map, map_sample
-from nn.training import EpochEnd
+from nn.core.config import RunConfig, TrainConfig
+from nn.core.engine import start_training
+from nn.core.network import MLP
+from nn.core.training import EpochEnd
+from nn.explain.projection import last_hidden_map, map_sample
 from ui.layer_maps import live_map
 
 SHIPPED = "models/default.npz"
@@ -67,7 +67,7 @@ def timed_run(config: RunConfig, mnist, with_map: bool) -> tuple[Timing, MLP]:
     """
     chosen = map_sample(mnist.test_labels)
     images, labels = mnist.test_images[chosen], mnist.test_labels[chosen]
-    run = TrainingRun(config, mnist)
+    run = start_training(config, mnist)
     timing = Timing()
     start, cpu = time.perf_counter(), time.process_time()
     for event in run.events():

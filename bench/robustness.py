@@ -1,6 +1,6 @@
 """How robust and how well calibrated saved models are, and how faithful their ONNX export is.
 
-    python -m nn.train --save /tmp/default-preset.npz          # the default preset's model
+    python -m digitlab train --save /tmp/default-preset.npz          # the default preset's model
     OPENBLAS_NUM_THREADS=1 python -m bench.robustness models/default.npz /tmp/default-preset.npz
 
 For each model, the figures the Robustness page draws, as numbers (Markdown tables):
@@ -26,13 +26,13 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 
-from nn.adversarial import accuracy_under_attack
-from nn.calibration import calibrate
-from nn.corruptions import CORRUPTIONS, accuracy_under_corruption
-from nn.data import load_mnist, robustness_sample
-from nn.export import onnx_bytes
-from nn.network import as_batch
-from nn.persistence import load_model
+from nn.core.data import load_mnist, robustness_sample
+from nn.core.network import as_batch
+from nn.core.persistence import load_model
+from nn.export.to_onnx import onnx_bytes
+from nn.robustness.adversarial import accuracy_under_attack
+from nn.robustness.calibration import calibrate
+from nn.robustness.corruptions import CORRUPTIONS, accuracy_under_corruption
 
 EPSILONS = (0.0, 0.05, 0.1, 0.2, 0.3)
 

@@ -30,9 +30,9 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from nn.config import PRESETS
-from nn.data import load_mnist
-from nn.experiment import TrainingRun
+from nn.core.config import PRESETS
+from nn.core.data import load_mnist
+from nn.core.engine import start_training
 from services.jobs import JobRunner, Runner
 from services.runs import RunStore
 from services.sweeps import Axis, Grid, config_for, start
@@ -53,7 +53,7 @@ def sequential(sweep: Grid, threads: int | None = None) -> float:
     with threadpool_limits(limits=threads, user_api="blas"):
         started = time.perf_counter()
         for config in sweep.configs():
-            for _ in TrainingRun(config, mnist).events():
+            for _ in start_training(config, mnist).events():
                 pass
         return time.perf_counter() - started
 

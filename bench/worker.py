@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"gemm_flops_per_second": gemm_rate(), "products_seconds": products}))
         return 0
 
-    from nn.data import load_mnist
+    from nn.core.data import load_mnist
 
     from .frameworks import CONTENDERS, Job
 

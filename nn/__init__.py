@@ -10,9 +10,9 @@ A network's own settings (`ModelConfig`: widths, init, dtype, seed; `model.confi
 from how it is trained (`TrainConfig`); `RunConfig` holds one of each, as a preset does.
 """
 
-from .config import ModelConfig, RunConfig, TrainConfig
-from .data import MNIST, load_mnist
-from .errors import (
+from .core.config import ModelConfig, RunConfig, TrainConfig
+from .core.data import MNIST, load_mnist
+from .core.errors import (
     ConfigError,
     DataError,
     DigitLabError,
@@ -20,9 +20,9 @@ from .errors import (
     ImageError,
     ModelFileError,
 )
-from .network import MLP
-from .persistence import load_model, save_model
-from .record import ModelRecord
+from .core.network import MLP
+from .core.persistence import load_model, save_model
+from .core.record import ModelRecord
 
 __all__ = [
     "MLP",

@@ -24,12 +24,15 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 PYTHON=$PWD/$venv/bin/python
 
-# Reinstall only when a requirements file changed since the last install into this venv.
+# Reinstall only when a requirements file or the project's own description changed since the
+# last install into this venv. The project itself is installed editable: the `digitlab` command,
+# and `import nn` from anywhere in this environment (a Dask scheduler or worker started from it).
 stamp="$venv/.installed-$(basename "$requirements")"
-wanted=$(cat requirements*.txt | sha256sum | cut -d' ' -f1)
+wanted=$(cat requirements*.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "== installing Python packages from $requirements into $venv"
   "$PYTHON" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-deps --editable .
   echo "$wanted" >"$stamp"
 fi
 export PYTHON

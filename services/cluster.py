@@ -11,7 +11,7 @@ scheduler at a given address instead of this machine's pool:
   pushes to this client (`Client.subscribe_topic`): no polling. Batch progress is thinned to
   two reports a second; the first-layer features are not sent (the scheduler keeps the last
   events of each topic in memory) but drawn from the returned model when the run is over;
-- the task *returns* the trained model as plain arrays (`nn.persistence.model_arrays`), which
+- the task *returns* the trained model as plain arrays (`nn.core.persistence.model_arrays`), which
   are checked here as strictly as a model file and recorded in this app's run store: the
   store stays the one owner of runs, and no Dask worker ever writes to it;
 - Stop reaches a running task through a `distributed.Event` it watches between batches;
@@ -39,10 +39,10 @@ import numpy as np
 from distributed import Client, Event, Future, get_worker
 from distributed.client import FutureCancelledError
 
-from nn.data import load_mnist
-from nn.errors import DigitLabError
-from nn.persistence import model_arrays, model_from_arrays
-from nn.training import BatchProgress, EpochEnd, RunEnd
+from nn.core.data import load_mnist
+from nn.core.errors import DigitLabError
+from nn.core.persistence import model_arrays, model_from_arrays
+from nn.core.training import BatchProgress, EpochEnd, TrainingEnd
 
 from .jobs import CANCELLED, FAILED, FINISHED, RUNNING, WAITING, Job, JobRunner, PagesServed, describe
 from .runs import RunStore
@@ -51,7 +51,7 @@ from .worker import Task, TrainTask, features, keep, record, run_training
 CONNECT_SECONDS = 10
 STOP_POLL_SECONDS = 0.5  # how soon a running task sees Stop, at the latest
 BATCH_REPORT_SECONDS = 0.5
-EVENTS = {kind.__name__: kind for kind in (BatchProgress, EpochEnd, RunEnd)}
+EVENTS = {kind.__name__: kind for kind in (BatchProgress, EpochEnd, TrainingEnd)}
 CLUSTER_TOPIC = "all"  # where the scheduler announces workers joining and leaving
 RESTART_REFUSED = (
     "The Dask worker running this run was lost mid-run and the scheduler started it again "

@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from nn import augment
-from nn.config import TrainConfig
-from nn.data import MNIST, load_mnist, subset
-from nn.network import MLP
-from nn.record import ModelRecord
-from nn.training import Event, RunEnd, train
+from nn.core import augment
+from nn.core.config import TrainConfig
+from nn.core.data import MNIST, load_mnist, subset
+from nn.core.network import MLP
+from nn.core.record import ModelRecord
+from nn.core.training import Event, TrainingEnd, train
 
 from .user_digits import Split
 
@@ -117,7 +117,7 @@ class FineTune:
         self.result: FineTuneResult | None = None
 
     def events(self, stop: threading.Event | None = None) -> Iterator[Event]:
-        """Fine-tune, yielding `nn.training` events (validation accuracy = the user's held-out)."""
+        """Fine-tune, yielding `nn.core.training` events (validation accuracy = the user's held-out)."""
         for event in train(
             self.model,
             self.images,
@@ -127,7 +127,7 @@ class FineTune:
             test=self.test,
             stop=stop,
         ):
-            if isinstance(event, RunEnd):
+            if isinstance(event, TrainingEnd):
                 self._describe(event)
             yield event
 
@@ -141,7 +141,7 @@ class FineTune:
         user = model.score(*self.held_out) if self.held_out else None
         return model.score(*self.test), user
 
-    def _describe(self, end: RunEnd) -> None:
+    def _describe(self, end: TrainingEnd) -> None:
         mnist_before, user_before = self._accuracy(self.before)
         mnist_after, user_after = self._accuracy(self.model)
         self.result = FineTuneResult(

@@ -41,8 +41,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from nn.projection import LayerMap
-from nn.training import BatchProgress, EpochEnd, Event, RunEnd
+from nn.core.training import BatchProgress, EpochEnd, Event, TrainingEnd
+from nn.explain.projection import LayerMap
 
 from . import locations, worker
 from .finetune import FineTuneResult
@@ -65,7 +65,7 @@ class Progress:
     ahead: int  # runs ahead of it in the queue while it waits
     epochs: tuple[EpochEnd, ...]
     batch: BatchProgress | None
-    end: RunEnd | None
+    end: TrainingEnd | None
     saved: Run | None
     result: FineTuneResult | None
     error: str | None
@@ -104,7 +104,7 @@ class Job:
     stop_requested: bool = False
     epochs: list[EpochEnd] = field(default_factory=list)
     batch: BatchProgress | None = None
-    end: RunEnd | None = None
+    end: TrainingEnd | None = None
     saved: Run | None = None
     result: FineTuneResult | None = None
     error: str | None = None

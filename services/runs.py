@@ -33,11 +33,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from nn.config import RunConfig
-from nn.data import load_mnist
-from nn.errors import ConfigError, DigitLabError, ModelFileError
-from nn.network import MLP
-from nn.persistence import load_model, reason, save_model
+from nn.core.config import RunConfig
+from nn.core.data import load_mnist
+from nn.core.errors import ConfigError, DigitLabError, ModelFileError
+from nn.core.network import MLP
+from nn.core.persistence import load_model, reason, save_model
 
 from . import locations
 
@@ -537,7 +537,7 @@ class SavedModel:
     path: Path
     layer_sizes: tuple[int, ...]
     test_accuracy: float | None
-    trained_at: str | None  # ISO 8601 with its offset, as `nn.training` writes it
+    trained_at: str | None  # ISO 8601 with its offset, as `nn.core.training` writes it
     status: str | None
     epochs_done: int | None
     name: str | None = None  # its run's name in the run store, unless that is the automatic one

@@ -27,9 +27,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nn.config import PARAMETERS, Kind, Parameter, RunConfig
-from nn.errors import DigitLabError
-from nn.training import EpochEnd
+from nn.core.config import PARAMETERS, Kind, Parameter, RunConfig
+from nn.core.errors import DigitLabError
+from nn.core.training import EpochEnd
 
 from .jobs import CANCELLED, FAILED, FINISHED, RUNNING, WAITING, Job, Runner
 from .runs import Run, RunStore, SweepRecord, stored_config

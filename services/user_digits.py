@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nn.errors import DigitLabError, EmptyImageError, ImageError
+from nn.core.errors import DigitLabError, EmptyImageError, ImageError
 
 from . import locations
 
@@ -57,7 +57,7 @@ class UserDigits:
         self.directory = Path(directory or locations.user_digits_dir())
 
     def add(self, image: np.ndarray, label: int) -> UserDigit:
-        """Store a preprocessed digit (from `nn.preprocess.mnist_style`) with its label."""
+        """Store a preprocessed digit (from `nn.core.preprocess.mnist_style`) with its label."""
         digit = UserDigit(_new_id(), _check_label(label), _check_image(image, "the digit"))
         self.directory.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")

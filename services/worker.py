@@ -3,7 +3,7 @@
 A worker is started by `services.jobs.JobRunner` with a `spawn` context (the server has
 threads, and a forked copy of a threaded process can deadlock). It loads MNIST once, then
 serves one job at a time from its end of a pipe, and sends back what happens as plain
-messages: every `nn.training` event, the first-layer features after each epoch, the saved run,
+messages: every `nn.core.training` event, the first-layer features after each epoch, the saved run,
 or an error in words. It never touches Streamlit; the server never trains.
 
 A listener thread reads the pipe while the main thread trains, so Stop is seen after the
@@ -30,15 +30,15 @@ from typing import Any
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from nn.config import RunConfig
-from nn.data import MNIST, load_mnist
-from nn.errors import DigitLabError
-from nn.experiment import TrainingRun
-from nn.inside import first_layer_features
-from nn.network import MLP
-from nn.persistence import load_model, model_bytes, reason
-from nn.projection import last_hidden_map, map_sample
-from nn.training import EpochEnd, Event, RunEnd
+from nn.core.config import RunConfig
+from nn.core.data import MNIST, load_mnist
+from nn.core.engine import start_training
+from nn.core.errors import DigitLabError
+from nn.core.network import MLP
+from nn.core.persistence import load_model, model_bytes, reason
+from nn.core.training import EpochEnd, Event, TrainingEnd
+from nn.explain.inside import first_layer_features
+from nn.explain.projection import last_hidden_map, map_sample
 
 from .finetune import FineTune, FineTuneSettings
 from .runs import Run, RunStore
@@ -82,7 +82,7 @@ class FineTuneTask:
 Task = TrainTask | FineTuneTask
 
 
-def should_keep(end: RunEnd | None) -> bool:
+def should_keep(end: TrainingEnd | None) -> bool:
     """Completed and stopped runs are saved; a diverged run only if an epoch finished first.
 
     A stopped run keeps whatever it learned, even part of one epoch. A diverged run has been
@@ -102,7 +102,7 @@ def run_training(task: TrainTask, mnist: MNIST, stop: threading.Event, send: Sen
     The one training procedure of a task, wherever it runs: in a worker process of this
     machine (which records the model itself) or on a Dask worker (which returns it).
     """
-    run = TrainingRun(task.config, mnist)
+    run = start_training(task.config, mnist)
     snapshot(run.model, mnist, send)  # untrained: noise, until an epoch ends
     forward(run.events(stop), run.model, mnist, send)
     return run.model if should_keep(run.result) else None

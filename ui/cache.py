@@ -13,9 +13,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from nn.data import MNIST, load_mnist
-from nn.network import MLP
-from nn.persistence import load_model
+from nn.core.data import MNIST, load_mnist
+from nn.core.network import MLP
+from nn.core.persistence import load_model
 from services import locations, runs
 from services.jobs import JobRunner, PagesServed, Runner
 from services.locations import models_dir

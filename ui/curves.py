@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from nn.training import EpochEnd
+from nn.core.training import EpochEnd
 
 from .charts import ACCENT, CORRECT
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nn.errors import EmptyImageError
-from nn.network import MLP
-from nn.preprocess import mnist_style
+from nn.core.errors import EmptyImageError
+from nn.core.network import MLP
+from nn.core.preprocess import mnist_style
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
-"""Hints after a run, as the Train page shows them: `nn.hints.run_hints`' diagnosis in plain boxes."""
+"""Hints after a run, as the Train page shows them: `nn.explain.hints.run_hints`' diagnosis in plain boxes."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from nn.hints import Hint
+from nn.explain.hints import Hint
 
 
 def show_hints(hints: list[Hint]) -> None:

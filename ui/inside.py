@@ -1,4 +1,4 @@
-"""Figures for looking inside the network: pure functions from `nn.inside` results to plotly.
+"""Figures for looking inside the network: pure functions from `nn.explain.inside` results to plotly.
 
 The Draw page leaves the 28×28 image the network saw in `st.session_state[DRAWN_DIGIT]`
 (None once the canvas is empty), so the Inside page can take the same digit apart.
@@ -13,8 +13,8 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
-from nn.inside import Distribution, tile
-from nn.saliency import Saliency
+from nn.explain.inside import Distribution, tile
+from nn.explain.saliency import Saliency
 
 from .charts import ACCENT, MUTED
 

@@ -1,6 +1,6 @@
 """Hidden-layer maps for the pages: the fixed sample, cached maps per model file, and their figures.
 
-The maps are `nn.projection`'s; this module picks the sample (the same `MAP_SAMPLE` test images
+The maps are `nn.explain.projection`'s; this module picks the sample (the same `MAP_SAMPLE` test images
 for every map, so maps of different layers and networks can be compared point for point),
 caches the maps of each network and draws them: one colour per digit, each point carrying its
 test-image number so that a click can show the image.
@@ -17,10 +17,10 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.colors import hex_to_rgb, qualitative
 
-from nn.data import MNIST
-from nn.inside import initial_model
-from nn.network import MLP
-from nn.projection import LayerMap, layer_maps, map_sample
+from nn.core.data import MNIST
+from nn.core.network import MLP
+from nn.explain.inside import initial_model
+from nn.explain.projection import LayerMap, layer_maps, map_sample
 
 from . import cache
 from .charts import ACCENT, DIGITS, MUTED
@@ -66,7 +66,7 @@ def maps(model: MLP) -> Maps:
     """The maps of `model`, computed once per network.
 
     Keyed by the weights and the recipe of the untrained network (its `ModelConfig`, and whether
-    it can be rebuilt: see `nn.inside.initial_model`) rather than by file, so copies of one model
+    it can be rebuilt: see `nn.explain.inside.initial_model`) rather than by file, so copies of one model
     (a run saved twice, the tests' temporary folders) share their maps: they take seconds to compute.
     """
     recipe = json.dumps([model.config.to_dict(), model.record.first_training is not None])

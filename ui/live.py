@@ -12,7 +12,7 @@ streaming run, Chromium now takes 0.03-0.06 of a core, against 0.08-0.11 with th
 Streamlit and 0.22 with the progress too (README).
 
 The route is served by `streamlit_app.py`'s `st.App`. Where the page runs without it (AppTest,
-or `streamlit run digitlab.py`), `served()` is False and the page redraws its progress and figures
+or `streamlit run app_navigation.py`), `served()` is False and the page redraws its progress and figures
 from fragments instead, with the same words and pictures.
 """
 

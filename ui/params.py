@@ -1,6 +1,6 @@
 """The Train page's sidebar: a preset, then one control per hyper-parameter from `PARAMETERS`.
 
-Labels, steps, limits and explanations come from `nn.config.PARAMETERS`, and each parameter's
+Labels, steps, limits and explanations come from `nn.core.config.PARAMETERS`, and each parameter's
 kind picks its control (`CONTROLS`), so the sidebar, the command line and the validation
 always agree and no parameter is special-cased by name. Parameters marked `advanced` sit under
 "More settings". Choosing a preset writes its values into the controls, which then stay free to
@@ -16,7 +16,7 @@ from typing import Any
 
 import streamlit as st
 
-from nn.config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, Kind, Parameter, RunConfig
+from nn.core.config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, Kind, Parameter, RunConfig
 
 MAX_HIDDEN_LAYERS = 6  # a UI choice: deeper plain MLPs teach little more and train slowly here
 EXTRA_LAYER_WIDTH = 32  # the width of a layer added with the count control

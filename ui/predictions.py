@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nn.metrics import confusion_matrix, per_class_accuracy
-from nn.network import MLP
+from nn.core.network import MLP
+from nn.explain.metrics import confusion_matrix, per_class_accuracy
 
 SORTS = {
     "most confident first": "confident",

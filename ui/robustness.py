@@ -17,11 +17,11 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from nn.adversarial import ATTACKS, DEFAULT_STEPS, accuracy_under_attack, smallest_flipping_epsilon
-from nn.calibration import Calibration, Coverage, Reliability, calibrate, coverage
-from nn.corruptions import CORRUPTIONS, accuracy_under_corruption
-from nn.data import robustness_sample
-from nn.network import MLP
+from nn.core.data import robustness_sample
+from nn.core.network import MLP
+from nn.robustness.adversarial import ATTACKS, DEFAULT_STEPS, accuracy_under_attack, smallest_flipping_epsilon
+from nn.robustness.calibration import Calibration, Coverage, Reliability, calibrate, coverage
+from nn.robustness.corruptions import CORRUPTIONS, accuracy_under_corruption
 
 from . import cache
 from .charts import ACCENT, MUTED
@@ -104,7 +104,7 @@ def smallest_epsilon(
     label: int | None,
     steps: int = DEFAULT_STEPS,
 ) -> float | None:
-    """`nn.adversarial.smallest_flipping_epsilon`, once per image and attack (it does not depend on ε)."""
+    """`smallest_flipping_epsilon`, once per image and attack (it does not depend on ε)."""
     return _smallest_epsilon(*_version(path), image, method, target, label, steps)
 
 

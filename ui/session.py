@@ -12,9 +12,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from nn.config import RunConfig
-from nn.errors import DigitLabError
-from nn.hints import Hint, diagnose, run_hints
+from nn.core.config import RunConfig
+from nn.core.errors import DigitLabError
+from nn.explain.hints import Hint, diagnose, run_hints
 from services import runs
 from services.finetune import FineTuneSettings
 from services.jobs import FineTuneTask, Job, Progress, TrainTask

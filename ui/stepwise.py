@@ -1,7 +1,7 @@
 """The Step by step page's pieces: which image, the scratch network, and the numbers as formulas,
 strips and tables.
 
-Every number comes from `nn.stepwise` / `nn.gradcheck`; this module only lays them out. The
+Every number comes from `nn.explain.stepwise` / `nn.explain.gradcheck`; this module only lays them out. The
 scratch network the page steps on lives in `st.session_state[SCRATCH]`, one per browser
 session, tied to the model file (path and modification time) it was copied from: choosing
 another model, or the file changing, starts a fresh copy. The saved model is never touched.
@@ -17,10 +17,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from nn.data import MNIST
-from nn.gradcheck import GradientCheck, check_gradients
-from nn.network import MLP
-from nn.stepwise import NeuronSum, SoftmaxSteps, Trace, WeightChange, scratch_copy, sgd_steps
+from nn.core.data import MNIST
+from nn.core.network import MLP
+from nn.explain.gradcheck import GradientCheck, check_gradients
+from nn.explain.stepwise import NeuronSum, SoftmaxSteps, Trace, WeightChange, scratch_copy, sgd_steps
 
 from .charts import DIGITS
 from .inside import DIVERGING, DRAWN_DIGIT, image_axes

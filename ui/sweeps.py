@@ -16,7 +16,7 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from nn.config import PARAMETERS, Kind, RunConfig
+from nn.core.config import PARAMETERS, Kind, RunConfig
 from services.runs import RunStore
 from services.sweeps import (
     HONEST_CHOICE,

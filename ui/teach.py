@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from nn.persistence import reason
+from nn.core.persistence import reason
 from services.finetune import FineTuneResult
 from services.runs import Run
 from services.user_digits import UserDigits

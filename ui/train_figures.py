@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from nn.projection import MAP_SAMPLE, LayerMap
+from nn.explain.projection import MAP_SAMPLE, LayerMap
 from services.jobs import Progress
 
 from .curves import training_curves

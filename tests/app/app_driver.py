@@ -14,7 +14,7 @@ APP_TIMEOUT = 120  # seconds per script run: generous, the machine is shared
 
 def open_page(page: str) -> AppTest:
     """The whole app (navigation and sidebar included), switched to `page` and run once."""
-    app = AppTest.from_file(str(ROOT / "digitlab.py"), default_timeout=APP_TIMEOUT).run()
+    app = AppTest.from_file(str(ROOT / "app_navigation.py"), default_timeout=APP_TIMEOUT).run()
     if page != "app_pages/train.py":  # the default page
         app.switch_page(page).run()
     assert not app.exception, [e.value for e in app.exception]

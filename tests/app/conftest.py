@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from app_driver import SHIPPED_MODEL
 
-from nn.data import load_mnist
-from nn.persistence import load_model
+from nn.core.data import load_mnist
+from nn.core.persistence import load_model
 from services.locations import MODELS_DIR_ENV
 
 

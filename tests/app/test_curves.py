@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from nn.training import EpochEnd
+from nn.core.training import EpochEnd
 from ui.curves import BOTTOM, LEFT, RIGHT, TOP, nice_step, training_curves
 
 SVG = "{http://www.w3.org/2000/svg}"

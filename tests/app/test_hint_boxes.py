@@ -2,12 +2,12 @@
 
 from streamlit.testing.v1 import AppTest
 
-from nn.events import EpochEnd
+from nn.core.events import EpochEnd
 
 
 def boxes(history: list[EpochEnd], status: str) -> AppTest:
     def script(history, status):
-        from nn.hints import diagnose
+        from nn.explain.hints import diagnose
         from ui.hints import show_hints
 
         show_hints(diagnose(history, status=status, lr=0.07))

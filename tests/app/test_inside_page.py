@@ -8,11 +8,11 @@ from app_driver import ROOT, SHIPPED_MODEL, open_page_alone
 from plotly.colors import sample_colorscale
 from streamlit.testing.v1 import AppTest
 
-from nn.inside import first_layer_features, tile
-from nn.network import MLP
-from nn.persistence import save_model
-from nn.preprocess import mnist_style
-from nn.saliency import saliency
+from nn.core.network import MLP
+from nn.core.persistence import save_model
+from nn.core.preprocess import mnist_style
+from nn.explain.inside import first_layer_features, tile
+from nn.explain.saliency import saliency
 from ui.inside import DIVERGING, feature_grid_picture
 
 PAGE = str(ROOT / "app_pages" / "inside.py")

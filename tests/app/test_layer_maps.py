@@ -8,11 +8,11 @@ from app_driver import SHIPPED_MODEL
 from plotly.colors import hex_to_rgb
 from test_inside_page import open_inside, values
 
-from nn.inside import initial_model
-from nn.network import MLP
-from nn.persistence import save_model
-from nn.preprocess import mnist_style
-from nn.projection import (
+from nn.core.network import MLP
+from nn.core.persistence import save_model
+from nn.core.preprocess import mnist_style
+from nn.explain.inside import initial_model
+from nn.explain.projection import (
     MAP_SAMPLE,
     LayerMap,
     Projection,

@@ -5,7 +5,7 @@ import pytest
 from app_driver import ROOT, SHIPPED_MODEL, button
 from streamlit.testing.v1 import AppTest
 
-from nn.preprocess import mnist_style
+from nn.core.preprocess import mnist_style
 from services.runs import RunStore
 from services.user_digits import UserDigits
 from ui.session import ACTIVE, FINETUNER

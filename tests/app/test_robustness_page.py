@@ -12,12 +12,12 @@ from app_driver import ROOT, SHIPPED_MODEL, button, open_page_alone
 from streamlit.testing.v1 import AppTest
 from test_inside_page import values
 
-from nn.adversarial import accuracy_under_attack, attack_one, smallest_flipping_epsilon
-from nn.calibration import calibrate
-from nn.config import RunConfig
-from nn.experiment import TrainingRun
-from nn.persistence import load_model, save_model
-from nn.preprocess import mnist_style
+from nn.core.config import RunConfig
+from nn.core.engine import start_training
+from nn.core.persistence import load_model, save_model
+from nn.core.preprocess import mnist_style
+from nn.robustness.adversarial import accuracy_under_attack, attack_one, smallest_flipping_epsilon
+from nn.robustness.calibration import calibrate
 from services.locations import MODELS_DIR_ENV
 from ui.robustness import EPSILONS, NOT_SURE, attack_curves, sample
 
@@ -115,7 +115,7 @@ def test_a_model_that_held_nothing_out_may_not_save_a_temperature(shipped_copy):
 def held_out_model(models_dir, mnist):
     """A quick model that held 2,000 training images out, saved in the app's models directory."""
     config = RunConfig.from_values(dict(hidden=(64,), epochs=3, train_size=6_000, val_size=2_000, seed=1))
-    run = TrainingRun(config, mnist)
+    run = start_training(config, mnist)
     for _ in run.events():
         pass
     return save_model(run.model, models_dir / "held_out.npz")

@@ -6,10 +6,10 @@ import pytest
 from app_driver import ROOT, SHIPPED_MODEL, button
 from streamlit.testing.v1 import AppTest
 
-from nn.config import TrainConfig
-from nn.events import EpochEnd
-from nn.network import MLP
-from nn.record import ModelRecord
+from nn.core.config import TrainConfig
+from nn.core.events import EpochEnd
+from nn.core.network import MLP
+from nn.core.record import ModelRecord
 from services.runs import ACTIVE_POINTER, RunStore
 from ui import cache
 from ui.session import ACTIVE

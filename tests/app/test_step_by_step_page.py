@@ -8,10 +8,10 @@ from app_driver import ROOT, SHIPPED_MODEL, button, open_page, open_page_alone
 from streamlit.testing.v1 import AppTest
 from test_inside_page import values
 
-from nn.gradcheck import check_gradients
-from nn.persistence import load_model
-from nn.preprocess import mnist_style
-from nn.stepwise import largest_changes, neuron_sum, scratch_copy, sgd_steps, softmax_steps, trace
+from nn.core.persistence import load_model
+from nn.core.preprocess import mnist_style
+from nn.explain.gradcheck import check_gradients
+from nn.explain.stepwise import largest_changes, neuron_sum, scratch_copy, sgd_steps, softmax_steps, trace
 
 PAGE = str(ROOT / "app_pages" / "step_by_step.py")
 

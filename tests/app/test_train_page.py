@@ -8,9 +8,9 @@ from app_driver import button, open_page
 from streamlit.testing.v1 import AppTest
 from test_curves import drawn
 
-from nn.config import MAX_WEIGHTS, PARAMETERS, PRESETS, Kind, RunConfig, TrainConfig
-from nn.inside import first_layer_features
-from nn.persistence import load_model
+from nn.core.config import MAX_WEIGHTS, PARAMETERS, PRESETS, Kind, RunConfig, TrainConfig
+from nn.core.persistence import load_model
+from nn.explain.inside import first_layer_features
 from services.runs import ACTIVE_POINTER, RUNS
 from ui import cache, session
 

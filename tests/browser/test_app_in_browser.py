@@ -11,9 +11,9 @@ from actions import go_to, set_number
 from drawing import draw_a_one
 from playwright.sync_api import Page, expect
 
-from nn.data import load_mnist
-from nn.metrics import confusion_matrix
-from nn.persistence import load_model
+from nn.core.data import load_mnist
+from nn.core.persistence import load_model
+from nn.explain.metrics import confusion_matrix
 
 pytestmark = pytest.mark.browser
 

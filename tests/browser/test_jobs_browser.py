@@ -15,7 +15,7 @@ from conftest import EXPECT_TIMEOUT_MS
 from playwright.sync_api import Browser, Page, expect
 from test_app_in_browser import CHART_STATE_JS
 
-from nn.persistence import load_model
+from nn.core.persistence import load_model
 
 pytestmark = pytest.mark.browser
 
@@ -64,7 +64,7 @@ def two_worker_app(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     yield from app_with_workers(tmp_path_factory, 2)
 
 
-def start_run(page: Page, url: str, *, epochs: int, batch_size: int, train_size: int = 2_000) -> None:
+def start_training(page: Page, url: str, *, epochs: int, batch_size: int, train_size: int = 2_000) -> None:
     """Open the Train page, set a one-layer network of 16 with plain SGD at lr 0.01, press Train."""
     page.goto(url)
     expect(page.get_by_role("heading", name="Train a network")).to_be_visible()
@@ -88,7 +88,7 @@ def test_two_tabs_train_at_once_and_both_runs_are_saved(new_tab, two_worker_app:
     url, models = two_worker_app
     tabs = [new_tab(), new_tab()]
     for tab in tabs:
-        start_run(tab, url, epochs=3, batch_size=32)
+        start_training(tab, url, epochs=3, batch_size=32)
     for tab in tabs:
         expect(tab.get_by_text(SAVED)).to_be_visible()
     names = {saved_model_name(tab) for tab in tabs}
@@ -103,11 +103,11 @@ def test_a_queued_run_shows_its_place_and_can_be_cancelled_and_a_killed_worker_i
 ):
     url = one_worker_app
     first, second, third = new_tab(), new_tab(), new_tab()
-    start_run(first, url, epochs=200, batch_size=1, train_size=10_000)  # the worker is busy for minutes
+    start_training(first, url, epochs=200, batch_size=1, train_size=10_000)  # the worker is busy for minutes
     expect(first.get_by_role("progressbar")).to_be_visible()
-    start_run(second, url, epochs=100, batch_size=1)  # long enough to be seen training
+    start_training(second, url, epochs=100, batch_size=1)  # long enough to be seen training
     expect(second.get_by_text("Waiting: next in line.")).to_be_visible()
-    start_run(third, url, epochs=2, batch_size=32)
+    start_training(third, url, epochs=2, batch_size=32)
     expect(third.get_by_text("Waiting: 1 run ahead.")).to_be_visible()
 
     third.get_by_role("button", name="Cancel", exact=True).click()

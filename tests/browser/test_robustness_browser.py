@@ -14,9 +14,9 @@ from drawing import draw_a_one
 from playwright.sync_api import Page, expect
 from test_runs_browser import upload
 
-from nn.data import load_mnist
-from nn.network import as_batch
-from nn.persistence import load_model
+from nn.core.data import load_mnist
+from nn.core.network import as_batch
+from nn.core.persistence import load_model
 
 pytestmark = pytest.mark.browser
 

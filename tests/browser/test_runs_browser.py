@@ -16,11 +16,11 @@ from actions import go_to
 from drawing import draw_a_one
 from playwright.sync_api import Page, expect
 
-from nn.config import TrainConfig
-from nn.events import EpochEnd
-from nn.network import MLP
-from nn.persistence import load_model
-from nn.record import ModelRecord
+from nn.core.config import TrainConfig
+from nn.core.events import EpochEnd
+from nn.core.network import MLP
+from nn.core.persistence import load_model
+from nn.core.record import ModelRecord
 from services.runs import RunStore
 
 pytestmark = pytest.mark.browser

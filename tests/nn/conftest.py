@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from nn import MLP, RunConfig, TrainConfig, load_mnist, load_model, save_model
-from nn.data import MNIST
-from nn.experiment import TrainingRun
+from nn.core.data import MNIST
+from nn.core.engine import start_training
 
 QUICK_CONFIG = RunConfig(
     training=TrainConfig(epochs=2)
@@ -24,7 +24,7 @@ def mnist() -> MNIST:
 @pytest.fixture(scope="session")
 def trained_model(mnist: MNIST) -> MLP:
     """The default 784-128-64-10 network after two epochs on all of MNIST (shared: do not modify)."""
-    run = TrainingRun(QUICK_CONFIG, mnist)
+    run = start_training(QUICK_CONFIG, mnist)
     for _ in run.events():
         pass
     assert run.result is not None and run.result.status == "completed"

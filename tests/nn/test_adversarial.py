@@ -7,7 +7,10 @@ import pytest
 from test_gradients import numerical_gradient, relative_error
 
 from nn import MLP
-from nn.adversarial import (
+from nn.core.data import robustness_sample
+from nn.core.losses import cross_entropy
+from nn.core.network import as_batch
+from nn.robustness.adversarial import (
     MAX_EPSILON,
     accuracy_under_attack,
     attack,
@@ -16,9 +19,6 @@ from nn.adversarial import (
     pgd,
     smallest_flipping_epsilon,
 )
-from nn.data import robustness_sample
-from nn.losses import cross_entropy
-from nn.network import as_batch
 
 EPSILONS = [0.0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3]
 

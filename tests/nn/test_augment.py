@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from nn import MLP
-from nn.augment import RECIPES, _elastic_displacement, change_thickness, distort
-from nn.config import AUGMENTATIONS, TrainConfig
-from nn.data import MNIST
-from nn.preprocess import mnist_style
-from nn.training import EpochEnd, train
+from nn.core.augment import RECIPES, _elastic_displacement, change_thickness, distort
+from nn.core.config import AUGMENTATIONS, TrainConfig
+from nn.core.data import MNIST
+from nn.core.preprocess import mnist_style
+from nn.core.training import EpochEnd, train
 
 KINDS = [kind for kind in AUGMENTATIONS if kind != "none"]
 SAMPLE = 2000

@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 from nn import MLP, ModelFileError, ModelRecord, RunConfig, TrainConfig, load_model, save_model
-from nn.calibration import (
+from nn.core.data import subset
+from nn.core.engine import Training, start_training
+from nn.core.losses import softmax
+from nn.robustness.calibration import (
     calibrate,
     coverage,
     fit_temperature,
@@ -19,9 +22,6 @@ from nn.calibration import (
     save_temperature,
     validation_set,
 )
-from nn.data import subset
-from nn.experiment import TrainingRun
-from nn.losses import softmax
 
 
 def probabilities_with_confidence(confidence: float, right: np.ndarray) -> np.ndarray:
@@ -70,10 +70,10 @@ def test_fitting_recovers_the_temperature_of_overconfident_logits() -> None:
 
 
 @pytest.fixture(scope="module")
-def held_out_run(mnist) -> TrainingRun:
+def held_out_run(mnist) -> Training:
     """A network trained long on few images, holding 3,000 out: overconfident, with a fair split."""
     config = RunConfig.from_values(dict(hidden=(256,), epochs=30, train_size=8_000, val_size=3_000, seed=3))
-    run = TrainingRun(config, mnist)
+    run = start_training(config, mnist)
     for _ in run.events():
         pass
     return run
@@ -82,8 +82,8 @@ def held_out_run(mnist) -> TrainingRun:
 def test_the_validation_set_is_exactly_the_split_training_held_out(held_out_run, mnist) -> None:
     found = validation_set(held_out_run.model, mnist)
     assert found.held_out
-    np.testing.assert_array_equal(found.images, held_out_run.validation[0])
-    np.testing.assert_array_equal(found.labels, held_out_run.validation[1])
+    np.testing.assert_array_equal(found.images, held_out_run.data.validation[0])
+    np.testing.assert_array_equal(found.labels, held_out_run.data.validation[1])
 
 
 def test_a_model_trained_on_a_subset_is_calibrated_on_the_rest(mnist) -> None:

@@ -1,4 +1,4 @@
-"""The two command lines, run as a person runs them: `python -m nn.train` and `python -m nn.predict`."""
+"""The command lines, run as a person runs them: `python -m digitlab train` and `… predict`."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from digitlab import predict as predict_cli
+from digitlab import train as train_cli
 from nn import load_model
-from nn import predict as predict_cli
-from nn import train as train_cli
-from nn.config import PARAMETERS
+from nn.core.config import PARAMETERS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,7 +32,9 @@ def run_module(*args: str | Path) -> subprocess.CompletedProcess:
 
 def test_train_prints_each_epoch_and_ends_with_the_test_accuracy(tmp_path: Path) -> None:
     path = tmp_path / "models" / "quick.npz"
-    done = run_module("nn.train", "--epochs", "2", "--train-size", "2000", "--hidden", "32", "--save", path)
+    done = run_module(
+        "digitlab", "train", "--epochs", "2", "--train-size", "2000", "--hidden", "32", "--save", path
+    )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     lines = done.stdout.strip().splitlines()
@@ -52,7 +54,18 @@ def test_train_shows_progress_within_an_epoch_on_a_terminal_only() -> None:
     leader, follower = pty.openpty()
     with os.fdopen(leader, "rb", buffering=0) as terminal:
         done = subprocess.run(
-            [sys.executable, "-m", "nn.train", "--epochs", "1", "--train-size", "3000", "--batch-size", "10"],
+            [
+                sys.executable,
+                "-m",
+                "digitlab",
+                "train",
+                "--epochs",
+                "1",
+                "--train-size",
+                "3000",
+                "--batch-size",
+                "10",
+            ],
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=follower,
@@ -108,7 +121,7 @@ def test_train_rejects_bad_flags_with_a_clear_message(
 
 
 def test_train_bad_flag_from_the_shell_exits_non_zero_without_a_traceback() -> None:
-    done = run_module("nn.train", "--epochs", "-3", "--optimizer", "adam")
+    done = run_module("digitlab", "train", "--epochs", "-3", "--optimizer", "adam")
     assert done.returncode == 2
     assert done.stderr.startswith("error: epochs: must be greater than 0")
     assert "Traceback" not in done.stderr and done.stdout == ""
@@ -157,7 +170,7 @@ def images(tmp_path: Path) -> dict[str, Path]:
 
 
 def test_predict_classifies_each_file_and_reports_the_bad_ones(model_file: Path, images: dict) -> None:
-    done = run_module("nn.predict", "--model", model_file, *images.values())
+    done = run_module("digitlab", "predict", "--model", model_file, *images.values())
     assert done.returncode == 1, "a file could not be classified"
     assert "Traceback" not in done.stderr
     lines = done.stdout.strip().splitlines()
@@ -194,7 +207,7 @@ def test_predict_refuses_a_missing_or_bogus_model(tmp_path: Path, images: dict) 
     bogus = tmp_path / "bogus.npz"
     bogus.write_text("weights? no")
     for model in (tmp_path / "none.npz", bogus):
-        done = run_module("nn.predict", "--model", model, images["seven"])
+        done = run_module("digitlab", "predict", "--model", model, images["seven"])
         assert done.returncode == 2
         assert done.stderr.startswith("error: ") and str(model) in done.stderr
         assert "Traceback" not in done.stderr and done.stdout == ""
@@ -212,7 +225,8 @@ def test_ctrl_c_stops_after_the_current_batch_and_still_saves_the_model(tmp_path
     command = [
         sys.executable,
         "-m",
-        "nn.train",
+        "digitlab",
+        "train",
         "--epochs",
         "500",
         "--train-size",

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from nn import MLP, ConfigError, ModelConfig, RunConfig, TrainConfig
-from nn.config import CHECKS, PARAMETERS, Group, Kind, parameters
+from nn.core.config import CHECKS, PARAMETERS, Group, Kind, parameters
 
 # The Python type each kind of parameter holds (None aside), to check the table against the configs.
 PYTHON_TYPES = {

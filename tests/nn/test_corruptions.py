@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nn.corruptions import CORRUPTIONS, accuracy_under_corruption, corrupt
-from nn.data import subset
+from nn.core.data import subset
+from nn.robustness.corruptions import CORRUPTIONS, accuracy_under_corruption, corrupt
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from nn import DataError, load_mnist
-from nn.data import DATA_DIR, FILES, subset, train_validation_split
+from nn.core.data import DATA_DIR, FILES, subset, train_validation_split
 
 TRAIN_IMAGES = FILES["train_images"].name  # read first, so breaking it fails fast
 TRAIN_LABELS = FILES["train_labels"].name

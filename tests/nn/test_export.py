@@ -12,8 +12,8 @@ import onnxruntime
 import pytest
 
 from nn import MLP, ModelFileError, ModelRecord, load_model, save_model
-from nn.export import export, onnx_bytes
-from nn.network import as_batch
+from nn.core.network import as_batch
+from nn.export.to_onnx import export, onnx_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 PARITY = 1e-5
@@ -27,7 +27,7 @@ def session(source: Path | bytes) -> onnxruntime.InferenceSession:
 
 def run_export(*args: str | Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "nn.export", *map(str, args)],
+        [sys.executable, "-m", "digitlab", "export", *map(str, args)],
         cwd=REPO,
         capture_output=True,
         text=True,

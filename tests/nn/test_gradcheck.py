@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from nn import MLP, load_mnist, load_model
-from nn.config import ModelConfig
-from nn.gradcheck import RESOLVABLE, check_gradients
-from nn.layers import ReLU
+from nn.core.config import ModelConfig
+from nn.core.layers import ReLU
+from nn.explain.gradcheck import RESOLVABLE, check_gradients
 
 SHIPPED = "models/default.npz"
 

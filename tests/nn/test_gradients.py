@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from nn import MLP, ConfigError
-from nn.layers import Dense, ReLU
-from nn.losses import cross_entropy, softmax
+from nn.core.layers import Dense, ReLU
+from nn.core.losses import cross_entropy, softmax
 
 EPS = 1e-6
 TOLERANCE = 1e-6

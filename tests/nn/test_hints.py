@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from nn import MLP, ModelRecord, RunConfig, TrainConfig, load_mnist, load_model
-from nn.experiment import TrainingRun
-from nn.hints import DEAD_SAMPLE, dead_unit_share, diagnose, run_hints
-from nn.training import EpochEnd
+from nn.core.engine import start_training
+from nn.core.training import EpochEnd
+from nn.explain.hints import DEAD_SAMPLE, dead_unit_share, diagnose, run_hints
 
 SHIPPED = "models/default.npz"
 
@@ -117,7 +117,7 @@ def test_run_hints_read_the_models_record(tmp_path):
 def test_real_runs_that_go_wrong_get_the_right_hint(lr, problem, advice):
     mnist = load_mnist()
     config = RunConfig.from_values(dict(hidden=(32,), epochs=2, lr=lr, train_size=2000, optimizer="sgd"))
-    run = TrainingRun(config, mnist)
+    run = start_training(config, mnist)
     for _ in run.events():
         pass
     hints = run_hints(run.model, mnist.train_images)

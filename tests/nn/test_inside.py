@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from nn import MLP, ModelConfig, TrainConfig, load_mnist
-from nn.inside import (
+from nn.core.record import ModelRecord
+from nn.core.training import train
+from nn.explain.inside import (
     activation_distributions,
     activations,
     compare,
@@ -14,8 +16,6 @@ from nn.inside import (
     tile,
     weight_distributions,
 )
-from nn.record import ModelRecord
-from nn.training import train
 
 
 def test_activations_are_each_layers_output() -> None:

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from nn import MLP, RunConfig, TrainConfig
-from nn.experiment import TrainingRun
-from nn.training import BatchProgress, EpochEnd, train
+from nn.core.engine import Training, start_training
+from nn.core.training import BatchProgress, EpochEnd, train
 
 
-def run_to_end(config: RunConfig, mnist) -> TrainingRun:
-    run = TrainingRun(config, mnist)
+def run_to_end(config: RunConfig, mnist) -> Training:
+    run = start_training(config, mnist)
     events = list(run.events())
     assert events[-1].status == "completed", events[-1].message
     return run
@@ -44,7 +44,7 @@ def test_the_classic_per_sample_mode_learns_from_a_subset(mnist) -> None:
             train_size=3000,
         )
     )
-    run = TrainingRun(config, mnist)
+    run = start_training(config, mnist)
     events = list(run.events())
     assert {e.batches for e in events if isinstance(e, BatchProgress)} == {3000}, "one update per image"
     assert run.model.record.test_accuracy > 0.8  # chance is 0.1

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from nn.metrics import confusion_matrix, per_class_accuracy
+from nn.explain.metrics import confusion_matrix, per_class_accuracy
 
 
 def test_confusion_matrix_counts_each_true_predicted_pair():

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from nn.optimizers import SGD, Adam, Momentum, make_optimizer
-from nn.schedules import learning_rate
+from nn.core.optimizers import SGD, Adam, Momentum, make_optimizer
+from nn.core.schedules import learning_rate
 
 # A toy parameter vector: three weights, then two biases (the layout MLP uses).
 N_WEIGHTS = 3

@@ -1,4 +1,4 @@
-"""A trained model is never lost to an output path that cannot be written (`python -m nn.train --save`)."""
+"""A trained model is never lost to an output path that cannot be written (`digitlab train --save`)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from digitlab import train as train_cli
 from nn import load_model
-from nn import train as train_cli
-from nn.errors import OutputPathError
-from nn.persistence import check_writable
+from nn.core.errors import OutputPathError
+from nn.core.persistence import check_writable
 from services.runs import RunStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ QUICK = ["--epochs", "1", "--train-size", "100", "--hidden", "8"]
 def run_train(*args: str | Path) -> tuple[subprocess.CompletedProcess, float]:
     start = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "nn.train", *map(str, args)],
+        [sys.executable, "-m", "digitlab", "train", *map(str, args)],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -6,8 +6,8 @@ import argparse
 
 import pytest
 
-from nn.config import PARAMETERS, PRESETS, Kind, Parameter, RunConfig
-from nn.train import build_parser, config_from_args, parse_args
+from digitlab.train import build_parser, config_from_args, parse_args
+from nn.core.config import PARAMETERS, PRESETS, Kind, Parameter, RunConfig
 
 # The argparse type each kind of parameter is read with (choices are checked by name instead).
 READ_AS = {Kind.INT: int, Kind.FLOAT: float, Kind.WIDTHS: int, Kind.OPTIONAL_INT: int, Kind.CHOICE: None}

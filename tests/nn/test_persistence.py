@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import nn.persistence
+import nn.core.persistence
 from nn import MLP, ModelConfig, ModelFileError, TrainConfig, load_model, save_model
-from nn.events import EpochEnd
-from nn.persistence import FORMAT_V1, MAX_FILE_BYTES
-from nn.record import ModelRecord
+from nn.core.events import EpochEnd
+from nn.core.persistence import FORMAT_V1, MAX_FILE_BYTES
+from nn.core.record import ModelRecord
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCH = EpochEnd(1, 1, 0.5, 0.9, None, 0.5, 1.25, 0.05)
@@ -109,7 +109,7 @@ def test_a_write_that_fails_half_way_leaves_the_old_file_intact(
         file.write(b"PK\x03\x04 half of a zip archive")
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(nn.persistence.np, "savez", savez_that_dies)
+    monkeypatch.setattr(nn.core.persistence.np, "savez", savez_that_dies)
     with pytest.raises(OSError, match="No space left"):
         save_model(small_model(seed=2), path)
     monkeypatch.undo()
@@ -232,7 +232,7 @@ def test_an_array_declaring_an_absurd_size_is_refused_not_allocated(tmp_path: Pa
 
 def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A member that inflates far beyond the file-size limit (the limit is lowered to keep the test fast).
-    monkeypatch.setattr(nn.persistence, "MAX_FILE_BYTES", 1_000_000)
+    monkeypatch.setattr(nn.core.persistence, "MAX_FILE_BYTES", 1_000_000)
     source = save_model(small_model(), tmp_path / "whole.npz")
     path = tmp_path / "bomb.npz"
     with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:

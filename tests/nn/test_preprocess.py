@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from nn import MLP, EmptyImageError, ImageError
-from nn.preprocess import MNIST_MEAN_INK, load_image, mnist_style, to_ink
+from nn.core.preprocess import MNIST_MEAN_INK, load_image, mnist_style, to_ink
 
 SEVEN = [(60, 50), (230, 50), (120, 250)]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from digitlab.train import config_from_args, main, parse_args
 from nn import MLP, load_model
-from nn.config import PRESET_DESCRIPTIONS, PRESETS, RunConfig
-from nn.experiment import TrainingRun
-from nn.train import config_from_args, main, parse_args
+from nn.core.config import PRESET_DESCRIPTIONS, PRESETS, RunConfig
+from nn.core.engine import start_training
 
 
 def test_presets_are_valid_and_described() -> None:
@@ -81,7 +81,7 @@ def test_preset_learns_in_a_short_run(mnist, name: str, changes: dict) -> None:
     learning rate that is too small, or one that diverges, shows up.
     """
     config = RunConfig.from_values(PRESETS[name].values() | changes)
-    run = TrainingRun(config, mnist)
+    run = start_training(config, mnist)
     for _ in run.events():
         pass
     assert run.model.record.test_accuracy > 0.75, name

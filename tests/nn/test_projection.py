@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 
 from nn import MLP, load_mnist, load_model
-from nn.inside import initial_model
-from nn.projection import MAP_SAMPLE, knn_accuracy, last_hidden_map, layer_maps, map_sample, pca, place
+from nn.explain.inside import initial_model
+from nn.explain.projection import (
+    MAP_SAMPLE,
+    knn_accuracy,
+    last_hidden_map,
+    layer_maps,
+    map_sample,
+    pca,
+    place,
+)
 
 SHIPPED = "models/default.npz"
 

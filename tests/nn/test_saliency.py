@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nn import MLP, TrainConfig, load_mnist
-from nn.saliency import saliency
+from nn.explain.saliency import saliency
 
 
 @pytest.fixture(scope="module")

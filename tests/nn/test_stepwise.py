@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from nn import MLP, load_mnist
-from nn.losses import softmax
-from nn.stepwise import largest_changes, neuron_sum, scratch_copy, sgd_steps, softmax_steps, trace
+from nn.core.losses import softmax
+from nn.explain.stepwise import largest_changes, neuron_sum, scratch_copy, sgd_steps, softmax_steps, trace
 
 LABEL = 3
 

@@ -1,4 +1,4 @@
-"""The sweep command line, run as a person runs it: `python -m nn.sweep`."""
+"""The sweep command line, run as a person runs it: `python -m digitlab sweep`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from nn.config import PARAMETERS
+from nn.core.config import PARAMETERS
 from services.locations import MODELS_DIR_ENV, RUNS_DB_ENV
 from services.runs import RunStore
 from services.sweeps import HONEST_CHOICE
@@ -20,7 +20,7 @@ SMALL = ("--hidden", "16", "--train-size", "500", "--val-size", "100", "--epochs
 def sweep(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     env = os.environ | {RUNS_DB_ENV: str(tmp_path / "runs.sqlite"), MODELS_DIR_ENV: str(tmp_path / "models")}
     return subprocess.run(
-        [sys.executable, "-m", "nn.sweep", *args],
+        [sys.executable, "-m", "digitlab", "sweep", *args],
         cwd=REPO,
         env=env,
         capture_output=True,

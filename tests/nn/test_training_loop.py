@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-import nn.training
+import nn.core.training
 from nn import MLP, ConfigError, ModelConfig, RunConfig, TrainConfig
-from nn.experiment import TrainingRun
-from nn.training import BatchProgress, EpochEnd, RunEnd, train
+from nn.core.engine import Training, start_training
+from nn.core.training import BatchProgress, EpochEnd, TrainingEnd, train
 
 SMALL = {"hidden": (32,), "train_size": 3000}
 
@@ -21,16 +21,16 @@ def run_config(**values) -> RunConfig:
     return RunConfig.from_values(values)
 
 
-def collect(run: TrainingRun, stop: threading.Event | None = None) -> list:
+def collect(run: Training, stop: threading.Event | None = None) -> list:
     return list(run.events(stop))
 
 
 def test_events_report_batches_then_one_summary_per_epoch_and_end_with_the_run(mnist) -> None:
-    run = TrainingRun(run_config(**SMALL, epochs=2, batch_size=10), mnist)
+    run = start_training(run_config(**SMALL, epochs=2, batch_size=10), mnist)
     events = collect(run)
-    assert isinstance(events[-1], RunEnd) and events[-1].status == "completed"
+    assert isinstance(events[-1], TrainingEnd) and events[-1].status == "completed"
     assert events[-1].epochs_done == 2
-    assert not any(isinstance(e, RunEnd) for e in events[:-1])
+    assert not any(isinstance(e, TrainingEnd) for e in events[:-1])
     epoch_ends = [e for e in events if isinstance(e, EpochEnd)]
     assert [e.epoch for e in epoch_ends] == [1, 2]
     for end in epoch_ends:
@@ -46,13 +46,13 @@ def test_events_report_batches_then_one_summary_per_epoch_and_end_with_the_run(m
         assert 0.5 < end.train_accuracy <= 1 and 0.5 < end.test_accuracy <= 1
         assert end.val_accuracy is None  # no validation split was asked for
     assert epoch_ends[1].loss < epoch_ends[0].loss, "the second epoch improves on the first"
-    assert epoch_ends[1].test_accuracy == pytest.approx(run.model.score(*run.test))
+    assert epoch_ends[1].test_accuracy == pytest.approx(run.model.score(*run.data.test))
     assert run.model.record.history == tuple(epoch_ends)
 
 
 def test_the_run_describes_the_model_it_trained(mnist) -> None:
     config = run_config(**SMALL, epochs=1, seed=4)
-    run = TrainingRun(config, mnist)
+    run = start_training(config, mnist)
     end = collect(run)[-1]
     record = run.model.record
     assert run.result is end
@@ -80,14 +80,14 @@ def test_stop_set_before_training_takes_exactly_one_full_batch_step(mnist) -> No
 
 
 def test_stop_from_another_thread_keeps_the_weights_learned_so_far(mnist) -> None:
-    run = TrainingRun(run_config(epochs=3), mnist)  # 938 batches per epoch: far from its end
+    run = start_training(run_config(epochs=3), mnist)  # 938 batches per epoch: far from its end
     initial = run.model.params.copy()
     events: queue.Queue = queue.Queue()
     stop = threading.Event()
     worker = threading.Thread(target=lambda: [events.put(e) for e in run.events(stop)], daemon=True)
     worker.start()
     seen = []
-    while not seen or not isinstance(seen[-1], RunEnd):
+    while not seen or not isinstance(seen[-1], TrainingEnd):
         seen.append(events.get(timeout=120))
         if isinstance(seen[-1], BatchProgress) and seen[-1].batch >= 50:
             stop.set()
@@ -105,7 +105,7 @@ def test_stop_from_another_thread_keeps_the_weights_learned_so_far(mnist) -> Non
 
 
 def test_stop_after_an_epoch_counts_the_epochs_done(mnist) -> None:
-    run = TrainingRun(run_config(**SMALL, epochs=3), mnist)
+    run = start_training(run_config(**SMALL, epochs=3), mnist)
     stop = threading.Event()
     events = []
     for event in run.events(stop):
@@ -137,7 +137,7 @@ def test_divergence_stops_at_once_and_restores_the_last_completed_epoch(
 ) -> None:
     # The learning rate explodes half-way: epoch 1 trains normally, epoch 2 blows up.
     monkeypatch.setattr(
-        nn.training, "learning_rate", lambda s, base, progress: base if progress < 0.5 else 1e30
+        nn.core.training, "learning_rate", lambda s, base, progress: base if progress < 0.5 else 1e30
     )
     images, labels = mnist.train_images[:2000], mnist.train_labels[:2000]
     model = MLP((32,), seed=0)
@@ -162,7 +162,7 @@ def test_divergence_stops_at_once_and_restores_the_last_completed_epoch(
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_the_largest_allowed_learning_rate_is_reported_as_divergence(mnist, optimizer: str) -> None:
-    run = TrainingRun(
+    run = start_training(
         run_config(hidden=(32,), train_size=2000, epochs=2, lr=10.0, optimizer=optimizer), mnist
     )
     end = collect(run)[-1]
@@ -171,9 +171,9 @@ def test_the_largest_allowed_learning_rate_is_reported_as_divergence(mnist, opti
 
 
 def test_validation_split_is_reported_and_held_out_of_training(mnist) -> None:
-    run = TrainingRun(run_config(**SMALL, epochs=1, val_size=500), mnist)
-    train_images, _ = run.train_set
-    val_images, val_labels = run.validation
+    run = start_training(run_config(**SMALL, epochs=1, val_size=500), mnist)
+    train_images, _ = run.data.train
+    val_images, val_labels = run.data.validation
     assert len(train_images) == 2500 and len(val_images) == 500
     training_rows = {image.tobytes() for image in train_images}
     assert not any(image.tobytes() in training_rows for image in val_images)
@@ -187,13 +187,13 @@ def test_training_refuses_an_invalid_config(mnist) -> None:
     with pytest.raises(ConfigError, match="epochs"):
         list(train(MLP((16,)), images, labels, TrainConfig(epochs=0)))
     with pytest.raises(ConfigError, match="lr"):
-        TrainingRun(run_config(lr=-1.0), mnist)
+        start_training(run_config(lr=-1.0), mnist)
     with pytest.raises(ConfigError, match="hidden"):
-        TrainingRun(run_config(hidden=(0,)), mnist)
+        start_training(run_config(hidden=(0,)), mnist)
 
 
 def test_float64_training(mnist) -> None:
-    run = TrainingRun(run_config(**SMALL, epochs=1, lr=0.1, dtype="float64"), mnist)
+    run = start_training(run_config(**SMALL, epochs=1, lr=0.1, dtype="float64"), mnist)
     collect(run)
     assert run.model.params.dtype == np.float64
     assert run.model.record.test_accuracy > 0.8
@@ -202,7 +202,7 @@ def test_float64_training(mnist) -> None:
 def test_one_confidently_wrong_image_does_not_end_a_per_sample_run(mnist) -> None:
     # With batch size 1 a batch is one image, and a single image the network is sure about and
     # wrong on can cost a loss in the hundreds; that is learning, not divergence.
-    run = TrainingRun(run_config(hidden=(16,), epochs=1, batch_size=1, lr=0.01, train_size=1000), mnist)
+    run = start_training(run_config(hidden=(16,), epochs=1, batch_size=1, lr=0.01, train_size=1000), mnist)
     real = run.model.loss_and_gradients
     calls = iter(range(10**6))
 

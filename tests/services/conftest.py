@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nn.data import MNIST, load_mnist
+from nn.core.data import MNIST, load_mnist
 
 
 @pytest.fixture(scope="session")

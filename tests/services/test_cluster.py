@@ -9,8 +9,8 @@ import time
 import pytest
 from distributed import LocalCluster
 
-from nn.config import RunConfig
-from nn.persistence import load_model
+from nn.core.config import RunConfig
+from nn.core.persistence import load_model
 from services.cluster import ClusterError, DaskRunner
 from services.jobs import FAILED, FINISHED, RUNNING, WAITING
 from services.runs import RunStore

@@ -6,8 +6,8 @@ import os
 import subprocess
 import sys
 
-from nn.config import RunConfig
-from nn.persistence import load_model
+from nn.core.config import RunConfig
+from nn.core.persistence import load_model
 from services.jobs import FINISHED, JobRunner
 from services.locations import ROOT
 from services.runs import RunStore
@@ -19,7 +19,18 @@ TIMEOUT = 300
 def test_the_cli_and_two_workers_recording_at_once_leave_a_consistent_store(tmp_path):
     store = RunStore(tmp_path / "runs.sqlite", tmp_path / "models")
     env = {**os.environ, "DIGITLAB_RUNS_DB": str(store.path), "DIGITLAB_MODELS_DIR": str(store.models_dir)}
-    command = [sys.executable, "-m", "nn.train", "--epochs", "1", "--train-size", "300", "--hidden", "8"]
+    command = [
+        sys.executable,
+        "-m",
+        "digitlab",
+        "train",
+        "--epochs",
+        "1",
+        "--train-size",
+        "300",
+        "--hidden",
+        "8",
+    ]
     runner = JobRunner(2, cores=2, store=store, user_digits_dir=tmp_path / "digits")
     try:
         jobs = [

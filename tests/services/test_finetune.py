@@ -7,9 +7,9 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from nn import MLP, load_model
-from nn.inside import initial_model
-from nn.preprocess import mnist_style
-from nn.training import RunEnd
+from nn.core.preprocess import mnist_style
+from nn.core.training import TrainingEnd
+from nn.explain.inside import initial_model
 from services.finetune import FineTune, FineTuneSettings
 from services.locations import ROOT
 from services.runs import RunStore
@@ -87,7 +87,7 @@ def test_stop_ends_the_run_and_reports_it(base: MLP, typed: UserDigits) -> None:
     stop = threading.Event()
     stop.set()  # as if the user pressed Stop at once: the run ends after its first batch
     *_, end = tuning.events(stop)
-    assert isinstance(end, RunEnd) and end.status == "stopped"
+    assert isinstance(end, TrainingEnd) and end.status == "stopped"
     assert tuning.result.status == "stopped" and tuning.model.record.epochs_done == 0
     assert not np.array_equal(tuning.model.params, base.params)  # that one batch was learned
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from nn.config import RunConfig
-from nn.errors import ConfigError
-from nn.persistence import load_model
-from nn.preprocess import mnist_style
-from nn.training import RunEnd
+from nn.core.config import RunConfig
+from nn.core.errors import ConfigError
+from nn.core.persistence import load_model
+from nn.core.preprocess import mnist_style
+from nn.core.training import TrainingEnd
 from services import jobs
 from services.finetune import FineTuneSettings
 from services.jobs import (
@@ -259,7 +259,7 @@ def test_every_worker_killed_at_once_fails_the_run_in_words_and_the_runner_lives
 
 SERVER_KILLED_MID_RUN = """
 import sys, time
-from nn.config import RunConfig
+from nn.core.config import RunConfig
 from services.jobs import JobRunner
 from services.runs import RunStore
 from services.worker import TrainTask
@@ -319,7 +319,7 @@ def test_an_invalid_configuration_is_refused_before_it_is_queued():
     [("completed", 3, True), ("stopped", 0, True), ("diverged", 0, False), ("diverged", 2, True)],
 )
 def test_which_runs_are_kept(status, epochs_done, kept):
-    assert should_keep(RunEnd(status, epochs_done, 1.0, "")) is kept
+    assert should_keep(TrainingEnd(status, epochs_done, 1.0, "")) is kept
     assert should_keep(None) is False
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from nn import MLP, ModelConfig, ModelFileError, ModelRecord, RunConfig, TrainConfig, load_mnist, save_model
-from nn.events import EpochEnd
-from nn.persistence import FORMAT
+from nn.core.events import EpochEnd
+from nn.core.persistence import FORMAT
 from services.runs import RunStore, RunStoreError
 
 
@@ -257,7 +257,7 @@ def test_upload_with_wrong_shapes_is_refused(store: RunStore, tmp_path) -> None:
 
 
 def test_the_training_command_line_records_its_run(tmp_path, monkeypatch, capsys) -> None:
-    from nn.train import main
+    from digitlab.train import main
 
     monkeypatch.setenv("DIGITLAB_RUNS_DB", str(tmp_path / "runs.sqlite"))
     monkeypatch.setenv("DIGITLAB_MODELS_DIR", str(tmp_path / "models"))
@@ -276,7 +276,7 @@ def test_the_training_command_line_records_its_run(tmp_path, monkeypatch, capsys
 def test_the_command_line_warns_but_keeps_its_result_when_the_store_is_damaged(
     tmp_path, monkeypatch, capsys
 ) -> None:
-    from nn.train import main
+    from digitlab.train import main
 
     (tmp_path / "runs.sqlite").write_bytes(b"damaged" * 100)
     monkeypatch.setenv("DIGITLAB_RUNS_DB", str(tmp_path / "runs.sqlite"))

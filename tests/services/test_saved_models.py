@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from nn.network import MLP
-from nn.persistence import load_model, save_model
-from nn.record import ModelRecord
+from nn.core.network import MLP
+from nn.core.persistence import load_model, save_model
+from nn.core.record import ModelRecord
 from services import locations, runs
 from services.runs import RunStore
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from nn.config import ModelConfig, RunConfig, TrainConfig
-from nn.persistence import load_model
+from nn.core.config import ModelConfig, RunConfig, TrainConfig
+from nn.core.persistence import load_model
 from services.jobs import CANCELLED, FINISHED, RUNNING, JobRunner
 from services.runs import SCHEMA_VERSION, RunStore, RunStoreError
 from services.sweeps import (

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nn import EmptyImageError, ImageError, load_mnist
-from nn.preprocess import mnist_style
+from nn.core.preprocess import mnist_style
 from services.user_digits import UserDigits, UserDigitsError
 
 

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .losses import cross_entropy
-from .network import MLP, as_batch
+from nn.core.losses import cross_entropy
+from nn.core.network import MLP, as_batch
+
 from .stepwise import scratch_copy
 
 STEP = 1e-6

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nn.core.network import MLP, as_batch
+
 from .inside import activations, layer_names
-from .network import MLP, as_batch
 
 MAP_SAMPLE = 2000  # test images in a map: enough for ten clear clusters, cheap enough to redo per epoch
 NEIGHBOURS = 5

@@ -1,11 +1,11 @@
 """What a trained model says about itself: how it was trained, how that went, how well it reads.
 
-A model's `config` (`nn.config.ModelConfig`) says how the network is built. Its `record`, a
+A model's `config` (`nn.core.config.ModelConfig`) says how the network is built. Its `record`, a
 `ModelRecord`, says what has happened to it since: the training settings, one `EpochEnd` per
 epoch, when (UTC) and for how long it trained, how the run ended, its test accuracy; for a
 fine-tune, how its base was trained and the fine-tune's own account; and, once fitted, the
 softmax temperature that calibrates its probabilities. The training loop writes it, every
-reader reads typed fields, and `nn.persistence` stores it as JSON.
+reader reads typed fields, and `nn.core.persistence` stores it as JSON.
 
 `from_dict` is the only way a record comes in from outside (a file): every value is checked
 for its type and range, so a file's claims become typed fields or a `ValueError` naming the
@@ -36,7 +36,7 @@ class ModelRecord:
     history: tuple[EpochEnd, ...] = ()  # one per completed epoch of that training
     trained_at: str | None = None  # when that training started, ISO 8601 in UTC
     train_seconds: float | None = None
-    status: str | None = None  # how that training ended: one of nn.events.STATUSES
+    status: str | None = None  # how that training ended: one of nn.core.events.STATUSES
     epochs_done: int | None = None
     test_accuracy: float | None = None  # on MNIST's 10,000 test images
     base_training: TrainConfig | None = None  # a fine-tune's: how the model it started from was trained

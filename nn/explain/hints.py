@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .events import EpochEnd
+from nn.core.events import EpochEnd
+from nn.core.network import MLP
+
 from .inside import activations
-from .network import MLP
 
 NEAR_CHANCE = 0.2  # training accuracy below this at the end: ten classes give 0.1 by guessing
 DEAD_SAMPLE = 1000  # training images on which a unit must stay silent to count as dead

@@ -1,10 +1,10 @@
 """Command line: a sweep, many runs at once, and a table of how they did.
 
-python -m nn.sweep --lr 0.01 0.03 0.1 --hidden 64 --hidden 128 64 --epochs 5 --val-size 10000
-python -m nn.sweep --preset best --lr 0.03 0.05 --augment none pen --val-size 10000 --epochs 10
-python -m nn.sweep --batch-size 32 128 512 --val-size 5000 --scheduler tcp://10.0.0.5:8786
+python -m digitlab sweep --lr 0.01 0.03 0.1 --hidden 64 --hidden 128 64 --epochs 5 --val-size 10000
+python -m digitlab sweep --preset best --lr 0.03 0.05 --augment none pen --val-size 10000 --epochs 10
+python -m digitlab sweep --batch-size 32 128 512 --val-size 5000 --scheduler tcp://10.0.0.5:8786
 
-Every flag of `nn.train` takes several values here, built from `nn.config.PARAMETERS` by kind
+Every flag of `digitlab train` takes several values here, built from `nn.core.config.PARAMETERS` by kind
 alone (`FLAGS`); a widths flag (`--hidden`) is repeated instead, once per architecture. A
 parameter given several values is swept (one to three of them); every
 combination is one run, trained in this machine's worker pool (or on a Dask cluster with
@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from nn.core.config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, Kind, Parameter, RunConfig
+from nn.core.errors import DigitLabError
 from services import locations
 from services.jobs import FAILED, JobRunner, Runner
 from services.sweeps import (
@@ -37,8 +39,6 @@ from services.sweeps import (
     start,
 )
 
-from .config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, Kind, Parameter, RunConfig
-from .errors import DigitLabError
 from .train import stop_on_ctrl_c
 
 POLL_SECONDS = 0.2
@@ -64,12 +64,12 @@ FLAGS: dict[Kind, Callable[[Parameter, str], dict[str, Any]]] = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m nn.sweep",
+        prog="python -m digitlab sweep",
         description=(
             "Train one network per combination of hyper-parameter values (a grid over one to "
             f"{MAX_AXES} of them), several at once, and rank them by validation accuracy. Give a "
             "parameter several values to sweep it; parameters given one value, or none, take it "
-            "from the preset (or nn.train's defaults). A sweep needs --val-size above 0: it picks "
+            "from the preset (or digitlab train's defaults). A sweep needs --val-size above 0: it picks "
             "its best run on those held-out images and reports the test accuracy of that run only."
         ),
         epilog="presets: "
@@ -215,7 +215,3 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     unsound = [row for row in view.rows if row.state in (FAILED, INTERRUPTED) or row.ended == "diverged"]
     return 1 if unsound or best is None else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

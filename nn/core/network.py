@@ -7,7 +7,7 @@ Weights come first in the buffer so that weight decay can skip the biases with o
 
 A network is built from a `ModelConfig` (its widths, initialisation, precision and seed) and
 keeps it as `config`; what happens to it afterwards — training, its history, its accuracy —
-is its `record` (`nn.record.ModelRecord`), which training writes and model files keep.
+is its `record` (`nn.core.record.ModelRecord`), which training writes and model files keep.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from .config import ModelConfig, TrainConfig
 from .layers import Dense, ReLU
 from .losses import cross_entropy, softmax
 from .record import ModelRecord
+from .training import train
 
 N_INPUTS, N_CLASSES = 784, 10
 PREDICT_CHUNK = 4096  # rows per forward pass at inference: bounds memory for any N
@@ -63,10 +64,22 @@ class MLP:
     def _build_layers(self, shapes: list[tuple[int, int]]) -> None:
         weight_grads = _views(self.grads, shapes)
         bias_grads = _views(self.grads[self.n_weights :], [(b,) for _, b in shapes])
-        self.layers: list[Dense | ReLU] = []
-        for W, b, dW, db in zip(self.weights, self.biases, weight_grads, bias_grads):
-            self.layers += [Dense(W, b, dW, db), ReLU()]
-        self.layers.pop()  # the last Dense feeds the softmax, not a ReLU
+        self.layers = _layers(self.weights, self.biases, weight_grads, bias_grads)
+
+    def detached_layers(self) -> list[Dense | ReLU]:
+        """Layers computing exactly what `layers` compute, with private scratch state.
+
+        The layers of a network remember their last input for the backward pass and write
+        gradients into its shared buffer, so looking inside through them while another thread
+        predicts with (or trains) the same network would race. These share its weights but own
+        their caches and gradient buffers: the same maths as training, none of its state.
+        """
+        return _layers(
+            self.weights,
+            self.biases,
+            [np.empty_like(W) for W in self.weights],
+            [np.empty_like(b) for b in self.biases],
+        )
 
     def _initialise(self, init: str, rng: np.random.Generator) -> None:
         for W in self.weights:
@@ -96,13 +109,11 @@ class MLP:
 
         Training's backward pass stops at the first layer, since nobody trains the image; this one
         goes on to the input, which is what an adversarial attack follows. It runs on detached
-        layers (see `nn.inside`): the same weights and maths, private scratch state, so it is safe
+        layers (`detached_layers`): the same weights and maths, private scratch state, so it is safe
         beside predictions with the same model; and it leaves `grads` alone, computing none.
         """
-        from .inside import detached_layers  # built on this module, as the training loop is
-
         x, _ = as_batch(images, self.dtype)
-        layers = detached_layers(self)
+        layers = self.detached_layers()
         logits = x
         for layer in layers:
             logits = layer.forward(logits)
@@ -123,7 +134,7 @@ class MLP:
 
     @property
     def temperature(self) -> float:
-        """The softmax temperature fitted by `nn.calibration`, kept in the record; 1 when none was."""
+        """The softmax temperature fitted by `nn.robustness.calibration` (in the record); 1 if none was."""
         return 1.0 if self.record.temperature is None else self.record.temperature
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
@@ -131,7 +142,7 @@ class MLP:
 
         Accepts 28×28 or flattened 784 images, uint8 (0–255) or float (0–1). The logits are
         divided by the model's `temperature` first: the answer stays the same, its confidence
-        becomes one that can be trusted (see `nn.calibration`).
+        becomes one that can be trusted (see `nn.robustness.calibration`).
         """
         batch, single = as_batch(images, self.dtype)
         probs = np.empty((len(batch), self.layer_sizes[-1]), self.dtype)
@@ -155,8 +166,6 @@ class MLP:
 
     def fit(self, images: np.ndarray, labels: np.ndarray, config: TrainConfig | None = None) -> MLP:
         """Train on (images, labels) with `config` (TrainConfig's defaults if None), and return self."""
-        from .training import train  # the training loop builds on this module, not vice versa
-
         for _ in train(self, images, labels, config or TrainConfig()):
             pass
         return self
@@ -178,6 +187,20 @@ def as_batch(images: np.ndarray, dtype: np.dtype | str = "float32") -> tuple[np.
     if images.dtype == np.uint8:
         return np.multiply(images, 1 / 255, dtype=dtype), single
     return images.astype(dtype, copy=False), single
+
+
+def _layers(
+    weights: list[np.ndarray],
+    biases: list[np.ndarray],
+    weight_grads: list[np.ndarray],
+    bias_grads: list[np.ndarray],
+) -> list[Dense | ReLU]:
+    """Dense → ReLU → … → Dense over the given weights and the buffers their gradients go to."""
+    layers: list[Dense | ReLU] = []
+    for W, b, dW, db in zip(weights, biases, weight_grads, bias_grads):
+        layers += [Dense(W, b, dW, db), ReLU()]
+    layers.pop()  # the last Dense feeds the softmax, not a ReLU
+    return layers
 
 
 def _views(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import DataError
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "mnist"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "mnist"
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
 
 

@@ -1,12 +1,12 @@
 """Command line: train a network on MNIST and report every epoch.
 
-python -m nn.train                          # the defaults: 784-128-64-10, 20 epochs
-python -m nn.train --preset best --save models/best.npz
-python -m nn.train --preset classic --epochs 3   # a preset, with any flag overriding it
-python -m nn.train --hidden 256 128 --epochs 5 --save models/mine.npz
-python -m nn.train --batch-size 1 --optimizer sgd --lr 0.01 --train-size 5000
+python -m digitlab train                          # the defaults: 784-128-64-10, 20 epochs
+python -m digitlab train --preset best --save models/best.npz
+python -m digitlab train --preset classic --epochs 3   # a preset, with any flag overriding it
+python -m digitlab train --hidden 256 128 --epochs 5 --save models/mine.npz
+python -m digitlab train --batch-size 1 --optimizer sgd --lr 0.01 --train-size 5000
 
-Every hyper-parameter in `nn.config.PARAMETERS` becomes a flag, shaped by its kind alone
+Every hyper-parameter in `nn.core.config.PARAMETERS` becomes a flag, shaped by its kind alone
 (`FLAGS`); the values are split into the run's ModelConfig and TrainConfig by `RunConfig`.
 """
 
@@ -23,14 +23,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from nn.core.config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, Kind, Parameter, RunConfig
+from nn.core.data import load_mnist
+from nn.core.engine import start_training
+from nn.core.errors import DigitLabError
+from nn.core.network import MLP
+from nn.core.persistence import check_writable, reason, save_model
+from nn.core.training import BatchProgress, EpochEnd, Event, TrainingEnd
 from services.runs import Run, RunStore
-
-from .config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, Kind, Parameter, RunConfig
-from .errors import DigitLabError
-from .experiment import TrainingRun
-from .network import MLP
-from .persistence import check_writable, reason, save_model
-from .training import BatchProgress, EpochEnd, Event, RunEnd
 
 # argparse's options for a flag of each kind of parameter, given the parameter and its default.
 FLAGS: dict[Kind, Callable[[Parameter, Any], dict[str, Any]]] = {
@@ -51,7 +51,7 @@ def build_parser(defaults: RunConfig | None = None) -> argparse.ArgumentParser:
     """The parser, its flags defaulting to `defaults` (a preset's values, or RunConfig's)."""
     values = (defaults or RunConfig()).values()
     parser = argparse.ArgumentParser(
-        prog="python -m nn.train",
+        prog="python -m digitlab train",
         description="Train a fully connected network on MNIST with NumPy and report each epoch.",
         epilog="presets: " + "; ".join(f"{name} — {text}" for name, text in PRESET_DESCRIPTIONS.items()),
     )
@@ -160,7 +160,7 @@ def report(event: Event, live: bool) -> None:
         if live:
             print("\r\033[K", end="", file=sys.stderr)
         print(format_epoch(event), flush=True)
-    elif isinstance(event, RunEnd) and event.status != "completed":
+    elif isinstance(event, TrainingEnd) and event.status != "completed":
         print(event.message, file=sys.stderr)
 
 
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.save:
             check_writable(args.save)  # before the work, not after it
-        run = TrainingRun(config_from_args(args))
+        run = start_training(config_from_args(args), load_mnist())
         with stop_on_ctrl_c() as stop:
             for event in run.events(stop):
                 report(event, live)
@@ -201,7 +201,3 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     print(f"test accuracy: {run.model.record.test_accuracy:.4f}")
     return 1 if run.result.status == "diverged" or not kept else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

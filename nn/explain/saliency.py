@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .inside import SIDE, detached_layers
-from .losses import softmax
-from .network import MLP, as_batch
+from nn.core.losses import softmax
+from nn.core.network import MLP, as_batch
+
+from .inside import SIDE
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def saliency(model: MLP, image: np.ndarray, target: int | None = None, versus: i
     x, single = as_batch(image, model.dtype)
     if not single:
         raise ValueError(f"saliency explains one image at a time, got a batch of {len(x)}")
-    layers = detached_layers(model)
+    layers = model.detached_layers()
     logits = x
     for layer in layers:
         logits = layer.forward(logits)

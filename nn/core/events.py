@@ -1,8 +1,8 @@
 """What a training run reports as it goes: small, plain, immutable events.
 
-`nn.training.train` yields them; the command line prints them, the app charts them, the tests
+`nn.core.training.train` yields them; the command line prints them, the app charts them, the tests
 assert on them. An `EpochEnd` is also what a model's record keeps for each epoch it trained
-(`nn.record.ModelRecord.history`), so the chart of a saved run is the chart seen live.
+(`nn.core.record.ModelRecord.history`), so the chart of a saved run is the chart seen live.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class EpochEnd:
 
 
 @dataclass(frozen=True)
-class RunEnd:
+class TrainingEnd:
     """The run is over: `status` is one of STATUSES ("completed", "stopped" or "diverged")."""
 
     status: str
@@ -52,4 +52,4 @@ class RunEnd:
     message: str
 
 
-Event = BatchProgress | EpochEnd | RunEnd
+Event = BatchProgress | EpochEnd | TrainingEnd

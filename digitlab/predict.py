@@ -1,7 +1,7 @@
 """Command line: classify image files of single digits with a saved model.
 
-    python -m nn.predict --model models/default.npz my_seven.png scan.jpg
-    python -m nn.predict --model models/default.npz --json *.png
+    python -m digitlab predict --model models/default.npz my_seven.png scan.jpg
+    python -m digitlab predict --model models/default.npz --json *.png
 
 Each image goes through the same MNIST-style preprocessing as the app's drawing page, so a
 digit classifies the same here and there. A file that cannot be classified gets its own error
@@ -15,17 +15,17 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import DigitLabError
-from .persistence import load_model
-from .preprocess import load_image, mnist_style
+from nn.core.errors import DigitLabError
+from nn.core.persistence import load_model
+from nn.core.preprocess import load_image, mnist_style
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m nn.predict",
+        prog="python -m digitlab predict",
         description="Classify images of handwritten digits (PNG/JPEG, any size, either polarity).",
     )
-    parser.add_argument("--model", type=Path, required=True, help="a model .npz saved by nn.train or the app")
+    parser.add_argument("--model", type=Path, required=True, help="a .npz saved by digitlab train or the app")
     parser.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="image files, one digit each")
     parser.add_argument(
         "--json", action="store_true", help="print one JSON array of results instead of lines"
@@ -68,7 +68,3 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
     return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

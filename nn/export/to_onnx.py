@@ -1,6 +1,6 @@
 """Take a model out of Digit Lab: write it as ONNX, the format other tools run and inspect.
 
-    python -m nn.export models/default.npz digits.onnx
+    python -m digitlab export models/default.npz digits.onnx   (the command line: digitlab/export.py)
 
 The graph is the network itself, layer by layer, as ONNX operators — MatMul and Add for each
 Dense layer, Relu between them — then the logits divided by the model's temperature (1 when
@@ -13,24 +13,22 @@ so onnxruntime, Netron or any ONNX consumer sees the same numbers as `MLP.predic
 weights are stored as float32, what ONNX runtimes run fastest; a float64 model differs from
 its export by float32 rounding only.
 
-Before any work the output path is checked as `nn.train --save` checks it (`check_writable`:
+Before any work the output path is checked as `digitlab train --save` checks it (`check_writable`:
 not a folder, under a folder that takes files; missing folders are made), and the file is
 written atomically, as models are.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .errors import DigitLabError, OutputPathError
-from .network import MLP, N_CLASSES, N_INPUTS
-from .persistence import check_writable, load_model, reason, write_atomically
+from nn.core.errors import OutputPathError
+from nn.core.network import MLP, N_CLASSES, N_INPUTS
+from nn.core.persistence import check_writable, reason, write_atomically
 
 OPSET = 17  # every current runtime reads it; nothing here needs a newer operator
 IR_VERSION = 8  # the IR version that goes with opset 17
@@ -98,30 +96,3 @@ def export(model: MLP, path: str | Path) -> Path:
         return write_atomically(path, lambda f: f.write(data))
     except OSError as exc:  # a full disk, say: what the check before the work cannot foresee
         raise OutputPathError(f"cannot write {path}: {reason(exc)}") from None
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m nn.export",
-        description="Write a Digit Lab model as ONNX: input 'pixels' float32 [N, 784] in 0–1, "
-        "output 'probabilities' [N, 10], the model's temperature included.",
-    )
-    parser.add_argument("model", type=Path, metavar="MODEL.npz", help="a model saved by nn.train or the app")
-    parser.add_argument("output", type=Path, metavar="OUT.onnx", help="the ONNX file to write")
-    args = parser.parse_args(argv)
-    try:
-        check_writable(args.output)  # before reading the model: fail fast, having done nothing
-        model = load_model(args.model)
-        written = export(model, args.output)
-    except DigitLabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(
-        f"wrote {written} ({written.stat().st_size:,} bytes): {INPUT} float32 [N, {N_INPUTS}] → "
-        f"{OUTPUT} [N, {N_CLASSES}], temperature {model.temperature:g}"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,7 +2,7 @@
 
 Training needs a layer's z, a and δ only for the moment of one backward pass and overwrites
 them with the next batch. To show a learner those numbers, `trace` runs one labelled image
-forward and backward through layers detached from the model (`nn.inside.detached_layers`): the
+forward and backward through layers detached from the model (`MLP.detached_layers`): the
 same `Dense` and `ReLU` code as training, copying each value as it goes by. In the notation of
 the page, for layer l:
 
@@ -22,10 +22,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .inside import detached_layers, layer_names
-from .losses import cross_entropy, softmax
-from .network import MLP, as_batch
-from .optimizers import SGD
+from nn.core.losses import cross_entropy, softmax
+from nn.core.network import MLP, as_batch
+from nn.core.optimizers import SGD
+
+from .inside import layer_names
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class Trace:
 def trace(model: MLP, image: np.ndarray, label: int) -> Trace:
     """Forward and backward for one image (28×28 or 784; uint8 or [0, 1]) without changing `model`."""
     x, _ = as_batch(image, model.dtype)
-    layers = detached_layers(model)
+    layers = model.detached_layers()
     dense, relus = layers[0::2], [*layers[1::2], None]
     inputs, zs, outputs = [], [], []
     a = x
@@ -163,7 +164,7 @@ class SoftmaxSteps:
 
 
 def softmax_steps(logits: np.ndarray) -> SoftmaxSteps:
-    """The stages `nn.losses.softmax` goes through, kept for one row of logits."""
+    """The stages `nn.core.losses.softmax` goes through, kept for one row of logits."""
     logits = np.asarray(logits, dtype=np.float64)
     largest = float(logits.max())
     shifted = logits - largest

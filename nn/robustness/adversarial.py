@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .network import MLP, as_batch
+from nn.core.network import MLP, as_batch
 
 DEFAULT_STEPS = 10
 STEP_FACTOR = 2.5  # PGD's step α = 2.5·ε/steps: enough to reach the ball's edge and move along it (Madry)

@@ -13,10 +13,20 @@ small to matter — an update below 1e-30 changes no weight, w + 1e-30 == w for 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 NEGLIGIBLE = 1e-30  # smaller running averages are zeroed: see the module docstring
 FLUSH_EVERY = 16  # steps; at momentum 0.9 an average takes ~170 to fall from 1e-30 to subnormal
+
+
+@dataclass(frozen=True)
+class OptimizerState:
+    """What an optimizer remembers between steps: how many it took, and its running averages."""
+
+    steps: int
+    averages: tuple[np.ndarray, ...]  # Momentum: (velocity,); Adam: (m, v); SGD: ()
 
 
 class Optimizer:
@@ -38,6 +48,18 @@ class Optimizer:
 
     def update(self, lr: float) -> None:
         raise NotImplementedError
+
+    def state(self) -> OptimizerState:
+        """A copy of what it remembers, to go on later exactly where it is now."""
+        return OptimizerState(self.steps, tuple(average.copy() for average in self.running_averages))
+
+    def restore(self, state: OptimizerState) -> None:
+        shapes = [a.shape for a in self.running_averages]
+        if [a.shape for a in state.averages] != shapes:
+            raise ValueError(f"the optimizer state holds {len(state.averages)} averages, not {len(shapes)}")
+        for average, saved in zip(self.running_averages, state.averages):
+            average[...] = saved
+        self.steps = state.steps
 
 
 class SGD(Optimizer):
@@ -92,17 +114,16 @@ class Adam(Optimizer):
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self.m, self.v = np.zeros_like(params), np.zeros_like(params)
         self.running_averages = [self.m, self.v]
-        self.t = 0
 
     def update(self, lr: float) -> None:
-        self.t += 1
+        t = self.steps + 1  # this step's number, from 1
         g = self.grads
         self.m *= self.beta1
         self.m += (1 - self.beta1) * g
         g *= g
         self.v *= self.beta2
         self.v += (1 - self.beta2) * g
-        step_size = lr * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
+        step_size = lr * np.sqrt(1 - self.beta2**t) / (1 - self.beta1**t)
         denominator = np.sqrt(self.v, out=g)  # the gradient is spent: reuse its memory
         denominator += self.eps
         self.params -= step_size * self.m / denominator

@@ -28,13 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import MNIST, subset, subset_indices, train_validation_split
-from .errors import ModelFileError
-from .inside import activations
-from .losses import softmax
-from .network import MLP
-from .persistence import load_model, save_model
-from .record import TEMPERATURE_RANGE
+from nn.core.data import MNIST, subset, subset_indices, train_validation_split
+from nn.core.errors import ModelFileError
+from nn.core.losses import softmax
+from nn.core.network import MLP
+from nn.core.persistence import load_model, save_model
+from nn.core.record import TEMPERATURE_RANGE
+from nn.explain.inside import activations
 
 BINS = 15  # Guo et al.'s choice: enough to see the shape, enough images per bin to trust it
 FALLBACK_VALIDATION = 10_000  # training images used when a model held none out
@@ -119,7 +119,7 @@ def validation_set(model: MLP, mnist: MNIST) -> ValidationSet:
     """Training-set images the model did not learn from, found from how it was trained.
 
     A model trained with a validation split (`val_size`) left those images out: the same seed
-    picks the same ones as `nn.experiment` did. One trained on a subset (`train_size`) never saw
+    picks the same ones as `nn.core.experiment` did. One trained on a subset (`train_size`) never saw
     the rest. A model that learned from all 60,000 left nothing out: then a fixed 10,000 of them
     are used, and `held_out` is False — it is surer of images it has seen, so the temperature
     fitted there corrects less than it should. The test set is never used.

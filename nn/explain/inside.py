@@ -1,11 +1,9 @@
 """What a trained network holds inside: its layers' activations, its first-layer features, and
 how its weights and activations are distributed.
 
-Everything here reads a model without changing it. The layers of an `MLP` remember their last
-input for the backward pass and write gradients into the model's shared buffer, so looking
-inside through them while another thread predicts with (or trains) the same model would race.
-`detached_layers` therefore builds fresh `Dense`/`ReLU` layers that share the model's weights
-but own their caches and gradient buffers: the same maths as training, none of its state.
+Everything here reads a model without changing it, through `MLP.detached_layers`: the same
+maths as training, none of its state, so it is safe beside a thread that predicts with (or
+trains) the same model.
 """
 
 from __future__ import annotations
@@ -14,19 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layers import Dense, ReLU
-from .network import MLP, as_batch
+from nn.core.layers import ReLU
+from nn.core.network import MLP, as_batch
 
 SIDE = 28
-
-
-def detached_layers(model: MLP) -> list[Dense | ReLU]:
-    """Layers computing exactly what `model.layers` compute, with private scratch state."""
-    layers: list[Dense | ReLU] = []
-    for W, b in zip(model.weights, model.biases):
-        layers += [Dense(W, b, np.empty_like(W), np.empty_like(b)), ReLU()]
-    layers.pop()  # as in the model: the last Dense feeds the softmax
-    return layers
 
 
 def layer_names(model: MLP) -> list[str]:
@@ -42,7 +31,7 @@ def activations(model: MLP, images: np.ndarray) -> list[np.ndarray]:
     """
     x, single = as_batch(images, model.dtype)
     outputs = []
-    for layer in detached_layers(model):
+    for layer in model.detached_layers():
         x = layer.forward(x)
         if isinstance(layer, ReLU):
             outputs.append(x)

@@ -52,7 +52,7 @@ class Distortion:
     blur: float = 0.0  # blur weight, uniform in [0, blur]
 
 
-# The names the configuration offers (`nn.config.AUGMENTATIONS`), each a recipe.
+# The names the configuration offers (`nn.core.config.AUGMENTATIONS`), each a recipe.
 RECIPES: dict[str, Distortion] = {
     "affine": Distortion(),
     # Simard's α=34, σ=4 was meant to be used alone: on top of the affine map it left twice as

@@ -3,7 +3,7 @@
 Adversarial examples are the worst case; these are the everyday ones: a digit written at a
 slant, off-centre, larger or smaller, on a noisy scan, with a finer or broader pen, out of focus.
 Each corruption is applied at a fixed severity to every image, so accuracy can be drawn as a
-curve against it. The pixel work is `nn.augment`'s (the same bilinear resampling, stroke
+curve against it. The pixel work is `nn.core.augment`'s (the same bilinear resampling, stroke
 thickness and blur the training augmentation draws at random); here every parameter is set.
 
     name        severity                                  at 0
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import augment
-from .network import MLP
+from nn.core import augment
+from nn.core.network import MLP
 
 SEED = 0
 

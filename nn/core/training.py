@@ -1,0 +1,282 @@
+"""The training loop: minibatch gradient descent that reports as it goes and can be stopped.
+
+A `NumpyTraining` (this engine's `nn.core.engine.Training`) yields small, plain events, so the
+same loop serves the command line (which prints them), the app's workers (which send them to the
+pages) and the tests (which assert on them). It never prints and keeps no global state; between
+epochs its whole state can be taken and restored (`TrainingState`), so a run can go on after a
+stop, a crash or a restart as if nothing had happened.
+`train` is the loop as one call, for a network's `fit` and for fine-tuning.
+
+Batch size 1 is the classic stochastic mode: the weights move after every single image.
+
+The loop needs only a network and a `TrainConfig`: how the network is built is its own
+business (`MLP.config`). When the run ends the loop writes the model's `record`.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import numpy as np
+
+from . import augment
+from .config import TrainConfig
+from .data import MNIST, subset, train_validation_split
+from .events import BatchProgress, EpochEnd, Event, TrainingEnd
+from .optimizers import OptimizerState, make_optimizer
+from .record import ModelRecord
+from .schedules import learning_rate
+
+PROGRESS_UPDATES_PER_EPOCH = 50
+# An untrained network scores ln 10 ≈ 2.3. Even one confidently wrong image rarely costs 100
+# (with batch size 1 a batch is one image); a loss of 10,000 means logits of ten thousand: the
+# steps have overshot and the run will not recover.
+DIVERGED_LOSS = 1e4
+# Steps that overshoot do not always explode: the loss can bounce around chance for ever while
+# the ReLUs die. An epoch whose average loss is half as high again as both the run's first batch
+# and blind guessing (ln 10; a fine-tuned model starts far below it) is heading the wrong way.
+OVERSHOOT = 1.5
+
+
+LabelledSet = tuple[np.ndarray, np.ndarray]
+
+
+class Trainable(Protocol):
+    """What the loop needs of a network (`nn.core.network.MLP` is one): its parameters and their
+    gradients as flat arrays, the loss of a batch with its gradients, and a record to write.
+
+    Named here rather than importing the network, which builds on this loop for its `fit`.
+    """
+
+    params: np.ndarray
+    grads: np.ndarray
+    n_weights: int  # the weights come first in `params`, then the biases
+    dtype: np.dtype
+    layer_sizes: tuple[int, ...]
+    record: ModelRecord
+
+    def loss_and_gradients(self, x: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]: ...
+    def score(self, images: np.ndarray, labels: np.ndarray) -> float: ...
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The images a training learns from, and those it is measured on each epoch (None: not)."""
+
+    train: LabelledSet
+    validation: LabelledSet | None = None
+    test: LabelledSet | None = None
+
+    @classmethod
+    def for_run(cls, config: TrainConfig, mnist: MNIST) -> TrainingData:
+        """MNIST as `config` asks: its training subset and validation split, and the test set."""
+        images, labels = mnist.train_images, mnist.train_labels
+        if config.train_size is not None:
+            images, labels = subset(images, labels, config.train_size, config.seed)
+        validation = None
+        if config.val_size:
+            (images, labels), validation = train_validation_split(
+                images, labels, config.val_size, config.seed
+            )
+        return cls((images, labels), validation, (mnist.test_images, mnist.test_labels))
+
+
+@dataclass(frozen=True)
+class TrainingState:
+    """Everything a training needs to go on exactly where it was at the end of an epoch.
+
+    Restored into a fresh `NumpyTraining` of the same network and config, in any process, it makes
+    the rest of the run the same, bit for bit, as if it had never stopped (at the same number
+    of BLAS threads: a matrix product split differently rounds differently).
+    """
+
+    config: TrainConfig
+    params: np.ndarray  # the network's weights and biases, flat (`MLP.params`)
+    optimizer: OptimizerState
+    rng: dict[str, Any]  # the generator's `bit_generator.state`: shuffling and distortions
+    epochs_done: int  # of `config.epochs`; the schedule's position follows from it
+    history: tuple[EpochEnd, ...]  # every epoch the network has trained, earlier trainings' too
+    seconds: float  # spent training so far
+    started: str  # when the training first started, ISO 8601 in UTC
+    starting_loss: float  # the first batch's, which tells an overshooting run (`OVERSHOOT`)
+
+
+class NumpyTraining:
+    """One network trained by one `TrainConfig`: `events()` trains, `state()` and `restore()`
+    carry it across a stop, a crash or a restart.
+
+    Setting `stop` (from any thread) ends `events()` after the current batch, keeping the
+    weights learned so far. A loss that explodes ends it at once and restores the weights of
+    the last completed epoch. Either way the last event is a `TrainingEnd`, after which
+    `model.record` describes the training: `config`, one `EpochEnd` per completed epoch (after
+    those of any earlier training of the same model), when it started (UTC), for how long, how
+    it ended and (given test images) the test accuracy. A softmax temperature fitted before is
+    dropped: it belonged to the old weights.
+    """
+
+    def __init__(self, model: Trainable, config: TrainConfig, data: TrainingData):
+        self.model, self.config, self.data = model, config.validate(), data
+        self.rng = np.random.default_rng(config.seed)
+        self.optimizer = make_optimizer(
+            config.optimizer, model.params, model.grads, model.n_weights, config.weight_decay, config.momentum
+        )
+        self.epochs_done = 0
+        self.history: list[EpochEnd] = list(model.record.history)
+        self.seconds = 0.0
+        self.started = datetime.now(UTC).isoformat(timespec="seconds")
+        self.starting_loss = 0.0
+        self.result: TrainingEnd | None = None
+
+    def state(self) -> TrainingState:
+        """A copy of where the training is; taken between epochs (as an `EpochEnd` is yielded)."""
+        return TrainingState(
+            self.config,
+            self.model.params.copy(),
+            self.optimizer.state(),
+            self.rng.bit_generator.state,
+            self.epochs_done,
+            tuple(self.history),
+            self.seconds,
+            self.started,
+            self.starting_loss,
+        )
+
+    def restore(self, state: TrainingState) -> None:
+        """Go on from `state`, taken from a training of the same network by the same config."""
+        if state.config != self.config:
+            raise ValueError("the saved training state belongs to another training config")
+        if state.params.shape != self.model.params.shape:
+            raise ValueError(f"the saved weights {state.params.shape} do not fit this network")
+        self.model.params[...] = state.params
+        self.optimizer.restore(state.optimizer)
+        self.rng.bit_generator.state = state.rng
+        self.epochs_done, self.history = state.epochs_done, list(state.history)
+        self.seconds, self.started, self.starting_loss = state.seconds, state.started, state.starting_loss
+
+    def events(self, stop: threading.Event | None = None) -> Iterator[Event]:
+        """Train the epochs still to do, yielding progress as it goes."""
+        resumed_at = time.perf_counter() - self.seconds
+        for event in self._epochs(stop, resumed_at):
+            if isinstance(event, EpochEnd):
+                self.epochs_done = event.epoch
+                self.history.append(event)
+                self.seconds = time.perf_counter() - resumed_at
+            elif isinstance(event, TrainingEnd):
+                self.result = event
+                self._describe(event)
+            yield event
+
+    def _describe(self, end: TrainingEnd) -> None:
+        test = self.data.test
+        self.model.record = replace(
+            self.model.record,
+            training=self.config,
+            history=tuple(self.history),
+            trained_at=self.started,
+            train_seconds=round(end.seconds, 3),
+            status=end.status,
+            epochs_done=end.epochs_done,
+            test_accuracy=self.model.score(*test) if test is not None else None,  # of these weights
+            temperature=None,
+        )
+
+    def _epochs(self, stop: threading.Event | None, started: float) -> Iterator[Event]:
+        model, config, rng = self.model, self.config, self.rng
+        images, labels = self.data.train
+        n, bs = len(labels), config.batch_size
+        batches = math.ceil(n / bs)
+        report_every = max(1, batches // PROGRESS_UPDATES_PER_EPOCH)
+        scale = 1 / 255 if images.dtype == np.uint8 else 1.0
+        # Every batch is converted into this one array: with a fresh one per batch, epochs at batch
+        # size 2048 took 8–11 % longer (presumably because its pages were mapped afresh every time).
+        batch = np.empty((bs, images[0].size), model.dtype)
+
+        for epoch in range(self.epochs_done + 1, config.epochs + 1):
+            epoch_start = time.perf_counter()
+            snapshot = model.params.copy()
+            order = rng.permutation(n)
+            # Batches are gathered through `order` straight from the images (distorted or not):
+            # cheaper than shuffling a copy of the whole set (47 MB for MNIST) every epoch.
+            pixels = augment.distort(images, rng, config.augment).reshape(n, -1)
+            predicted = np.empty(n, np.intp)  # counted once per epoch, not once per batch
+            loss_sum = 0.0
+            for b in range(batches):
+                rows = order[b * bs : (b + 1) * bs]
+                x = np.multiply(pixels.take(rows, axis=0), scale, out=batch[: len(rows)], dtype=model.dtype)
+                y = labels[rows]
+                loss, logits = model.loss_and_gradients(x, y)
+                self.starting_loss = self.starting_loss or loss
+                if not loss < DIVERGED_LOSS:  # also true for NaN
+                    model.params[...] = snapshot
+                    why = f"the loss exploded (NaN, infinite or over {DIVERGED_LOSS:g})"
+                    yield _diverged(epoch, time.perf_counter() - started, config.lr, why)
+                    return
+                lr = learning_rate(config.schedule, config.lr, (epoch - 1 + b / batches) / config.epochs)
+                self.optimizer.step(lr)
+                loss_sum += loss * len(y)
+                predicted[rows] = logits.argmax(axis=1)
+                if (b + 1) % report_every == 0 and b + 1 < batches:
+                    yield BatchProgress(epoch, config.epochs, b + 1, batches, loss_sum / min(n, (b + 1) * bs))
+                if stop is not None and stop.is_set():
+                    yield _stopped(epoch, epoch - 1, time.perf_counter() - started)
+                    return
+            epoch_loss = loss_sum / n
+            if epoch_loss > OVERSHOOT * max(self.starting_loss, math.log(model.layer_sizes[-1])):
+                model.params[...] = snapshot
+                start = self.starting_loss
+                why = f"its average loss {epoch_loss:.2f} is far worse than at the start ({start:.2f})"
+                yield _diverged(epoch, time.perf_counter() - started, config.lr, why)
+                return
+            yield EpochEnd(
+                epoch=epoch,
+                epochs=config.epochs,
+                loss=epoch_loss,
+                train_accuracy=np.count_nonzero(predicted == labels) / n,
+                val_accuracy=model.score(*self.data.validation) if self.data.validation is not None else None,
+                test_accuracy=model.score(*self.data.test) if self.data.test is not None else None,
+                seconds=time.perf_counter() - epoch_start,
+                lr=lr,
+            )
+        yield TrainingEnd(
+            "completed", config.epochs, time.perf_counter() - started, f"trained {config.epochs} epochs"
+        )
+
+
+def train(
+    model: Trainable,
+    images: np.ndarray,
+    labels: np.ndarray,
+    config: TrainConfig,
+    *,
+    validation: LabelledSet | None = None,
+    test: LabelledSet | None = None,
+    stop: threading.Event | None = None,
+) -> Iterator[Event]:
+    """Train `model` in place on uint8 or [0, 1] images, yielding progress as it goes (`NumpyTraining`)."""
+    return NumpyTraining(model, config, TrainingData((images, labels), validation, test)).events(stop)
+
+
+def _diverged(epoch: int, seconds: float, lr: float, why: str) -> TrainingEnd:
+    return TrainingEnd(
+        "diverged",
+        epoch - 1,
+        seconds,
+        f"training diverged in epoch {epoch}: {why}. "
+        f"Try a smaller learning rate than {lr:g}. The model keeps the weights it had before "
+        f"epoch {epoch}.",
+    )
+
+
+def _stopped(epoch: int, epochs_done: int, seconds: float) -> TrainingEnd:
+    return TrainingEnd(
+        "stopped",
+        epochs_done,
+        seconds,
+        f"stopped during epoch {epoch}; the model keeps the weights learned so far",
+    )
