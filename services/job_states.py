@@ -1,0 +1,26 @@
+"""A job's states: one name for each, shared by the runners, the journal and the pages.
+
+    waiting → running → finished | failed
+    waiting → cancelled
+    waiting | running → interrupted   (its server stopped before it ended)
+
+A `StrEnum`, so the journal stores a state as its plain word and reads it back as the member.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class JobState(enum.StrEnum):
+    WAITING = "waiting"  # in the queue, for a worker
+    RUNNING = "running"
+    FINISHED = "finished"  # ended as its training ended (completed, stopped or diverged)
+    FAILED = "failed"  # an error, or its worker died
+    CANCELLED = "cancelled"  # stopped while it waited
+    INTERRUPTED = "interrupted"  # its server stopped while it waited or ran
+
+    @property
+    def unfinished(self) -> bool:
+        """Waiting or running: a live server is responsible for it."""
+        return self in (JobState.WAITING, JobState.RUNNING)
