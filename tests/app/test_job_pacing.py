@@ -8,7 +8,7 @@ from app_driver import open_page
 
 from services.jobs import RUNNING, JobRunner, TrainTask
 from services.runs import RunStore
-from tests.services.test_jobs import ENDLESS, TIMEOUT, wait_for
+from tests.support.jobs import ENDLESS, TIMEOUT, wait_for
 from ui import cache
 from ui.jobs import (
     FIGURES_SECONDS,

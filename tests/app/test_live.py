@@ -17,7 +17,7 @@ from starlette.requests import Request
 
 from services.jobs import FINISHED, RUNNING, JobRunner, TrainTask
 from services.runs import RunStore
-from tests.services.test_jobs import ENDLESS, TIMEOUT, wait_for
+from tests.support.jobs import ENDLESS, TIMEOUT, wait_for
 from ui import live
 from ui.jobs import FIGURES_SECONDS
 from ui.layer_maps import sample

@@ -34,12 +34,10 @@ from services.locations import ROOT
 from services.runs import RunStore
 from services.user_digits import UserDigits
 from services.worker import NICENESS, FineTuneTask, TrainTask, should_keep
+from tests.support.jobs import ENDLESS, ENDLESS_VALUES, TIMEOUT, wait_for
 
-TIMEOUT = 300
 TINY = RunConfig.from_values(dict(hidden=(16,), epochs=2, train_size=500, seed=1))
 SHIPPED_MODEL = ROOT / "models" / "default.npz"
-ENDLESS_VALUES = dict(hidden=(16,), epochs=1000, train_size=2000, batch_size=1, optimizer="sgd", lr=0.01)
-ENDLESS = RunConfig.from_values(ENDLESS_VALUES)
 
 
 @pytest.fixture
@@ -59,15 +57,6 @@ def make_runner(store, tmp_path):
     yield make
     for runner in runners:
         runner.shutdown()
-
-
-def wait_for(condition, what: str, timeout: float = TIMEOUT) -> float:
-    """Poll until `condition()` holds; the seconds it took."""
-    start = time.monotonic()
-    while not condition():
-        assert time.monotonic() - start < timeout, f"timed out waiting for {what}"
-        time.sleep(0.02)
-    return time.monotonic() - start
 
 
 def finished(job: Job) -> bool:
