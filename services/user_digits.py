@@ -9,9 +9,7 @@ Files are read with `allow_pickle=False` and checked like any other input.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import uuid
 import zipfile
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from nn.core.errors import DigitLabError, EmptyImageError, ImageError
+from nn.core.persistence import write_atomically
 
 from . import locations
 
@@ -59,17 +58,9 @@ class UserDigits:
     def add(self, image: np.ndarray, label: int) -> UserDigit:
         """Store a preprocessed digit (from `nn.core.preprocess.mnist_style`) with its label."""
         digit = UserDigit(_new_id(), _check_label(label), _check_image(image, "the digit"))
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, image=digit.image, label=np.uint8(digit.label))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temp, self._path(digit.id))
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_atomically(
+            self._path(digit.id), lambda f: np.savez(f, image=digit.image, label=np.uint8(digit.label))
+        )
         return digit
 
     def all(self) -> list[UserDigit]:

@@ -18,10 +18,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import secrets
 import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from tokenize import TokenError
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -53,7 +55,10 @@ def write_atomically(path: str | Path, write: Callable[[BinaryIO], object]) -> P
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    # Created as open() creates files, so the umask decides who may read it (mkstemp's 0600
+    # would survive the rename: on a shared server nobody else could read a model or an export).
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -159,8 +164,9 @@ def load_model(path: str | Path) -> MLP:
             f"{path} holds data that is not plain arrays ({exc}); "
             "it was not written by Digit Lab and will not be loaded"
         ) from None
-    except (OSError, zipfile.BadZipFile, EOFError, KeyError, MemoryError) as exc:
+    except (OSError, zipfile.BadZipFile, EOFError, KeyError, MemoryError, SyntaxError, TokenError) as exc:
         # MemoryError: a member's header declares an array larger than memory, as no model's does.
+        # SyntaxError, TokenError: a garbled member header, which NumPy parses as a Python literal.
         raise ModelFileError(f"{path} is damaged and cannot be read ({exc})") from None
 
 

@@ -117,6 +117,38 @@ def test_a_write_that_fails_half_way_leaves_the_old_file_intact(
     np.testing.assert_array_equal(load_model(path).params, old.params)
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_a_saved_model_is_as_readable_as_the_umask_makes_new_files(tmp_path: Path, umask: int) -> None:
+    """On a shared server, others may read models as they may read any file their owner makes."""
+    previous = os.umask(umask)
+    try:
+        path = save_model(small_model(), tmp_path / "model.npz")
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_every_garbled_byte_of_an_array_header_is_refused_as_a_damaged_model(tmp_path: Path) -> None:
+    """NumPy parses an .npy header as a Python literal: garbled, it raised tokenize.TokenError."""
+    data = save_model(small_model(), tmp_path / "whole.npz").read_bytes()
+    headers = [i for i in range(len(data)) if data.startswith(b"\x93NUMPY", i)]
+    assert len(headers) == 10  # format, layer_sizes, config, record, then W and b of three layers
+    path = tmp_path / "garbled.npz"
+    for start in headers:
+        for offset in range(10, 80):  # past the magic and the length: the header's own text
+            for value in (ord("("), ord("'"), 0x00, 0xFF):
+                garbled = bytearray(data)
+                garbled[start + offset] = value
+                path.write_bytes(bytes(garbled))
+                try:
+                    load_model(path)
+                except ModelFileError:
+                    continue
+                except Exception as exc:
+                    where = f"byte {offset} of the header at {start} set to {value}"
+                    pytest.fail(f"{where}: {type(exc).__name__}: {exc}")
+
+
 def test_missing_file(tmp_path: Path) -> None:
     expect_refusal(tmp_path / "nope.npz", "does not exist")
 
