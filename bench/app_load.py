@@ -44,8 +44,8 @@ from pathlib import Path
 from nn.core.config import TrainConfig
 from nn.core.persistence import load_model
 from services.runs import RunStore
-from tests.browser.app_server import CHROMIUM_ARGS, ROOT, chromium_path, running_app, server_pid, worker_pids
-from tests.browser.drawing import draw_a_one
+from tests.support.drawing import draw_a_one
+from tests.support.server import CHROMIUM_ARGS, ROOT, chromium_path, running_app, server_pid, worker_pids
 
 ALONE_ROUNDS = 3  # the noisiest figure: a lone run, each time right after the command line's
 EPOCHS = TrainConfig().epochs  # the default run, as a person who just presses Train gets it

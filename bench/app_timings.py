@@ -29,7 +29,7 @@ from PIL import Image
 
 from nn.core.data import load_mnist
 from nn.core.persistence import load_model
-from tests.browser.app_server import CHROMIUM_ARGS, ROOT, SHIPPED_MODEL, chromium_path, running_app
+from tests.support.server import CHROMIUM_ARGS, ROOT, SHIPPED_MODEL, chromium_path, running_app
 from ui.drawing import classify_drawing
 
 DRAWINGS = 50

@@ -6,11 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from app_driver import SHIPPED_MODEL
 
 from nn.core.data import load_mnist
 from nn.core.persistence import load_model
 from services.locations import MODELS_DIR_ENV
+from tests.support.app_driver import SHIPPED_MODEL
 
 
 @pytest.fixture

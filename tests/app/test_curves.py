@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from nn.core.training import EpochEnd
+from tests.support.figures import SVG, drawn
 from ui.curves import BOTTOM, LEFT, RIGHT, TOP, nice_step, training_curves
-
-SVG = "{http://www.w3.org/2000/svg}"
 
 
 def epoch(n: int, loss: float, train: float, held_out: float | None) -> EpochEnd:
@@ -16,25 +15,6 @@ def epoch(n: int, loss: float, train: float, held_out: float | None) -> EpochEnd
         epoch=n, epochs=20, loss=loss, train_accuracy=train, val_accuracy=None,
         test_accuracy=held_out, seconds=0.5, lr=0.1,
     )  # fmt: skip
-
-
-def drawn(svg: str) -> tuple[dict[str, np.ndarray], list[tuple[str, float]], list[tuple[str, float]]]:
-    """Each series' dots (x, y), and the left and right axes' tick labels with their heights."""
-    root = ET.fromstring(svg)
-    series = {
-        g.get("data-series"): np.array(
-            [(float(c.get("cx")), float(c.get("cy"))) for c in g.iter(f"{SVG}circle")]
-        )
-        for g in root.iter(f"{SVG}g")
-    }
-    ticks = [
-        (t.text, float(t.get("y")) - 4, float(t.get("x")))
-        for t in root.iter(f"{SVG}text")
-        if "rotate" not in (t.get("transform") or "")
-    ]
-    left = [(label, y) for label, y, x in ticks if x < LEFT]
-    right = [(label, y) for label, y, x in ticks if x > RIGHT]
-    return series, left, right
 
 
 def read_back(heights: np.ndarray, ticks: list[tuple[str, float]]) -> np.ndarray:

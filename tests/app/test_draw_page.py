@@ -4,10 +4,10 @@ import json
 
 import numpy as np
 import pytest
-from app_driver import button, open_page
 from PIL import Image
-from test_inside_page import values
 
+from tests.support.app_driver import button, open_page
+from tests.support.figures import values
 from ui.drawing import classify_drawing
 
 DRAW = "app_pages/draw.py"

@@ -1,10 +1,8 @@
 """The Inside page without a browser: feature grid, saliency of the chosen digit, distributions."""
 
-import base64
 import json
 
 import numpy as np
-from app_driver import ROOT, SHIPPED_MODEL, open_page_alone
 from plotly.colors import sample_colorscale
 from streamlit.testing.v1 import AppTest
 
@@ -13,26 +11,15 @@ from nn.core.persistence import save_model
 from nn.core.preprocess import mnist_style
 from nn.explain.inside import first_layer_features, tile
 from nn.explain.saliency import saliency
+from tests.support.app_driver import ROOT, SHIPPED_MODEL, open_inside
+from tests.support.figures import values
 from ui.inside import DIVERGING, feature_grid_picture
 
 PAGE = str(ROOT / "app_pages" / "inside.py")
 
 
-def open_inside(model_path, drawn: np.ndarray | None = None) -> AppTest:
-    return open_page_alone(PAGE, model_path, drawn)
-
-
 def figures(app: AppTest) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
-
-
-def values(encoded) -> np.ndarray:
-    """A plotly data array from a figure's JSON: a list, or base64 with dtype (and shape)."""
-    if not isinstance(encoded, dict):
-        return np.asarray(encoded, dtype=float)
-    flat = np.frombuffer(base64.b64decode(encoded["bdata"]), dtype=encoded["dtype"])
-    shape = [int(n) for n in str(encoded.get("shape", len(flat))).split(",")]
-    return flat.reshape(shape)
 
 
 def titled(app: AppTest, start: str) -> dict:

@@ -4,10 +4,9 @@ and how the pages tell the workers to make room for them.
 A real runner with one worker: the first run keeps it busy, so the second waits in the queue.
 """
 
-from app_driver import open_page
-
 from services.jobs import RUNNING, JobRunner, TrainTask
 from services.runs import RunStore
+from tests.support.app_driver import open_page
 from tests.support.jobs import ENDLESS, TIMEOUT, wait_for
 from ui import cache
 from ui.jobs import (

@@ -4,9 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from app_driver import SHIPPED_MODEL
 from plotly.colors import hex_to_rgb
-from test_inside_page import open_inside, values
 
 from nn.core.network import MLP
 from nn.core.persistence import save_model
@@ -20,6 +18,8 @@ from nn.explain.projection import (
     map_sample,
     place,
 )
+from tests.support.app_driver import SHIPPED_MODEL, open_inside
+from tests.support.figures import values
 from ui.layer_maps import (
     CLICKED,
     DIGIT_COLOURS,

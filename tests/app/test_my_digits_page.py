@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
-from app_driver import ROOT, SHIPPED_MODEL, button
 from streamlit.testing.v1 import AppTest
 
 from nn.core.preprocess import mnist_style
 from services.runs import RunStore
 from services.user_digits import UserDigits
+from tests.support.app_driver import ROOT, SHIPPED_MODEL, button
 from ui.session import ACTIVE, FINETUNER
 
 PAGE = str(ROOT / "app_pages" / "my_digits.py")

@@ -4,8 +4,8 @@ import re
 
 import numpy as np
 import pytest
-from app_driver import button, open_page
 
+from tests.support.app_driver import button, open_page
 from ui import browser
 
 

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_driver import ROOT, SHIPPED_MODEL, button, open_page_alone
 from streamlit.testing.v1 import AppTest
-from test_inside_page import values
 
 from nn.core.config import RunConfig
 from nn.core.engine import start_training
@@ -19,6 +17,8 @@ from nn.core.preprocess import mnist_style
 from nn.robustness.adversarial import accuracy_under_attack, attack_one, smallest_flipping_epsilon
 from nn.robustness.calibration import calibrate
 from services.locations import MODELS_DIR_ENV
+from tests.support.app_driver import ROOT, SHIPPED_MODEL, button, open_page_alone
+from tests.support.figures import values
 from ui.robustness import EPSILONS, NOT_SURE, attack_curves, sample
 
 PAGE = str(ROOT / "app_pages" / "robustness.py")

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from app_driver import ROOT, SHIPPED_MODEL, button
 from streamlit.testing.v1 import AppTest
 
 from nn.core.config import TrainConfig
@@ -11,6 +10,7 @@ from nn.core.events import EpochEnd
 from nn.core.network import MLP
 from nn.core.record import ModelRecord
 from services.runs import ACTIVE_POINTER, RunStore
+from tests.support.app_driver import ROOT, SHIPPED_MODEL, button
 from ui import cache
 from ui.session import ACTIVE
 

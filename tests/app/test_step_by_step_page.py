@@ -4,14 +4,14 @@ import json
 
 import numpy as np
 import pytest
-from app_driver import ROOT, SHIPPED_MODEL, button, open_page, open_page_alone
 from streamlit.testing.v1 import AppTest
-from test_inside_page import values
 
 from nn.core.persistence import load_model
 from nn.core.preprocess import mnist_style
 from nn.explain.gradcheck import check_gradients
 from nn.explain.stepwise import largest_changes, neuron_sum, scratch_copy, sgd_steps, softmax_steps, trace
+from tests.support.app_driver import ROOT, SHIPPED_MODEL, button, open_page, open_page_alone
+from tests.support.figures import values
 
 PAGE = str(ROOT / "app_pages" / "step_by_step.py")
 

@@ -4,11 +4,11 @@ import json
 import time
 
 import pytest
-from app_driver import button, open_page
 
 from services.locations import RUNS_DB_ENV
 from services.runs import ACTIVE_POINTER, RUNS, RunStore
 from services.sweeps import HONEST_CHOICE
+from tests.support.app_driver import button, open_page
 from ui import sweeps
 
 TIMEOUT = 300

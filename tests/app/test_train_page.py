@@ -4,14 +4,14 @@ import base64
 
 import numpy as np
 import pytest
-from app_driver import button, open_page
 from streamlit.testing.v1 import AppTest
-from test_curves import drawn
 
 from nn.core.config import MAX_WEIGHTS, PARAMETERS, PRESETS, Kind, RunConfig, TrainConfig
 from nn.core.persistence import load_model
 from nn.explain.inside import first_layer_features
 from services.runs import ACTIVE_POINTER, RUNS
+from tests.support.app_driver import button, open_page
+from tests.support.figures import drawn
 from ui import cache, session
 
 TRAIN_TIMEOUT = 300

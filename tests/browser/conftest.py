@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app_server import CHROMIUM_ARGS, SHIPPED_MODEL, chromium_path, running_app
 
-# Generous: the machine is shared with CPU-heavy jobs, and waits end as soon as the page is ready.
-EXPECT_TIMEOUT_MS = 60_000
+from tests.support.browser import EXPECT_TIMEOUT_MS
+from tests.support.server import CHROMIUM_ARGS, SHIPPED_MODEL, chromium_path, running_app
 
 
 @pytest.fixture(scope="session")

@@ -7,34 +7,17 @@ import time
 
 import numpy as np
 import pytest
-from actions import go_to, set_number
-from drawing import draw_a_one
 from playwright.sync_api import Page, expect
 
 from nn.core.data import load_mnist
 from nn.core.persistence import load_model
 from nn.explain.metrics import confusion_matrix
+from tests.support.browser import CHART_STATE_JS, go_to, set_number
+from tests.support.drawing import draw_a_one
 
 pytestmark = pytest.mark.browser
 
 RUN_TIMEOUT_S = 180
-CHART_STATE_JS = """() => {
-    // While a run trains, the Train page's progress and figures are a component with a shadow
-    // root of its own; once it has ended, Streamlit draws the figures.
-    const roots = [document, ...[...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)];
-    const find = (selector) => roots.map(root => root.querySelector(selector)).find(Boolean);
-    const curves = find('img[src^="data:image/svg+xml"]');
-    const text = curves ? atob(curves.src.split(',')[1]) : null;
-    const svg = text ? new DOMParser().parseFromString(text, 'image/svg+xml') : null;
-    const bar = find('[role=progressbar]');
-    return {
-        points: svg ? svg.querySelector('g[data-series="loss"] polyline').points.numberOfItems : 0,
-        running: bar !== undefined,
-        pictures: roots.flatMap(root => [...root.querySelectorAll('img[src^="data:image/png"]')]).length,
-        // The words above the bar and the numbers below it.
-        progress: bar ? `${bar.previousElementSibling.innerText} ${bar.nextElementSibling.innerText}` : null,
-    };
-}"""
 
 
 def choose_tiny_network(page: Page, epochs: int) -> None:

@@ -9,13 +9,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from actions import go_to, set_number
-from app_server import running_app, worker_pids
-from conftest import EXPECT_TIMEOUT_MS
 from playwright.sync_api import Browser, Page, expect
-from test_app_in_browser import CHART_STATE_JS
 
 from nn.core.persistence import load_model
+from tests.support.browser import CHART_STATE_JS, EXPECT_TIMEOUT_MS, go_to, set_number
+from tests.support.server import running_app, worker_pids
 
 pytestmark = pytest.mark.browser
 

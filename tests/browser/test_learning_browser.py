@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from actions import go_to
-from drawing import draw_a_one
 from playwright.sync_api import Page, expect
+
+from tests.support.browser import go_to
+from tests.support.drawing import draw_a_one
 
 pytestmark = pytest.mark.browser
 

@@ -9,14 +9,13 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 import pytest
-from actions import go_to
-from drawing import draw_a_one
 from playwright.sync_api import Page, expect
-from test_runs_browser import upload
 
 from nn.core.data import load_mnist
 from nn.core.network import as_batch
 from nn.core.persistence import load_model
+from tests.support.browser import go_to, upload
+from tests.support.drawing import draw_a_one
 
 pytestmark = pytest.mark.browser
 

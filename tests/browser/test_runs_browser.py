@@ -12,8 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from actions import go_to
-from drawing import draw_a_one
 from playwright.sync_api import Page, expect
 
 from nn.core.config import TrainConfig
@@ -22,6 +20,8 @@ from nn.core.network import MLP
 from nn.core.persistence import load_model
 from nn.core.record import ModelRecord
 from services.runs import RunStore
+from tests.support.browser import go_to, upload
+from tests.support.drawing import draw_a_one
 
 pytestmark = pytest.mark.browser
 
@@ -54,14 +54,6 @@ def test_ticking_two_runs_lays_their_curves_over_each_other(page: Page, app_url:
     # one line per run on each of the two panels (loss, accuracy), one legend entry per run
     expect(chart.locator("g.trace.scatter")).to_have_count(4)
     expect(chart.locator("text.legendtext")).to_have_text(names[::-1])  # as listed: newest first
-
-
-def upload(page: Page, path: Path) -> None:
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
-    # wait until this file (not the one before it) has reached the server
-    expect(page.get_by_test_id("stFileChipName")).to_have_text(path.name)
-    expect(page.get_by_test_id("stFileChipIconSpinner")).to_have_count(0)
-    page.get_by_role("button", name="Add to runs").click()
 
 
 def test_upload_is_validated_and_a_run_downloads_as_the_same_model(

@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from app_server import ROOT, free_port, wait_until_healthy
+from tests.support.server import ROOT, free_port, wait_until_healthy
 
 LISTEN = "0A"  # the socket state in /proc/net/tcp*
 

@@ -6,8 +6,9 @@ import re
 import time
 
 import pytest
-from actions import set_number
 from playwright.sync_api import Page, expect
+
+from tests.support.browser import set_number
 
 pytestmark = pytest.mark.browser
 SWEEP_TIMEOUT_S = 300

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_gradients import numerical_gradient, relative_error
 
 from nn import MLP
 from nn.core.data import robustness_sample
@@ -19,6 +18,7 @@ from nn.robustness.adversarial import (
     pgd,
     smallest_flipping_epsilon,
 )
+from tests.support.gradients import numerical_gradient, relative_error
 
 EPSILONS = [0.0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3]
 

@@ -7,40 +7,15 @@ missing, a transpose is wrong or a factor of the batch size is lost.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pytest
 
 from nn import MLP, ConfigError
 from nn.core.layers import Dense, ReLU
 from nn.core.losses import cross_entropy, softmax
+from tests.support.gradients import numerical_gradient, relative_error
 
-EPS = 1e-6
 TOLERANCE = 1e-6
-
-
-def numerical_gradient(f: Callable[[], float], x: np.ndarray, indices=None) -> np.ndarray:
-    """Central differences of f() with respect to the entries of x (changed in place, then restored)."""
-    flat = x.reshape(-1)  # a view: writing to it moves what f() reads
-    indices = range(flat.size) if indices is None else indices
-    grad = np.zeros(len(indices))
-    for k, i in enumerate(indices):
-        saved = flat[i]
-        flat[i] = saved + EPS
-        plus = f()
-        flat[i] = saved - EPS
-        minus = f()
-        flat[i] = saved
-        grad[k] = (plus - minus) / (2 * EPS)
-    return grad
-
-
-def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
-    analytic, numeric = np.ravel(analytic), np.ravel(numeric)
-    scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
-    assert scale > 0, "both gradients are zero: the check would prove nothing"
-    return float(np.linalg.norm(analytic - numeric) / scale)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Driving the whole app with AppTest: open a page, find a button."""
+"""Driving the app with AppTest: open the whole app on a page, or one page alone; find a button."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Button
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_MODEL = ROOT / "models" / "default.npz"
@@ -21,7 +22,8 @@ def open_page(page: str) -> AppTest:
     return app
 
 
-def button(app: AppTest, label: str):
+def button(app: AppTest, label: str) -> Button:
+    """The first button labelled `label` (fails when there is none)."""
     return next(b for b in app.button if b.label == label)
 
 
@@ -39,3 +41,8 @@ def open_page_alone(
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     return app
+
+
+def open_inside(model_path: Path, drawn: np.ndarray | None = None) -> AppTest:
+    """The Inside the network page alone, `model_path` active and `drawn` as the Draw page's digit."""
+    return open_page_alone(ROOT / "app_pages" / "inside.py", model_path, drawn)

@@ -1,4 +1,5 @@
-"""What a person does in the app, for the browser tests: moving between pages, typing settings.
+"""What a person does in the app and sees of it, for the browser tests: moving between pages,
+typing settings, uploading a file, reading the Train page's progress and figures.
 
 Each action first waits until the app has finished its script run (or fragment run). A person
 typing into a sidebar that is being redrawn can lose what they typed too, but a test should
@@ -8,9 +9,12 @@ fail on the app, never on its own timing.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+# Generous: the machine is shared with CPU-heavy jobs, and waits end as soon as the page is ready.
+EXPECT_TIMEOUT_MS = 60_000
 # Far longer than a page switch takes even on a loaded machine (under 2 s), far shorter than the
 # minute a test waits for anything.
 SECOND_CLICK_AFTER_MS = 15_000
@@ -48,3 +52,31 @@ def go_to(page: Page, link: str, heading: str) -> None:
         warnings.warn(f"a click on the sidebar's {link!r} had no effect in 15 s; clicked again", stacklevel=2)
         page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
         expect(target).to_be_visible()
+
+
+def upload(page: Page, path: Path) -> None:
+    """Drop `path` on the Compare runs page's uploader and press "Add to runs" once it has arrived."""
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    # wait until this file (not the one before it) has reached the server
+    expect(page.get_by_test_id("stFileChipName")).to_have_text(path.name)
+    expect(page.get_by_test_id("stFileChipIconSpinner")).to_have_count(0)
+    page.get_by_role("button", name="Add to runs").click()
+
+
+CHART_STATE_JS = """() => {
+    // While a run trains, the Train page's progress and figures are a component with a shadow
+    // root of its own; once it has ended, Streamlit draws the figures.
+    const roots = [document, ...[...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)];
+    const find = (selector) => roots.map(root => root.querySelector(selector)).find(Boolean);
+    const curves = find('img[src^="data:image/svg+xml"]');
+    const text = curves ? atob(curves.src.split(',')[1]) : null;
+    const svg = text ? new DOMParser().parseFromString(text, 'image/svg+xml') : null;
+    const bar = find('[role=progressbar]');
+    return {
+        points: svg ? svg.querySelector('g[data-series="loss"] polyline').points.numberOfItems : 0,
+        running: bar !== undefined,
+        pictures: roots.flatMap(root => [...root.querySelectorAll('img[src^="data:image/png"]')]).length,
+        // The words above the bar and the numbers below it.
+        progress: bar ? `${bar.previousElementSibling.innerText} ${bar.nextElementSibling.innerText}` : null,
+    };
+}"""

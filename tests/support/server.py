@@ -1,6 +1,6 @@
 """Running the real app for a browser: `streamlit run` on a free localhost port, and Chromium.
 
-Used by the browser tests and by `bench/app_timings.py`, so both measure the same thing.
+Used by the browser tests and by `bench.app_timings` and `bench.app_load`, so all measure the same thing.
 """
 
 from __future__ import annotations
