@@ -142,6 +142,12 @@ def reason(error: OSError) -> str:
 
 def load_model(path: str | Path) -> MLP:
     """Read a model saved by `save_model`, or raise `ModelFileError` saying what is wrong."""
+    return _model_from_arrays(path, read_arrays(path))
+
+
+def read_arrays(path: str | Path) -> dict[str, np.ndarray]:
+    """The plain arrays of an `.npz` file (a model, or a checkpoint holding one), never unpickled;
+    `ModelFileError` saying why when the file is missing, too large, damaged or not plain arrays."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"model file {path} does not exist")
@@ -156,9 +162,7 @@ def load_model(path: str | Path) -> MLP:
     try:
         _check_unpacked_size(path)
         with np.load(path, allow_pickle=False) as archive:
-            return _model_from_arrays(path, {key: archive[key] for key in archive.files})
-    except ModelFileError:
-        raise
+            return {key: archive[key] for key in archive.files}
     except ValueError as exc:  # what NumPy raises for pickled members with allow_pickle=False
         raise ModelFileError(
             f"{path} holds data that is not plain arrays ({exc}); "

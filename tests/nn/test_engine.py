@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
+from nn.core.checkpoint import STATE, CheckpointError, load_checkpoint, save_checkpoint
 from nn.core.config import ModelConfig, RunConfig, TrainConfig
 from nn.core.engine import ENGINES, Engine, start_training
 from nn.core.events import EpochEnd, TrainingEnd
@@ -69,3 +72,57 @@ def test_the_numpy_engine_builds_the_configured_network_and_trains_it_through_th
     ends = [e for e in training.events() if isinstance(e, TrainingEnd)]
     assert ends == [training.result] and training.result.status == "completed"
     assert training.model is model and model.record.epochs_done == 3 and model.score(*data.test) > 0.7
+
+
+def test_a_checkpoint_file_carries_a_training_across_processes_bit_for_bit(mnist, tmp_path) -> None:
+    run_config = config(optimizer="adam", lr=0.003, augment="affine")
+    straight = start_training(run_config, mnist)
+    for _ in straight.events():
+        pass
+    first = start_training(run_config, mnist)
+    for event in first.events():
+        if isinstance(event, EpochEnd) and event.epoch == 2:
+            save_checkpoint(first.model, first.state(), tmp_path / "run.ckpt.npz")
+            break
+    checkpoint = load_checkpoint(tmp_path / "run.ckpt.npz")
+    resumed = ENGINES["numpy"].start(
+        checkpoint.model, run_config.training, TrainingData.for_run(SMALL.training, mnist)
+    )
+    resumed.restore(checkpoint.state)
+    for _ in resumed.events():
+        pass
+    np.testing.assert_array_equal(resumed.model.params, straight.model.params)
+    assert figures(list(resumed.model.record.history)) == figures(list(straight.model.record.history))
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda entries: entries.pop("rng"), "must hold exactly"),
+        (lambda entries: entries.update(rng={"bit_generator": "PCG64", "state": "x"}), "rng"),
+        (lambda entries: entries.update(epochs_done=99), "99 epochs done of 3"),
+        (lambda entries: entries.update(steps=-1), "steps"),
+        (lambda entries: entries.update(config={"lr": "fast"}), "config"),
+        (
+            lambda entries: entries.update(optimizer="sgd") or entries["config"].update(optimizer="sgd"),
+            "exactly",
+        ),
+        (lambda entries: entries["config"].update(optimizer="sgd"), "an? sgd optimizer keeps 0 averages"),
+    ],
+)
+def test_a_damaged_checkpoint_is_refused_in_words(mnist, tmp_path, change, words: str) -> None:
+    training = start_training(config(optimizer="momentum"), mnist)
+    path = save_checkpoint(training.model, training.state(), tmp_path / "good.npz")
+    arrays = dict(np.load(path))
+    entries = json.loads(str(arrays[STATE]))
+    change(entries)
+    arrays[STATE] = np.array(json.dumps(entries))
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(CheckpointError, match=words):
+        load_checkpoint(tmp_path / "bad.npz")
+
+
+def test_a_checkpoint_that_is_not_a_file_of_ours_is_refused(tmp_path) -> None:
+    (tmp_path / "junk.npz").write_bytes(b"not a zip at all")
+    with pytest.raises(CheckpointError, match="cannot be used"):
+        load_checkpoint(tmp_path / "junk.npz")
