@@ -4,9 +4,9 @@ python -m digitlab sweep --lr 0.01 0.03 0.1 --hidden 64 --hidden 128 64 --epochs
 python -m digitlab sweep --preset best --lr 0.03 0.05 --augment none pen --val-size 10000 --epochs 10
 python -m digitlab sweep --batch-size 32 128 512 --val-size 5000 --scheduler tcp://10.0.0.5:8786
 
-Every flag of `digitlab train` takes several values here, built from `nn.core.config.PARAMETERS` by kind
-alone (`FLAGS`); a widths flag (`--hidden`) is repeated instead, once per architecture. A
-parameter given several values is swept (one to three of them); every
+Every flag of `digitlab train` takes several values here, built from `nn.core.config.PARAMETERS`
+by kind alone (`Parameter.sweep_flag_options`); a widths flag (`--hidden`) is repeated instead,
+once per architecture. A parameter given several values is swept (one to three of them); every
 combination is one run, trained in this machine's worker pool (or on a Dask cluster with
 `--scheduler` or DIGITLAB_DASK_SCHEDULER) and recorded in the run store, where the app's Sweeps
 page shows it too. The runs are ranked by validation accuracy, and only the best one's test
@@ -18,24 +18,21 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
 
-from nn.core.config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, Kind, Parameter, RunConfig
+from nn.core.config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, RunConfig
 from nn.core.errors import DigitLabError
 from services import locations
 from services.jobs import FAILED, JobRunner, Runner
+from services.sweep_store import SweepStore
 from services.sweeps import (
     HONEST_CHOICE,
     INTERRUPTED,
     MAX_AXES,
-    NOT_SWEPT,
     Axis,
     Grid,
     Row,
     Sweep,
     config_for,
-    show,
     start,
 )
 
@@ -43,23 +40,6 @@ from .train import stop_on_ctrl_c
 
 POLL_SECONDS = 0.2
 SWEEP_THEM = "; several values: sweep them"
-
-# argparse's options for a flag of each kind of parameter, given the parameter and its flag:
-# every flag takes several values. A widths value is itself several numbers, so its flag is
-# repeated instead, once per value.
-FLAGS: dict[Kind, Callable[[Parameter, str], dict[str, Any]]] = {
-    Kind.INT: lambda spec, flag: {"type": int, "nargs": "+"},
-    Kind.FLOAT: lambda spec, flag: {"type": float, "nargs": "+"},
-    Kind.CHOICE: lambda spec, flag: {"choices": spec.choices, "nargs": "+"},
-    Kind.WIDTHS: lambda spec, flag: {
-        "type": int,
-        "nargs": "+",
-        "action": "append",
-        "metavar": "WIDTH",
-        "help": f"{spec.help}; repeat the flag for each architecture to sweep, e.g. {flag} 64 {flag} 128 64",
-    },
-    Kind.OPTIONAL_INT: lambda spec, flag: {"type": int, "nargs": "+"},
-}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,14 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="presets: "
         + "; ".join(f"{name} — {text}" for name, text in PRESET_DESCRIPTIONS.items())
         + ". Not sweepable: "
-        + "; ".join(f"{name} ({why})" for name, why in NOT_SWEPT.items())
+        + "; ".join(f"{spec.name} ({spec.not_swept})" for spec in PARAMETERS.values() if not spec.sweepable)
         + ". Exit status: 0 if every run trained, 1 if any failed or diverged, 2 for bad flags, "
         "130 if interrupted.",
     )
     parser.add_argument("--preset", choices=PRESETS, help="the recipe that unswept parameters come from")
-    for name, spec in PARAMETERS.items():
-        flag = "--" + name.replace("_", "-")
-        parser.add_argument(flag, **{"help": spec.help + SWEEP_THEM} | FLAGS[spec.kind](spec, flag))
+    for spec in PARAMETERS.values():
+        parser.add_argument(spec.flag, **{"help": spec.help + SWEEP_THEM} | spec.sweep_flag_options())
     parser.add_argument(
         "--scheduler",
         metavar="tcp://HOST:8786",
@@ -107,13 +86,13 @@ def grid_from_args(args: argparse.Namespace, argv: list[str]) -> Grid:
         values = getattr(args, name)
         if values is None:
             continue
-        values = tuple(tuple(v) for v in values) if spec.kind is Kind.WIDTHS else tuple(values)
+        values = tuple(spec.read(value) for value in values)
         if len(values) == 1:
             fixed[name] = values[0]
         else:
             axes.append(Axis(name, values))
     flags = [arg.split("=")[0] for arg in argv]
-    axes.sort(key=lambda axis: flags.index("--" + axis.name.replace("_", "-")))
+    axes.sort(key=lambda axis: flags.index(PARAMETERS[axis.name].flag))
     base = config_for(PRESETS[args.preset] if args.preset else RunConfig(), fixed)
     if not axes:
         raise DigitLabError(
@@ -151,7 +130,7 @@ def table(view_rows: list[Row], names: tuple[str, ...]) -> str:
         lines.append(
             [
                 str(rank),
-                *(show(row.point[n]) for n in names),
+                *(PARAMETERS[n].show(row.point[n]) for n in names),
                 f"{row.val_accuracy:.2%}" if row.val_accuracy is not None else "—",
                 str(len(row.history)),
                 f"{run.seconds:.0f} s" if run and run.seconds is not None else "—",
@@ -192,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        sweep = start(grid, runner, runner.store, args.name)
+        sweep = start(grid, runner, SweepStore(runner.store.path), args.name)
         print(f"sweep {sweep.id}: {grid.describe()} on {runner.place}", flush=True)
         cancelled = watch(sweep)
     except KeyboardInterrupt:

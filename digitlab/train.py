@@ -7,7 +7,8 @@ python -m digitlab train --hidden 256 128 --epochs 5 --save models/mine.npz
 python -m digitlab train --batch-size 1 --optimizer sgd --lr 0.01 --train-size 5000
 
 Every hyper-parameter in `nn.core.config.PARAMETERS` becomes a flag, shaped by its kind alone
-(`FLAGS`); the values are split into the run's ModelConfig and TrainConfig by `RunConfig`.
+(`Parameter.flag_options`); the values are split into the run's ModelConfig and TrainConfig by
+`RunConfig`.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-from nn.core.config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, Kind, Parameter, RunConfig
+from nn.core.config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, RunConfig
 from nn.core.data import load_mnist
 from nn.core.engine import start_training
 from nn.core.errors import DigitLabError
@@ -31,20 +31,6 @@ from nn.core.network import MLP
 from nn.core.persistence import check_writable, reason, save_model
 from nn.core.training import BatchProgress, EpochEnd, Event, TrainingEnd
 from services.runs import Run, RunStore
-
-# argparse's options for a flag of each kind of parameter, given the parameter and its default.
-FLAGS: dict[Kind, Callable[[Parameter, Any], dict[str, Any]]] = {
-    Kind.INT: lambda spec, default: {"type": int},
-    Kind.FLOAT: lambda spec, default: {"type": float},
-    Kind.CHOICE: lambda spec, default: {"choices": spec.choices},
-    Kind.WIDTHS: lambda spec, default: {
-        "type": int,
-        "nargs": "+",
-        "metavar": "WIDTH",
-        "default": list(default),
-    },
-    Kind.OPTIONAL_INT: lambda spec, default: {"type": int, "metavar": "N"},
-}
 
 
 def build_parser(defaults: RunConfig | None = None) -> argparse.ArgumentParser:
@@ -62,8 +48,9 @@ def build_parser(defaults: RunConfig | None = None) -> argparse.ArgumentParser:
     )
     for name, spec in PARAMETERS.items():
         default = values[name]
-        options = {"help": f"{spec.help} (default: {_show(spec, default)})", "default": default}
-        parser.add_argument("--" + name.replace("_", "-"), **options | FLAGS[spec.kind](spec, default))
+        # The default as argparse would give it, so a flag left out and one given read alike.
+        options = {"help": f"{spec.help} (default: {spec.typed(default)})", "default": spec.to_json(default)}
+        parser.add_argument(spec.flag, **options | spec.flag_options())
     parser.add_argument("--save", type=Path, metavar="PATH", help="write the trained model to this .npz file")
     return parser
 
@@ -74,12 +61,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     early.add_argument("--preset")
     preset = early.parse_known_args(argv)[0].preset
     return build_parser(PRESETS.get(preset)).parse_args(argv)
-
-
-def _show(spec: Parameter, default: object) -> str:
-    if default is None:
-        return spec.unset
-    return " ".join(map(str, default)) if isinstance(default, (list, tuple)) else str(default)
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:

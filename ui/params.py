@@ -1,8 +1,9 @@
 """The Train page's sidebar: a preset, then one control per hyper-parameter from `PARAMETERS`.
 
-Labels, steps, limits and explanations come from `nn.core.config.PARAMETERS`, and each parameter's
-kind picks its control (`CONTROLS`), so the sidebar, the command line and the validation
-always agree and no parameter is special-cased by name. Parameters marked `advanced` sit under
+Labels, steps, limits (the app's own where it offers less than the engine takes, as
+`app_max_layers`) and explanations come from `nn.core.config.PARAMETERS`, and each parameter's
+kind picks its control (`CONTROLS`), so the sidebar, the command line and the validation always
+agree and no parameter is special-cased by name. Parameters marked `advanced` sit under
 "More settings". Choosing a preset writes its values into the controls, which then stay free to
 edit. Each control reserves a slot beneath it; once every value is read, `RunConfig.problems()`
 fills the slot of each offending control with its message, so an invalid combination is
@@ -12,13 +13,13 @@ explained where it can be fixed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
 from nn.core.config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, Kind, Parameter, RunConfig
 
-MAX_HIDDEN_LAYERS = 6  # a UI choice: deeper plain MLPs teach little more and train slowly here
 EXTRA_LAYER_WIDTH = 32  # the width of a layer added with the count control
 LAYER_COUNT_HELP = "how many layers sit between the 784 pixels and the 10 digit scores"
 DEFAULT_PRESET = "default"
@@ -43,7 +44,7 @@ def hyperparameter_sidebar() -> tuple[RunConfig, dict[str, str]]:
         main, more = st.container(), st.expander("More settings")
         for spec in PARAMETERS.values():
             with more if spec.advanced else main:
-                values[spec.name], slots[spec.name] = CONTROLS[spec.kind](spec), st.empty()
+                values[spec.name], slots[spec.name] = CONTROLS[spec.kind].draw(spec), st.empty()
     config = RunConfig.from_values(values)
     problems = config.problems()
     for name, message in problems.items():
@@ -61,11 +62,7 @@ def _state(config: RunConfig) -> dict[str, object]:
     state: dict[str, object] = {}
     for name, value in config.values().items():
         spec = PARAMETERS[name]
-        if spec.kind is Kind.WIDTHS:
-            state[_key(spec, "count")] = len(value)
-            state |= {_key(spec, i): width for i, width in enumerate(value)}
-        else:
-            state[_key(spec)] = value
+        state |= CONTROLS[spec.kind].state(spec, value)
     return state
 
 
@@ -111,9 +108,19 @@ def _float(spec: Parameter) -> float:
     return _number(spec, float, format="%g")
 
 
+def _one_key(spec: Parameter, value: object) -> dict[str, object]:
+    return {_key(spec): value}
+
+
+def _widths_keys(spec: Parameter, value: tuple[int, ...]) -> dict[str, object]:
+    return {_key(spec, "count"): len(value)} | {_key(spec, i): width for i, width in enumerate(value)}
+
+
 def _widths(spec: Parameter) -> tuple[int, ...]:
     """A count, then one width control per layer."""
-    count = st.number_input(spec.label, 1, MAX_HIDDEN_LAYERS, key=_key(spec, "count"), help=LAYER_COUNT_HELP)
+    count = st.number_input(
+        spec.label, 1, spec.app_max_layers, key=_key(spec, "count"), help=LAYER_COUNT_HELP
+    )
     widths = []
     for i in range(int(count)):
         st.session_state.setdefault(_key(spec, i), EXTRA_LAYER_WIDTH)
@@ -130,11 +137,18 @@ def _widths(spec: Parameter) -> tuple[int, ...]:
     return tuple(int(w) for w in widths)
 
 
-# The control drawn for each kind of parameter; it returns the value the control holds.
-CONTROLS: dict[Kind, Callable[[Parameter], Any]] = {
-    Kind.INT: _int,
-    Kind.FLOAT: _float,
-    Kind.CHOICE: _choice,
-    Kind.WIDTHS: _widths,
-    Kind.OPTIONAL_INT: _optional_int,
+@dataclass(frozen=True)
+class Control:
+    """The sidebar's control for one kind of parameter."""
+
+    draw: Callable[[Parameter], Any]  # draws it; returns the value it holds
+    state: Callable[[Parameter, Any], dict[str, object]]  # its session-state values showing a value
+
+
+CONTROLS: dict[Kind, Control] = {
+    Kind.INT: Control(_int, _one_key),
+    Kind.FLOAT: Control(_float, _one_key),
+    Kind.CHOICE: Control(_choice, _one_key),
+    Kind.WIDTHS: Control(_widths, _widths_keys),
+    Kind.OPTIONAL_INT: Control(_optional_int, _one_key),
 }

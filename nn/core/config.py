@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
@@ -40,6 +41,8 @@ MAX_HIDDEN_LAYERS = 32  # far deeper than a plain MLP can be trained without nor
 # 50 million weights is 200 MB of float32 parameters, times four with Adam's moments and the
 # gradient: beyond that a laptop runs out of memory long before the network learns anything.
 MAX_WEIGHTS = 50_000_000
+# Why a sweep keeps a parameter fixed: its runs are ranked on held-out images, the same for all.
+_CHOOSES_HELD_OUT = "it decides which images are held out for validation"
 
 
 class Group(enum.Flag):
@@ -50,7 +53,7 @@ class Group(enum.Flag):
 
 
 class Kind(enum.Enum):
-    """The kind of value a parameter takes: what checks it, what flag and control it gets."""
+    """The kind of value a parameter takes; `KINDS` says how each is read, checked and shown."""
 
     INT = "a whole number"
     FLOAT = "a number"
@@ -61,7 +64,10 @@ class Kind(enum.Enum):
 
 @dataclass(frozen=True)
 class Parameter:
-    """How one hyper-parameter may be set, and what it means to a person."""
+    """How one hyper-parameter may be set, what it means to a person, and how a sweep treats it.
+
+    Its methods do what its kind does (`KINDS`), with this parameter's limits and choices.
+    """
 
     name: str
     group: Group
@@ -73,14 +79,81 @@ class Parameter:
     step: float | None = None  # how far the app's +/- buttons move it
     choices: tuple[str, ...] | None = None
     unset: str | None = None  # OPTIONAL_INT: what leaving it unset means, e.g. "all"
+    max_layers: int | None = None  # WIDTHS: the most layers a network may have
+    app_max_layers: int | None = None  # WIDTHS: the most the app's sidebar offers (fewer)
     advanced: bool = False  # the app tucks it away under "More settings"
+    not_swept: str | None = None  # why a sweep may not vary it; None if it may
+    suggested_values: tuple[Any, ...] = ()  # a sensible first sweep of it, offered by the sweep form
+    swept_by_default: bool = False  # the sweep form starts with it chosen
+
+    @property
+    def sweepable(self) -> bool:
+        return self.not_swept is None
+
+    @property
+    def flag(self) -> str:
+        """Its command-line flag, e.g. --batch-size."""
+        return "--" + self.name.replace("_", "-")
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with `value` for this parameter, in words; None when nothing is."""
+        return KINDS[self.kind].check(self, value)
+
+    def read(self, raw: Any) -> Any:
+        """One value, in the type its config holds, from a typed word (a widths value: its
+        words), a flag's value or JSON; raises ValueError if it is none. Not checked: `problem`."""
+        return KINDS[self.kind].read(raw)
+
+    def parse(self, text: str) -> tuple[Any, ...]:
+        """Values typed in one box (a sweep's), each `read`; no words, no values."""
+        return KINDS[self.kind].parse(text)
+
+    def show(self, value: Any) -> str:
+        """A value as a person writes it: 0.03, 128-64, adam."""
+        return KINDS[self.kind].show(value)
+
+    def text(self, values: tuple[Any, ...]) -> str:
+        """Values as a sweep's box offers them, which `parse` reads back: "64, 128 64"."""
+        return KINDS[self.kind].text(values)
+
+    def typed(self, value: Any) -> str:
+        """A value as typed after its flag (128 64, 0.0), or what leaving it unset means."""
+        return self.unset if value is None else KINDS[self.kind].typed(value)
+
+    def to_json(self, value: Any) -> Any:
+        """A plain JSON value (layer widths as a list), as argparse also gives it."""
+        return KINDS[self.kind].to_json(value)
+
+    def from_json(self, value: Any) -> Any:
+        """The inverse of `to_json`, leaving anything else as it is for `problem` to judge."""
+        return KINDS[self.kind].from_json(value)
+
+    def flag_options(self) -> dict[str, Any]:
+        """argparse's options for its flag taking one value (`digitlab train`)."""
+        return KINDS[self.kind].flag(self)
+
+    def sweep_flag_options(self) -> dict[str, Any]:
+        """argparse's options for its flag taking several values (`digitlab sweep`)."""
+        return KINDS[self.kind].sweep_flag(self)
+
+    def values_in_words(self) -> str:
+        """What `parse` takes, in words: "whole numbers", "choices among sgd, momentum, adam"."""
+        return KINDS[self.kind].values_in_words.format(choices=", ".join(self.choices or ()))
 
 
 PARAMETERS: dict[str, Parameter] = {
     p.name: p
     for p in (
         Parameter(
-            "epochs", Group.TRAINING, Kind.INT, "Epochs", "passes over the training set", 1, 1000, step=1
+            "epochs",
+            Group.TRAINING,
+            Kind.INT,
+            "Epochs",
+            "passes over the training set",
+            1,
+            1000,
+            step=1,
+            suggested_values=(5, 10, 20),
         ),
         Parameter(
             "hidden",
@@ -91,6 +164,10 @@ PARAMETERS: dict[str, Parameter] = {
             1,
             MAX_LAYER_WIDTH,
             step=16,
+            max_layers=MAX_HIDDEN_LAYERS,
+            # The sidebar offers fewer: deeper plain MLPs teach little more and train slowly here.
+            app_max_layers=6,
+            suggested_values=((64,), (128, 64), (256, 128)),
         ),
         Parameter(
             "lr",
@@ -101,6 +178,8 @@ PARAMETERS: dict[str, Parameter] = {
             1e-7,
             10.0,
             step=0.01,
+            suggested_values=(0.01, 0.03, 0.1),
+            swept_by_default=True,  # the one a learner meets first, and the one that matters most
         ),
         Parameter(
             "batch_size",
@@ -111,6 +190,7 @@ PARAMETERS: dict[str, Parameter] = {
             1,
             MNIST_TRAIN_SIZE,
             step=16,
+            suggested_values=(32, 128, 512),
         ),
         Parameter(
             "optimizer",
@@ -130,6 +210,7 @@ PARAMETERS: dict[str, Parameter] = {
             0.999,
             step=0.05,
             advanced=True,
+            suggested_values=(0.5, 0.9, 0.95),
         ),
         Parameter(
             "weight_decay",
@@ -141,6 +222,7 @@ PARAMETERS: dict[str, Parameter] = {
             1.0,
             step=1e-4,
             advanced=True,
+            suggested_values=(0.0, 0.0001, 0.001),
         ),
         Parameter(
             "schedule",
@@ -180,6 +262,7 @@ PARAMETERS: dict[str, Parameter] = {
             0,
             2**32 - 1,
             step=1,
+            not_swept=_CHOOSES_HELD_OUT,
         ),
         Parameter(
             "train_size",
@@ -191,6 +274,7 @@ PARAMETERS: dict[str, Parameter] = {
             MNIST_TRAIN_SIZE,
             step=1000,
             unset="all",
+            not_swept=_CHOOSES_HELD_OUT,
         ),
         Parameter(
             "val_size",
@@ -202,6 +286,7 @@ PARAMETERS: dict[str, Parameter] = {
             30_000,
             step=1000,
             advanced=True,
+            not_swept="it is the validation split itself",
         ),
         Parameter(
             "dtype",
@@ -244,7 +329,7 @@ class _Settings(_Checked):
         """Every invalid parameter mapped to a message a person understands."""
         found: dict[str, str] = {}
         for spec in parameters(self.group):
-            message = CHECKS[spec.kind](spec, getattr(self, spec.name))
+            message = spec.problem(getattr(self, spec.name))
             if message:
                 found[spec.name] = message
         return found | self._combination_problems(found)
@@ -255,11 +340,7 @@ class _Settings(_Checked):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values: widths as a list."""
-        return {
-            spec.name: list(value) if spec.kind is Kind.WIDTHS else value
-            for spec in parameters(self.group)
-            for value in [getattr(self, spec.name)]
-        }
+        return {spec.name: spec.to_json(getattr(self, spec.name)) for spec in parameters(self.group)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -273,7 +354,7 @@ class _Settings(_Checked):
         unknown = set(data) - set(known)
         if unknown:
             raise ConfigError({name: f"is not a {cls.__name__} parameter" for name in sorted(unknown)})
-        return cls(**{name: _from_json(known[name], value) for name, value in data.items()})
+        return cls(**{name: known[name].from_json(value) for name, value in data.items()})
 
 
 @dataclass(frozen=True)
@@ -405,7 +486,52 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
 }
 
 
-# -- checking a value, by its kind -------------------------------------------------------------
+# -- each kind of value: read, checked, shown, asked for ---------------------------------------
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """Everything that differs between kinds of value, in one place.
+
+    A parameter's `Parameter` methods call these with its limits and choices; the command line's
+    flags, the sweep's values and the app's checks all go through them, so a kind added here is
+    read, checked and shown the same way everywhere. (The app's controls, being Streamlit's, are
+    chosen by kind in `ui.params`.)
+    """
+
+    check: Callable[[Parameter, Any], str | None]  # what is wrong with a value, or None
+    read: Callable[[Any], Any]  # one value from a word (a composite one: its words) or JSON
+    show: Callable[[Any], str]  # one value, for a person
+    flag: Callable[[Parameter], dict[str, Any]]  # argparse's options for one value
+    sweep_flag: Callable[[Parameter], dict[str, Any]]  # argparse's options for several values
+    values_in_words: str  # what a sweep's box takes; {choices} is filled in
+    separated_by: str = "commas"  # how values are typed apart in a sweep's box
+    composite: bool = False  # one value is several numbers: a list in JSON, several words typed
+
+    def parse(self, text: str) -> tuple[Any, ...]:
+        """Values separated by commas or spaces; a composite kind takes one value per comma, its
+        numbers separated by spaces or dashes: "64, 128 64, 256-128". Raises ValueError."""
+        if self.composite:
+            parts = [part.strip() for part in text.split(",") if part.strip()]
+            words: list[Any] = [tuple(re.split(r"[\s\-x×]+", part)) for part in parts]
+        else:
+            words = [word for word in re.split(r"[\s,;]+", text) if word]
+        return tuple(self.read(word) for word in words)
+
+    def text(self, values: tuple[Any, ...]) -> str:
+        """The inverse of `parse`: a composite value's numbers by spaces, as the help asks."""
+        return ", ".join(" ".join(map(str, v)) if self.composite else self.show(v) for v in values)
+
+    def typed(self, value: Any) -> str:
+        """One value as its flag takes it: a composite one's numbers as separate words."""
+        return " ".join(map(str, value)) if self.composite else str(value)
+
+    def to_json(self, value: Any) -> Any:
+        return list(value) if self.composite else value
+
+    def from_json(self, value: Any) -> Any:
+        """A composite value arrives from JSON or argparse as a list; a config holds a tuple."""
+        return tuple(value) if self.composite and isinstance(value, list) else value
 
 
 def _check_choice(spec: Parameter, value: Any) -> str | None:
@@ -447,20 +573,72 @@ def _check_widths(spec: Parameter, value: Any) -> str | None:
         return "must be a list of layer widths"
     if not value:
         return "needs at least one hidden layer"
-    if len(value) > MAX_HIDDEN_LAYERS:
-        return f"at most {MAX_HIDDEN_LAYERS} hidden layers (got {len(value)})"
+    if len(value) > spec.max_layers:
+        return f"at most {spec.max_layers} hidden layers (got {len(value)})"
     return next((m for m in (_check_int(spec, v) for v in value) if m), None)
 
 
-CHECKS: dict[Kind, Callable[[Parameter, Any], str | None]] = {
-    Kind.INT: _check_int,
-    Kind.FLOAT: _check_float,
-    Kind.CHOICE: _check_choice,
-    Kind.WIDTHS: _check_widths,
-    Kind.OPTIONAL_INT: _check_optional_int,
+def _whole(raw: Any) -> int:
+    """A whole number, also when written as one with a point ("5.0"), as a JSON number can be."""
+    number = float(raw)
+    if not number.is_integer():
+        raise ValueError(f"{raw!r} is not a whole number")
+    return int(number)
+
+
+def _widths_sweep_flag(spec: Parameter) -> dict[str, Any]:
+    # A widths value is itself several numbers, so its flag is repeated, once per value.
+    return {
+        "type": int,
+        "nargs": "+",
+        "action": "append",
+        "metavar": "WIDTH",
+        "help": f"{spec.help}; repeat the flag for each architecture to sweep, "
+        f"e.g. {spec.flag} 64 {spec.flag} 128 64",
+    }
+
+
+KINDS: dict[Kind, KindSpec] = {
+    Kind.INT: KindSpec(
+        check=_check_int,
+        read=_whole,
+        show=str,
+        flag=lambda spec: {"type": int},
+        sweep_flag=lambda spec: {"type": int, "nargs": "+"},
+        values_in_words="whole numbers",
+    ),
+    Kind.FLOAT: KindSpec(
+        check=_check_float,
+        read=float,
+        show=lambda value: f"{value:g}",
+        flag=lambda spec: {"type": float},
+        sweep_flag=lambda spec: {"type": float, "nargs": "+"},
+        values_in_words="numbers",
+    ),
+    Kind.CHOICE: KindSpec(
+        check=_check_choice,
+        read=str,
+        show=str,
+        flag=lambda spec: {"choices": spec.choices},
+        sweep_flag=lambda spec: {"choices": spec.choices, "nargs": "+"},
+        values_in_words="choices among {choices}",
+    ),
+    Kind.WIDTHS: KindSpec(
+        check=_check_widths,
+        read=lambda words: tuple(_whole(word) for word in words),
+        show=lambda value: "-".join(map(str, value)),
+        flag=lambda spec: {"type": int, "nargs": "+", "metavar": "WIDTH"},
+        sweep_flag=_widths_sweep_flag,
+        values_in_words="layer widths (whole numbers), one architecture per comma",
+        separated_by="one architecture per comma, layer widths by spaces: 64, 128 64",
+        composite=True,
+    ),
+    Kind.OPTIONAL_INT: KindSpec(
+        check=_check_optional_int,
+        read=_whole,
+        show=str,
+        flag=lambda spec: {"type": int, "metavar": "N"},
+        sweep_flag=lambda spec: {"type": int, "nargs": "+"},
+        values_in_words="whole numbers",
+    ),
 }
-
-
-def _from_json(spec: Parameter, value: Any) -> Any:
-    """Widths arrive from JSON or argparse as a list; a config holds them as a tuple."""
-    return tuple(value) if spec.kind is Kind.WIDTHS and isinstance(value, list) else value

@@ -4,12 +4,13 @@ explained to a person, and one table that says everything about every parameter.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 
 import pytest
 
 from nn import MLP, ConfigError, ModelConfig, RunConfig, TrainConfig
-from nn.core.config import CHECKS, PARAMETERS, Group, Kind, parameters
+from nn.core.config import KINDS, PARAMETERS, PRESETS, Group, Kind, parameters
 
 # The Python type each kind of parameter holds (None aside), to check the table against the configs.
 PYTHON_TYPES = {
@@ -43,7 +44,7 @@ def test_each_config_holds_exactly_the_parameters_of_its_group_and_the_seed_is_i
 
 def test_the_table_says_everything_about_every_parameter() -> None:
     defaults = RunConfig().values()
-    assert set(CHECKS) == set(Kind), "every kind of value has its check"
+    assert set(KINDS) == set(Kind), "every kind of value is read, checked and shown"
     for name, spec in PARAMETERS.items():
         assert spec.name == name and spec.help and spec.label, name
         default = defaults[name]
@@ -58,6 +59,40 @@ def test_the_table_says_everything_about_every_parameter() -> None:
             assert spec.choices is None, name
             assert spec.minimum is not None and spec.maximum is not None and spec.step, name
             assert spec.step <= spec.maximum - spec.minimum, name
+        if spec.kind is Kind.WIDTHS:  # the app's limit is its own, within the engine's
+            assert 1 <= spec.app_max_layers < spec.max_layers, name
+            deepest = RunConfig.from_values({name: (16,) * spec.app_max_layers})
+            assert deepest.problems() == {}, "the sidebar offers only networks the engine takes"
+        else:
+            assert spec.max_layers is None and spec.app_max_layers is None, name
+
+
+def test_each_value_reads_back_from_how_it_is_shown_typed_offered_and_stored() -> None:
+    """A value as a table shows it, as its flag takes it, as the sweep form offers it among others,
+    and as JSON keeps it, is read back as itself, in the type its config holds."""
+    for name, spec in PARAMETERS.items():
+        known = {config.values()[name] for config in PRESETS.values()} | set(spec.suggested_values)
+        values = tuple(value for value in known if value is not None)
+        assert spec.parse(spec.text(values)) == values, name
+        for value in values:
+            for text in (spec.show(value), spec.typed(value)):
+                [read] = spec.parse(text)
+                assert read == value and type(read) is type(value), (name, text)
+            assert spec.from_json(json.loads(json.dumps(spec.to_json(value)))) == value, name
+        assert spec.parse(" , ") == (), "no words, no values"
+    with pytest.raises(ValueError):
+        PARAMETERS["batch_size"].parse("32, 12.5")
+
+
+def test_the_table_says_how_a_sweep_treats_each_parameter() -> None:
+    [first] = [spec for spec in PARAMETERS.values() if spec.swept_by_default]
+    assert first.sweepable and first.suggested_values, "the sweep form starts with values to sweep"
+    for name, spec in PARAMETERS.items():
+        assert spec.sweepable == (spec.not_swept is None), name
+        assert not (spec.suggested_values and not spec.sweepable), f"{name} is suggested but not swept"
+        assert len(set(spec.suggested_values)) == len(spec.suggested_values), name
+        for value in spec.suggested_values:
+            assert spec.problem(value) is None, (name, value)
 
 
 @pytest.mark.parametrize(
