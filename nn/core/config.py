@@ -13,9 +13,12 @@ Two frozen dataclasses, as nanoGPT separates `GPTConfig` from its training setti
 
 `PARAMETERS` describes every hyper-parameter once: which config it belongs to (`seed` belongs
 to both: one value seeds the weights and the shuffling), its kind of value, its label and step
-in the app, its limits, choices and meaning. The command line builds its flags from it, the app
-its sidebar, and `problems()` checks a config against it — by kind, never by name — so a
-parameter added or a limit changed here changes everywhere at once.
+in the app, its limits (the engine's, and the app's own where the app offers less), choices and
+meaning, and how a sweep treats it. `KINDS` says once for each kind of value how a value is
+read (from typed text, a flag or JSON), checked, shown to a person and asked for by a flag. The
+command line builds its flags from the two, the app its sidebar and its sweep form, and
+`problems()` checks a config against them — by kind, never by name — so a parameter added or a
+limit changed here changes everywhere at once.
 """
 
 from __future__ import annotations
