@@ -4,25 +4,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from nn.core.errors import DigitLabError
 from nn.robustness.adversarial import DEFAULT_STEPS, attack_one
-from nn.robustness.calibration import save_temperature
 from ui import cache, robustness, session
 from ui.inside import DRAWN_DIGIT, digit_chart
-
-NOTICE = "robustness_notice"  # a message from the temperature buttons, shown on the next run
-
-
-def store_temperature(path: Path, temperature: float | None, fitted_for: float) -> None:
-    """Button callback: write (or remove) the temperature in the model file, keeping the weights."""
-    try:
-        save_temperature(path, temperature, expected_mtime=fitted_for)
-    except (DigitLabError, OSError, ValueError) as exc:
-        st.session_state[NOTICE] = ("error", f"The temperature was not saved: {exc}")
-    else:
-        done = f"saved with temperature {temperature:.2f}" if temperature else "back to temperature 1"
-        st.session_state[NOTICE] = ("success", f"{path.name} is {done}; its weights are unchanged.")
-
 
 st.title("Robustness")
 active = session.require_active_model("to put to the test")
@@ -129,7 +113,7 @@ if compared:
     )
 
 st.header("Calibration")
-kind, message = st.session_state.pop(NOTICE, (None, None))
+kind, message = st.session_state.pop(robustness.NOTICE, (None, None))
 if kind:
     (st.success if kind == "success" else st.error)(message)
 fitted_for = active.path.stat().st_mtime
@@ -161,7 +145,7 @@ save_column.button(
     f"Save T = {calibrated.temperature:.2f} with the model",
     icon=":material/thermostat:",
     disabled=not calibrated.held_out or model.temperature == calibrated.temperature,  # nothing to do
-    on_click=store_temperature,
+    on_click=robustness.store_temperature,
     args=(active.path, calibrated.temperature, fitted_for),
     help="writes the model file again with T in its metadata (the weights are untouched); every "
     "page then shows probabilities with it, and the ONNX export includes it",
@@ -172,7 +156,7 @@ if model.record.temperature is not None:
         icon=":material/thermostat:",
     )
     remove_column.button(
-        "Remove the temperature", on_click=store_temperature, args=(active.path, None, fitted_for)
+        "Remove the temperature", on_click=robustness.store_temperature, args=(active.path, None, fitted_for)
     )
 
 st.header("Coverage against accuracy: when to say “not sure”")

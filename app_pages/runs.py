@@ -7,7 +7,8 @@ import streamlit as st
 from nn.core.errors import ModelFileError
 from nn.core.persistence import load_model
 from nn.export.to_onnx import onnx_bytes
-from services.runs import MAX_UPLOAD_BYTES, RunStore, RunStoreError
+from services.database import RunStoreError
+from services.runs import MAX_UPLOAD_BYTES, RunStore
 from ui import runs, session
 
 UPLOADS = "runs_uploads"  # bumping this gives the uploader a new key, which empties it

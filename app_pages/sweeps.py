@@ -3,7 +3,7 @@
 import streamlit as st
 
 from nn.core.errors import DigitLabError
-from services.runs import RunStore
+from services.sweep_store import SweepStore
 from ui import cache, params, sweeps
 from ui.jobs import FIGURES_SECONDS, PROGRESS_SECONDS
 
@@ -18,7 +18,7 @@ st.caption(
 )
 sweeps.notice()
 try:
-    store = RunStore()
+    store = SweepStore()
     book = cache.sweeps()
 except DigitLabError as exc:  # a damaged run store, or a Dask scheduler that cannot be reached
     st.error(str(exc), icon=":material/error:")

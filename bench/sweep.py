@@ -35,6 +35,7 @@ from nn.core.data import load_mnist
 from nn.core.engine import start_training
 from services.jobs import JobRunner, Runner
 from services.runs import RunStore
+from services.sweep_store import SweepStore
 from services.sweeps import Axis, Grid, config_for, start
 
 LRS = (0.03, 0.07, 0.15, 0.3)
@@ -61,7 +62,7 @@ def sequential(sweep: Grid, threads: int | None = None) -> float:
 def on_runner(sweep: Grid, runner: Runner, store: RunStore) -> tuple[float, list[float]]:
     """The sweep's wall time on `runner`, and each run's validation accuracy."""
     started = time.perf_counter()
-    running = start(sweep, runner, store)
+    running = start(sweep, runner, SweepStore(store.path))
     running.join()
     seconds = time.perf_counter() - started
     view = running.view()

@@ -2,109 +2,93 @@
 
 This module is the one owner of a saved run. Whoever trains (the app's workers, the command
 line, a fine-tune) hands the model to `RunStore.add`, which names its file, writes it atomically
-into `models/runs/` and records a row; nothing else names, dates or places a run's file.
+into `models/runs/` and records a row; nothing else names, dates or places a run's file, and
+nothing else rewrites a model file in the models folder (`RunStore.set_temperature`).
 
-One SQLite database (the standard library's `sqlite3`) holds a row per run — name, creation
-time, hyper-parameters and per-epoch history as JSON, test accuracy, seconds, status. One clock:
-times are stored in UTC (file names included) and shown in the reader's local time, so runs
+The `runs` table of the run store's database (`services.database`) holds a row per run — name,
+creation time, hyper-parameters and per-epoch history as JSON, test accuracy, seconds, status;
+the history is read back through the same checked reader as a model file's (`nn.core.record`).
+Times are stored in UTC (file names included) and shown in the reader's local time, so runs
 saved under different time zones still sort and read correctly. Shipped models (such as
-`default.npz`) sit in the models folder itself; `list_models` lists them and the runs for the
-app's picker, and the active model is a one-line pointer file beside them, so it survives a
-restart. `services.locations` says where all of these are.
-
-Several writers at once are normal (the CLI in a terminal, two browser tabs training): every
-operation opens its own connection, writes inside `BEGIN IMMEDIATE` and waits for a busy
-database instead of failing, and the database runs in WAL mode so readers never block writers.
-A damaged database is reported, never silently replaced: it holds the user's history.
+`default.npz`) sit in the models folder itself, the runs in its `runs/` folder, and the active
+model is a one-line pointer file beside them, so it survives a restart. `services.locations`
+says where all of these are.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
-import sqlite3
+import secrets
 import tempfile
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from nn.core.config import RunConfig
 from nn.core.data import load_mnist
-from nn.core.errors import ConfigError, DigitLabError, ModelFileError
+from nn.core.errors import ConfigError, ModelFileError
+from nn.core.events import EpochEnd
 from nn.core.network import MLP
-from nn.core.persistence import load_model, reason, save_model
+from nn.core.persistence import load_model, save_model
+from nn.core.record import ModelRecord
 
 from . import locations
+from .database import Database
 
 RUNS = "runs"  # the models folder's subfolder holding trained runs
 ACTIVE_POINTER = "active.txt"
 FILE_STAMP = "%Y%m%d-%H%M%S"  # in UTC, like every time this module stores
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # a 784-2048-2048-10 float64 model is ~46 MB
 MAX_NAME_LENGTH = 80
-BUSY_TIMEOUT_SECONDS = 30.0
 SOURCES = ("cli", "app", "upload", "finetune", "sweep")
-SCHEMA_VERSION = 3
-JOBS_TABLE = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created TEXT NOT NULL,
-    task TEXT NOT NULL,
-    state TEXT NOT NULL,
-    message TEXT,
-    run_id INTEGER,
-    host TEXT NOT NULL,
-    pid INTEGER NOT NULL
-);
-"""
-# A sweep: its grid (base configuration and swept values) and the job of each grid point, in
-# order. Its runs say which sweep and point they are in their `details`.
-SWEEPS_TABLE = """
-CREATE TABLE IF NOT EXISTS sweeps (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created TEXT NOT NULL,
-    name TEXT NOT NULL,
-    definition TEXT NOT NULL,
-    place TEXT NOT NULL,
-    jobs TEXT NOT NULL
-);
-"""
-SCHEMA = f"""
-BEGIN IMMEDIATE;
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    created TEXT NOT NULL,
-    source TEXT NOT NULL,
-    config TEXT,
-    history TEXT NOT NULL,
-    test_accuracy REAL,
-    seconds REAL,
-    status TEXT NOT NULL,
-    model_file TEXT NOT NULL,
-    details TEXT NOT NULL
-);
-{JOBS_TABLE}
-{SWEEPS_TABLE}
-PRAGMA user_version = {SCHEMA_VERSION};
-COMMIT;
-"""
-# Each step brings a store of the version before it to the next one.
-MIGRATIONS = {
-    1: f"BEGIN IMMEDIATE; {JOBS_TABLE} PRAGMA user_version = 2; COMMIT;",
-    2: f"BEGIN IMMEDIATE; {SWEEPS_TABLE} PRAGMA user_version = 3; COMMIT;",
-}
-UNFINISHED = ("waiting", "running")  # job states that a live server is responsible for
-SWEEP_COLUMNS = "id, created, name, definition, place, jobs"
 COLUMNS = "id, name, created, source, config, history, test_accuracy, seconds, status, model_file, details"
+# A fine-tune's account was kept in its row's details too, before it was typed; its model file's
+# record has always held it, so these keys of an old row are passed over.
+FINETUNE_DETAILS = {"settings", "result"}
 
 
-class RunStoreError(DigitLabError):
-    """The run store is unreadable, or a run asked for is not in it."""
+@dataclass(frozen=True)
+class SweepPoint:
+    """Where in a sweep a run was trained."""
+
+    sweep_id: int
+    index: int  # of its grid point, in the order of the grid's points
+    values: dict[str, Any]  # the point's value of each swept parameter, as JSON
+
+
+@dataclass(frozen=True)
+class RunDetails:
+    """What a run's row says that its model's record does not: for a sweep's run, its grid point."""
+
+    sweep_point: SweepPoint | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values, as the `details` column has always held them."""
+        point = self.sweep_point
+        if point is None:
+            return {}
+        return {"sweep": point.sweep_id, "point": point.index, "values": point.values}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RunDetails:
+        """Raise `ValueError` for anything `to_dict` (or an older version of it) would not write."""
+        if not isinstance(data, dict):
+            raise ValueError("its details must be a JSON object")
+        data = {key: value for key, value in data.items() if key not in FINETUNE_DETAILS}
+        if not data:
+            return cls()
+        if set(data) != {"sweep", "point", "values"} or not isinstance(data["values"], dict):
+            raise ValueError(f"its details must give a sweep, a point and values (got {sorted(data)})")
+        sweep_id, index = data["sweep"], data["point"]
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in (sweep_id, index)):
+            raise ValueError("its sweep and point must be whole numbers")
+        return cls(SweepPoint(sweep_id, index, data["values"]))
 
 
 @dataclass(frozen=True)
@@ -116,38 +100,27 @@ class Run:
     created: str  # ISO 8601, UTC
     source: str  # one of SOURCES
     config: RunConfig | None  # None when unknown (an uploaded model that did not say)
-    history: list[dict[str, Any]]  # one dict per epoch, as `EpochEnd` fields
+    history: tuple[EpochEnd, ...]
     test_accuracy: float | None
     seconds: float | None
     status: str
     model_path: Path
-    details: dict[str, Any]  # anything source-specific, e.g. a fine-tune's before/after
+    details: RunDetails
 
     @property
     def architecture(self) -> str:
         return "-".join(map(str, (784, *self.config.model.hidden, 10))) if self.config else "?"
 
 
-@dataclass(frozen=True)
-class SweepRecord:
-    """One recorded sweep: what it tried, where it ran, and the job of each of its grid points."""
-
-    id: int
-    created: str  # ISO 8601, UTC
-    name: str
-    definition: dict[str, Any]  # `services.sweeps.Grid.to_dict()`
-    place: str  # where its runs went: this machine's pool or a Dask scheduler's address
-    job_ids: list[int]  # in the order of the grid's points; empty until they are submitted
-
-
 class RunStore:
-    """The runs recorded in one database (created on first use), their models in `models_dir/runs/`."""
+    """The runs recorded in the run store's database at `path` (default: `locations.runs_db()`,
+    created on first use), their models in `models_dir/runs/` (default: `locations.models_dir()`)."""
 
     def __init__(self, path: str | Path | None = None, models_dir: str | Path | None = None):
-        self.path = Path(path or locations.runs_db()).resolve()
+        self.database = Database(path)
+        self.path = self.database.path
         self.models_dir = Path(models_dir or locations.models_dir()).resolve()
         self.model_dir = self.models_dir / RUNS
-        self._open()
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -157,14 +130,14 @@ class RunStore:
         *,
         source: str,
         name: str | None = None,
-        details: dict[str, Any] | None = None,
+        details: RunDetails | None = None,
     ) -> Run:
         """Save `model` under a new name in `model_dir`, record it from its record, return the run."""
         if source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
         record, config = model.record, run_config(model)
         row = {
-            "name": _clean_name(name or default_name(model)),
+            "name": clean_name(name or default_name(model)),
             "created": _timestamp(record.trained_at),
             "source": source,
             "config": json.dumps(config.to_dict()) if config is not None else None,
@@ -172,12 +145,12 @@ class RunStore:
             "test_accuracy": record.test_accuracy,
             "seconds": record.train_seconds,
             "status": record.status or "completed",
-            "details": json.dumps(details or {}),
+            "details": json.dumps((details or RunDetails()).to_dict()),
         }
         model_path = save_model(model, self._new_model_path(model))
         row["model_file"] = model_path.name
         try:
-            with self._transaction() as db:
+            with self.database.transaction() as db:
                 cursor = db.execute(
                     f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                     tuple(row.values()),
@@ -223,29 +196,38 @@ class RunStore:
 
     def runs(self) -> list[Run]:
         """All runs, newest first."""
-        with self._reading() as db:
+        with self.database.reading() as db:
             rows = db.execute(f"SELECT {COLUMNS} FROM runs ORDER BY id DESC").fetchall()
         return [self._run(row) for row in rows]
 
     def index(self) -> dict[Path, tuple[int, str]]:
         """The id and name of the run behind each recorded model file, by path: one light query."""
-        with self._reading() as db:
+        with self.database.reading() as db:
             rows = db.execute("SELECT model_file, id, name FROM runs").fetchall()
         return {self.model_dir / Path(model_file).name: (run_id, name) for model_file, run_id, name in rows}
 
     def get(self, run_id: int) -> Run:
-        with self._reading() as db:
+        with self.database.reading() as db:
             row = db.execute(f"SELECT {COLUMNS} FROM runs WHERE id = ?", (int(run_id),)).fetchone()
         if row is None:
-            raise RunStoreError(f"there is no run {run_id} in {self.path}")
+            raise self.database.missing(f"run {run_id}")
         return self._run(row)
+
+    def runs_by_id(self, ids: Collection[int]) -> dict[int, Run]:
+        """The recorded runs among `ids` (a deleted run is simply absent), by id."""
+        values = tuple(int(i) for i in ids)
+        with self.database.reading() as db:
+            rows = db.execute(
+                f"SELECT {COLUMNS} FROM runs WHERE id IN ({', '.join('?' * len(values))})", values
+            ).fetchall()
+        return {row[0]: self._run(row) for row in rows}
 
     def find(self, model_path: str | Path) -> Run | None:
         """The run whose model is the file at `model_path`, if that file is one of the store's."""
         path = Path(model_path).resolve()
         if path.parent != self.model_dir:
             return None
-        with self._reading() as db:
+        with self.database.reading() as db:
             row = db.execute(f"SELECT {COLUMNS} FROM runs WHERE model_file = ?", (path.name,)).fetchone()
         return self._run(row) if row else None
 
@@ -256,114 +238,50 @@ class RunStore:
     # -- changing ----------------------------------------------------------------------------
 
     def rename(self, run_id: int, name: str) -> Run:
-        with self._transaction() as db:
-            changed = db.execute("UPDATE runs SET name = ? WHERE id = ?", (_clean_name(name), int(run_id)))
+        with self.database.transaction() as db:
+            changed = db.execute("UPDATE runs SET name = ? WHERE id = ?", (clean_name(name), int(run_id)))
         if changed.rowcount == 0:
-            raise RunStoreError(f"there is no run {run_id} in {self.path}")
+            raise self.database.missing(f"run {run_id}")
         return self.get(run_id)
 
     def delete(self, run_id: int) -> None:
         """Forget a run and delete its model file."""
         run = self.get(run_id)
-        with self._transaction() as db:
+        with self.database.transaction() as db:
             db.execute("DELETE FROM runs WHERE id = ?", (run.id,))
         run.model_path.unlink(missing_ok=True)  # after the row: a row must never lack its file
 
-    # -- jobs: runs waiting for a worker or running in one -----------------------------------
+    def set_temperature(
+        self, path: str | Path, temperature: float | None, fitted_for: float | None = None
+    ) -> Path:
+        """Store `temperature` (None: remove it) in the model file at `path`, in place and safely.
 
-    def open_job(self, task: dict[str, Any]) -> int:
-        """Note a job this process is now responsible for; its id."""
-        with self._transaction() as db:
-            cursor = db.execute(
-                "INSERT INTO jobs (created, task, state, host, pid) VALUES (?, ?, 'waiting', ?, ?)",
-                (_now(), json.dumps(task), socket.gethostname(), os.getpid()),
-            )
-        return cursor.lastrowid
-
-    def update_job(
-        self, job_id: int, state: str, message: str | None = None, run_id: int | None = None
-    ) -> None:
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE jobs SET state = ?, message = ?, run_id = ? WHERE id = ?",
-                (state, message, run_id, job_id),
-            )
-
-    def jobs(
-        self, states: tuple[str, ...] | None = None, ids: Collection[int] | None = None
-    ) -> list[dict[str, Any]]:
-        """Jobs, newest first (only those in `states`, or with `ids`, if given), as plain dicts."""
-        query, values = "SELECT id, created, task, state, message, run_id FROM jobs", ()
-        if states:
-            query += f" WHERE state IN ({', '.join('?' * len(states))})"
-            values = states
-        elif ids is not None:
-            values = tuple(int(i) for i in ids)
-            query += f" WHERE id IN ({', '.join('?' * len(values))})"
-        with self._reading() as db:
-            rows = db.execute(query + " ORDER BY id DESC", values).fetchall()
-        keys = ("id", "created", "task", "state", "message", "run_id")
-        return [dict(zip(keys, row)) | {"task": json.loads(row[2])} for row in rows]
-
-    def interrupt_orphaned_jobs(self) -> int:
-        """Mark jobs left waiting or running by a server of this machine that has gone; how many.
-
-        Called when a server starts, so that no run stays "running" for ever after a crash.
+        `path` is one of the models folder's files, a run's or a shipped one; it keeps its name.
+        Only the record changes, and nothing is lost: the new file is written beside the old one,
+        read back and compared weight for weight with the old, and only then renamed over it (an
+        atomic step). `fitted_for` is the modification time of the file the temperature was
+        fitted for: if the file has changed since, it is refused rather than given a temperature
+        fitted to other weights. Removing the temperature gives back the model exactly as it was.
         """
-        with self._transaction() as db:
-            rows = db.execute(
-                f"SELECT id, pid FROM jobs WHERE host = ? AND state IN {UNFINISHED}", (socket.gethostname(),)
-            ).fetchall()
-            orphans = [job_id for job_id, pid in rows if not _alive(pid)]
-            why = "the server stopped before this run finished; nothing of it was saved"
-            db.executemany(
-                "UPDATE jobs SET state = 'interrupted', message = ? WHERE id = ?", [(why, i) for i in orphans]
-            )
-        return len(orphans)
-
-    # -- sweeps: grids of runs ---------------------------------------------------------------
-
-    def add_sweep(self, name: str, definition: dict[str, Any], place: str) -> SweepRecord:
-        """Record a sweep before its runs are submitted, so that its id can label them."""
-        with self._transaction() as db:
-            cursor = db.execute(
-                "INSERT INTO sweeps (created, name, definition, place, jobs) VALUES (?, ?, ?, ?, '[]')",
-                (_now(), _clean_name(name), json.dumps(definition), place),
-            )
-        return self.sweep(cursor.lastrowid)
-
-    def set_sweep_jobs(self, sweep_id: int, job_ids: list[int]) -> None:
-        with self._transaction() as db:
-            db.execute("UPDATE sweeps SET jobs = ? WHERE id = ?", (json.dumps(job_ids), int(sweep_id)))
-
-    def sweeps(self) -> list[SweepRecord]:
-        """All sweeps, newest first."""
-        with self._reading() as db:
-            rows = db.execute(f"SELECT {SWEEP_COLUMNS} FROM sweeps ORDER BY id DESC").fetchall()
-        return [self._sweep(row) for row in rows]
-
-    def sweep(self, sweep_id: int) -> SweepRecord:
-        with self._reading() as db:
-            row = db.execute(f"SELECT {SWEEP_COLUMNS} FROM sweeps WHERE id = ?", (int(sweep_id),)).fetchone()
-        if row is None:
-            raise RunStoreError(f"there is no sweep {sweep_id} in {self.path}")
-        return self._sweep(row)
-
-    def runs_by_id(self, ids: Collection[int]) -> dict[int, Run]:
-        """The recorded runs among `ids` (a deleted run is simply absent), by id."""
-        values = tuple(int(i) for i in ids)
-        with self._reading() as db:
-            rows = db.execute(
-                f"SELECT {COLUMNS} FROM runs WHERE id IN ({', '.join('?' * len(values))})", values
-            ).fetchall()
-        return {row[0]: self._run(row) for row in rows}
-
-    def _sweep(self, row: tuple) -> SweepRecord:
+        path = Path(path)
+        if not path.resolve().is_relative_to(self.models_dir):
+            raise ModelFileError(f"{path} is not in the models folder {self.models_dir}")
+        model = load_model(path)
+        if fitted_for is not None and path.stat().st_mtime != fitted_for:
+            raise ModelFileError(f"{path} changed since its temperature was fitted: fit it again")
+        model.record = replace(model.record, temperature=None if temperature is None else float(temperature))
+        staged = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")  # ignored by git, as save_model's
         try:
-            definition, jobs = json.loads(row[3]), json.loads(row[5])
-        except json.JSONDecodeError as exc:
-            raise self._damaged(f"sweep {row[0]} holds malformed JSON ({exc})") from None
-        return SweepRecord(row[0], row[1], row[2], definition, row[4], jobs)
+            save_model(model, staged)
+            written = load_model(staged)
+            if not np.array_equal(written.params, model.params) or written.record != model.record:
+                raise ModelFileError(
+                    f"writing {path} again did not reproduce it; the model was left as it was"
+                )
+            os.replace(staged, path)
+        finally:
+            staged.unlink(missing_ok=True)
+        return path
 
     # -- the active model --------------------------------------------------------------------
 
@@ -380,80 +298,14 @@ class RunStore:
         widths = "x".join(map(str, model.layer_sizes[1:-1]))
         return self.model_dir / f"run-{stamp}-{widths}-{uuid.uuid4().hex[:6]}.npz"
 
-    # -- the database ------------------------------------------------------------------------
-
-    def _open(self) -> None:
-        """Create the store, or check that the existing file is a sound run store."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise RunStoreError(f"the run store {self.path} cannot be created: {reason(exc)}") from None
-        with self._guard():
-            db = self._connect()
-            try:
-                if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-                    raise sqlite3.DatabaseError("the integrity check failed")
-                tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-                version = db.execute("PRAGMA user_version").fetchone()[0]
-                if tables - {"sqlite_sequence"} and not 0 < version <= SCHEMA_VERSION:
-                    raise self._damaged("it is an SQLite database but not a Digit Lab run store")
-                if version == 0:  # new (IF NOT EXISTS: another process may be creating it too)
-                    db.executescript(SCHEMA)
-                for step in range(version or SCHEMA_VERSION, SCHEMA_VERSION):
-                    db.executescript(MIGRATIONS[step])
-                db.execute("PRAGMA journal_mode = WAL")
-            finally:
-                db.close()
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-        return db
-
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._guard():
-            db = self._connect()
-            try:
-                yield db
-            finally:
-                db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write: all of it lands, or none of it (and the error propagates)."""
-        with self._reading() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise RunStoreError(f"the run store {self.path} stayed busy for too long ({exc})") from None
-            raise self._damaged(str(exc)) from None
-        except sqlite3.DatabaseError as exc:
-            raise self._damaged(str(exc)) from None
-
-    def _damaged(self, problem: str) -> RunStoreError:
-        return RunStoreError(
-            f"the run store {self.path} cannot be used: {problem}. It has been left exactly as it "
-            f"was; move it aside (or point {locations.RUNS_DB_ENV} elsewhere) to start a new store."
-        )
-
     def _run(self, row: tuple) -> Run:
         try:
             config, history, details = (json.loads(v) if v is not None else None for v in row[4:6] + row[10:])
             config = stored_config(config) if config is not None else None
-        except (json.JSONDecodeError, ConfigError, TypeError) as exc:
-            raise self._damaged(f"run {row[0]} holds malformed JSON ({exc})") from None
+            history = ModelRecord.from_dict({"history": history}).history  # checked as a model file's
+            details = RunDetails.from_dict(details)
+        except (ValueError, ConfigError, TypeError) as exc:  # JSONDecodeError is a ValueError
+            raise self.database.damaged(f"run {row[0]} holds malformed JSON ({exc})") from None
         return Run(
             id=row[0],
             name=row[1],
@@ -484,7 +336,8 @@ def default_name(model: MLP) -> str:
     return f"{arch} · {training.optimizer} lr {training.lr:g} · {len(model.record.history)} epochs"
 
 
-def _clean_name(name: str) -> str:
+def clean_name(name: str) -> str:
+    """A run's (or a sweep's) name with its spaces tidied; raises `ValueError` if empty or too long."""
     name = " ".join(str(name).split())
     if not name:
         raise ValueError("a run's name cannot be empty")
@@ -502,22 +355,6 @@ def stored_config(data: Any) -> RunConfig:
     return RunConfig.from_values(data)
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False  # this process is starting afresh: whatever it left is not running
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
 def _timestamp(value: Any) -> str:
     try:
         return datetime.fromisoformat(value).astimezone(UTC).isoformat(timespec="seconds")
@@ -525,101 +362,41 @@ def _timestamp(value: Any) -> str:
         return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-# -- the models the app can use: shipped ones and runs, for its picker ------------------------
-
-Loader = Callable[[Path], MLP]
+# -- the models the app can use, and the active one ------------------------------------------
 
 
-@dataclass(frozen=True)
-class SavedModel:
-    """What the sidebar tells a person about one model file, read from its record."""
-
-    path: Path
-    layer_sizes: tuple[int, ...]
-    test_accuracy: float | None
-    trained_at: str | None  # ISO 8601 with its offset, as `nn.core.training` writes it
-    status: str | None
-    epochs_done: int | None
-    name: str | None = None  # its run's name in the run store, unless that is the automatic one
-
-    @property
-    def architecture(self) -> str:
-        return "-".join(map(str, self.layer_sizes))
-
-    @property
-    def trained_in_app(self) -> bool:
-        return self.path.parent.name == RUNS
-
-    @property
-    def label(self) -> str:
-        """Short name for a model picker: shipped models by name, runs by their name and local time."""
-        accuracy = f" · {self.test_accuracy:.1%}" if self.test_accuracy is not None else ""
-        return f"{self._name} · {self.architecture}{accuracy}"
-
-    @property
-    def _name(self) -> str:
-        if not self.trained_in_app:
-            return self.path.stem
-        saved = saved_time(self)
-        if saved is None:  # renamed by hand and undated: its names are all we know
-            return self.name or self.path.stem
-        # Two fine-tunes of one model share a name: the time tells them apart.
-        return f"{self.name} ({saved:%d %b %H:%M})" if self.name else f"run {saved:%d %b %H:%M:%S}"
+def in_runs_folder(path: Path) -> bool:
+    """Whether the model file at `path` is a run's (trained here), not a shipped model."""
+    return path.parent.name == RUNS
 
 
-def saved_time(model: SavedModel) -> datetime | None:
-    """When a run was trained, in the local time zone: from its record, else its file's UTC stamp."""
-    try:
-        return datetime.fromisoformat(model.trained_at).astimezone()
-    except (TypeError, ValueError):
-        pass
-    try:  # run-YYYYmmdd-HHMMSS-…
-        stamp = "-".join(model.path.stem.split("-")[1:3])
-        return datetime.strptime(stamp, FILE_STAMP).replace(tzinfo=UTC).astimezone()
-    except ValueError:
-        return None
+def model_files(directory: Path, run_index: Mapping[Path, tuple[int, str]] | None = None) -> list[Path]:
+    """The model files in the models folder `directory`: shipped ones by name, then runs newest first.
 
-
-def describe(path: Path, load: Loader = load_model, run_name: str | None = None) -> SavedModel:
-    """Read a model file's record, or raise `ModelFileError`; `run_name`: its name as a run."""
-    model = load(path)
-    record = model.record
-    if run_name == default_name(model):  # says no more than the label already does
-        run_name = None
-    return SavedModel(
-        path=path,
-        layer_sizes=model.layer_sizes,
-        test_accuracy=record.test_accuracy,
-        trained_at=record.trained_at,
-        status=record.status,
-        epochs_done=record.epochs_done,
-        name=run_name,
-    )
-
-
-def list_models(
-    directory: Path, load: Loader = load_model, run_index: Mapping[Path, tuple[int, str]] | None = None
-) -> tuple[list[SavedModel], list[str]]:
-    """Shipped models by name, then runs newest first; plus a message for each unreadable file.
-
-    `run_index` is `RunStore.index()`: recorded runs go by their name, newest (highest id) first,
-    which stays right when two runs were saved in the same second. A damaged file must not hide
-    the good ones, so it is reported, not raised.
+    `run_index` is `RunStore.index()`: recorded runs go newest (highest id) first, which stays
+    right when two runs were saved in the same second; unrecorded ones by their file's UTC stamp.
     """
     index = {Path(path).resolve(): entry for path, entry in (run_index or {}).items()}
     shipped = sorted(directory.glob("*.npz"))
     runs = sorted(
         (directory / RUNS).glob("*.npz"),
-        key=lambda p: (index.get(p.resolve(), (0, ""))[0], p.name),  # unrecorded files: by UTC stamp
+        key=lambda p: (index.get(p.resolve(), (0, ""))[0], p.name),
         reverse=True,
     )
-    models, problems = [], []
-    for path in [*shipped, *runs]:
-        try:
-            models.append(describe(path, load, index.get(path.resolve(), (0, None))[1]))
-        except ModelFileError as exc:
-            problems.append(str(exc))
-    return models, problems
+    return [*shipped, *runs]
+
+
+def choose_model(candidates: Sequence[Path], directory: Path) -> Path | None:
+    """The model to use among `candidates` (in `model_files`' order) when none is chosen: the one
+    last made active in the models folder `directory`, else the newest run, else the first."""
+    if not candidates:
+        return None
+    remembered = read_active(directory)
+    for path in candidates:
+        if path.resolve() == remembered:
+            return path
+    runs = [path for path in candidates if in_runs_folder(path)]
+    return runs[0] if runs else candidates[0]
 
 
 def read_active(directory: Path) -> Path | None:
@@ -648,15 +425,3 @@ def write_active(directory: Path, path: Path) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-
-
-def initial_choice(models: list[SavedModel], directory: Path) -> SavedModel | None:
-    """The model a new session starts with: the remembered one, else the newest run, else any."""
-    if not models:
-        return None
-    remembered = read_active(directory)
-    by_path = {m.path.resolve(): m for m in models}
-    if remembered is not None and remembered in by_path:
-        return by_path[remembered]
-    runs = [m for m in models if m.trained_in_app]
-    return runs[0] if runs else models[0]

@@ -16,12 +16,15 @@ import streamlit as st
 from nn.core.data import MNIST, load_mnist
 from nn.core.network import MLP
 from nn.core.persistence import load_model
-from services import locations, runs
+from services import locations
+from services.database import RunStoreError
 from services.jobs import JobRunner, PagesServed, Runner
 from services.locations import models_dir
-from services.runs import RunStore, RunStoreError
+from services.runs import RunStore
+from services.sweep_store import SweepStore
 from services.sweeps import Sweeps
 
+from .models import SavedModel, list_models
 from .predictions import Predictions, predict_test_set
 
 
@@ -100,7 +103,7 @@ def runner() -> Runner:
 # The sweeps this server has started, beside the runner that runs them.
 @st.cache_resource(max_entries=1, show_spinner=False)
 def _sweeps(runs_db: str, models: str, user_digits: str, scheduler: str | None) -> Sweeps:
-    return Sweeps(_runner(runs_db, models, user_digits, scheduler), RunStore(runs_db, models))
+    return Sweeps(_runner(runs_db, models, user_digits, scheduler), SweepStore(runs_db))
 
 
 def sweeps() -> Sweeps:
@@ -130,9 +133,9 @@ def test_predictions(path: Path) -> Predictions:
     return _test_predictions(str(path), path.stat().st_mtime)
 
 
-def saved_models() -> tuple[list[runs.SavedModel], list[str]]:
+def saved_models() -> tuple[list[SavedModel], list[str]]:
     """Every readable model in the models directory (each file read once), and the problems."""
-    return runs.list_models(models_dir(), load=model, run_index=_run_index())
+    return list_models(models_dir(), load=model, run_index=_run_index())
 
 
 def _run_index() -> dict[Path, tuple[int, str]]:

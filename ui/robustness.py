@@ -18,10 +18,12 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from nn.core.data import robustness_sample
+from nn.core.errors import DigitLabError
 from nn.core.network import MLP
 from nn.robustness.adversarial import ATTACKS, DEFAULT_STEPS, accuracy_under_attack, smallest_flipping_epsilon
 from nn.robustness.calibration import Calibration, Coverage, Reliability, calibrate, coverage
 from nn.robustness.corruptions import CORRUPTIONS, accuracy_under_corruption
+from services.runs import RunStore
 
 from . import cache
 from .charts import ACCENT, MUTED
@@ -33,11 +35,27 @@ ATTACK_NAMES = {"fgsm": "FGSM (one step)", "pgd": "PGD (iterative)"}
 NOT_SURE = "not_sure_threshold"  # session key: below this confidence the Draw page says "not sure"
 DEFAULT_NOT_SURE = 0.0  # always answer until the person picks a threshold: the page reads as before
 PALETTE = plotly.colors.qualitative.D3
+NOTICE = "robustness_notice"  # a message from the temperature buttons, shown on the next run
 
 
 def sample() -> tuple[np.ndarray, np.ndarray]:
     """The fixed 1,000 test images (and labels) that the attack and corruption curves use."""
     return robustness_sample(cache.mnist())
+
+
+def store_temperature(path: Path, temperature: float | None, fitted_for: float) -> None:
+    """Button callback: write (or remove) the temperature in the model file, keeping the weights.
+
+    The run store rewrites the file (`RunStore.set_temperature`): it is the one owner of the
+    models folder's files. `fitted_for` is the file's modification time the temperature was fitted at.
+    """
+    try:
+        RunStore().set_temperature(path, temperature, fitted_for=fitted_for)
+    except (DigitLabError, OSError, ValueError) as exc:
+        st.session_state[NOTICE] = ("error", f"The temperature was not saved: {exc}")
+    else:
+        done = f"saved with temperature {temperature:.2f}" if temperature else "back to temperature 1"
+        st.session_state[NOTICE] = ("success", f"{path.name} is {done}; its weights are unchanged.")
 
 
 def _version(path: Path) -> tuple[str, float]:

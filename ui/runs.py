@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from nn.core.events import EpochEnd
 from services.runs import RUNS, Run, RunStore
 
 from .session import ACTIVE
@@ -22,13 +23,11 @@ PALETTE = plotly.colors.qualitative.D3  # one colour per run, the same on both p
 NOTICE = "runs_notice"  # a message from a button's callback, shown on the next run of the page
 
 
-def accuracy_curve(run: Run) -> list[float | None]:
-    """Per epoch, the accuracy that compares runs fairly: on the test set when it was measured."""
+def accuracy_curve(run: Run) -> list[float]:
+    """Per epoch, the accuracy that compares runs fairly: on the test set when it was measured,
+    else on the validation images, else on the training images."""
     return [
-        next(
-            (e.get(k) for k in ("test_accuracy", "val_accuracy", "train_accuracy") if e.get(k) is not None),
-            None,
-        )
+        next(a for a in (e.test_accuracy, e.val_accuracy, e.train_accuracy) if a is not None)
         for e in run.history
     ]
 
@@ -39,17 +38,17 @@ def curves_chart(runs: Sequence[Run]) -> go.Figure:
     return overlay_chart(curves, "accuracy (test set)")
 
 
-Curve = tuple[str, Sequence[dict], Sequence[float | None]]  # name, epochs (EpochEnd fields), accuracy
+Curve = tuple[str, Sequence[EpochEnd], Sequence[float | None]]  # name, epochs, accuracy per epoch
 
 
 def overlay_chart(curves: Sequence[Curve], accuracy_title: str) -> go.Figure:
     """Loss and an accuracy per epoch of several runs laid over each other, a colour per run."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("average training loss", accuracy_title))
     for i, (name, history, accuracy) in enumerate(curves):
-        epochs = [e.get("epoch") for e in history]
+        epochs = [e.epoch for e in history]
         colour = PALETTE[i % len(PALETTE)]
         common = dict(x=epochs, mode="lines+markers", legendgroup=f"{i}", line_color=colour)
-        fig.add_trace(go.Scatter(y=[e.get("loss") for e in history], name=name, **common), row=1, col=1)
+        fig.add_trace(go.Scatter(y=[e.loss for e in history], name=name, **common), row=1, col=1)
         fig.add_trace(go.Scatter(y=list(accuracy), name=name, showlegend=False, **common), row=1, col=2)
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(rangemode="tozero", row=1, col=1)

@@ -11,8 +11,9 @@ learns to shout: its logits grow, and its softmax says 100 % where it is right 9
 Dividing every logit by one number T > 1 before the softmax softens the probabilities without
 changing which digit wins, so accuracy is untouched. T is the one that minimises the negative
 log-likelihood on images the network did not train on — never the test set, which must stay
-the judge — and is saved with the model (`model.record.temperature`), which `MLP.predict_proba`
-then applies everywhere.
+the judge. This module only computes T; the run store saves it with the model
+(`services.runs.RunStore.set_temperature`, into `model.record.temperature`), and
+`MLP.predict_proba` then applies it everywhere.
 
 **Coverage.** A network allowed to say "not sure" below a confidence threshold answers fewer
 images (coverage) and gets more of those right: the curve of one against the other is how a
@@ -21,18 +22,13 @@ person picks the threshold.
 
 from __future__ import annotations
 
-import os
-import secrets
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
 from nn.core.data import MNIST, subset, subset_indices, train_validation_split
-from nn.core.errors import ModelFileError
 from nn.core.losses import softmax
 from nn.core.network import MLP
-from nn.core.persistence import load_model, save_model
 from nn.core.record import TEMPERATURE_RANGE
 from nn.explain.inside import activations
 
@@ -216,31 +212,3 @@ def coverage(probs: np.ndarray, labels: np.ndarray, points: int = 201) -> Covera
     with np.errstate(invalid="ignore", divide="ignore"):
         accuracy = np.where(answered > 0, right_from[start] / answered, np.nan)
     return Coverage(thresholds, answered / len(confidence), accuracy)
-
-
-def save_temperature(
-    path: str | Path, temperature: float | None, expected_mtime: float | None = None
-) -> Path:
-    """Store `temperature` (None: remove it) in the model file at `path`, in place and safely.
-
-    Only the metadata changes, and nothing is lost: the new file is written beside the old one,
-    read back and compared weight for weight with the old, and only then renamed over it (an
-    atomic step). `expected_mtime` is the modification time of the file the temperature was fitted
-    for: if the file has changed since, it is refused rather than given a temperature fitted to
-    other weights. Removing the temperature gives back the model exactly as it was.
-    """
-    path = Path(path)
-    model = load_model(path)
-    if expected_mtime is not None and path.stat().st_mtime != expected_mtime:
-        raise ModelFileError(f"{path} changed since its temperature was fitted: fit it again")
-    model.record = replace(model.record, temperature=None if temperature is None else float(temperature))
-    staged = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")  # ignored by git, as save_model's
-    try:
-        save_model(model, staged)
-        written = load_model(staged)
-        if not np.array_equal(written.params, model.params) or written.record != model.record:
-            raise ModelFileError(f"writing {path} again did not reproduce it; the model was left as it was")
-        os.replace(staged, path)
-    finally:
-        staged.unlink(missing_ok=True)
-    return path

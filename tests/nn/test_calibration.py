@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -19,7 +18,6 @@ from nn.robustness.calibration import (
     logits_of,
     negative_log_likelihood,
     reliability,
-    save_temperature,
     validation_set,
 )
 
@@ -124,36 +122,6 @@ def test_coverage_starts_at_everything_and_accuracy_rises_as_the_threshold_does(
     assert covered < 1 and accurate > curve.at(0.0)[1]
     expected = probs.max(axis=1) >= curve.thresholds[np.searchsorted(curve.thresholds, 0.99)]
     assert covered == pytest.approx(expected.mean())
-
-
-def test_a_saved_temperature_is_used_by_predict_proba_and_can_be_removed(
-    tmp_path, trained_model, mnist
-) -> None:
-    path = save_model(trained_model, tmp_path / "model.npz")
-    original = path.read_bytes()
-    save_temperature(path, 2.0, expected_mtime=path.stat().st_mtime)
-    warm = load_model(path)
-    assert warm.temperature == 2.0
-    np.testing.assert_array_equal(warm.params, trained_model.params)
-    images = mnist.test_images[:100]
-    np.testing.assert_allclose(
-        warm.predict_proba(images), softmax(logits_of(trained_model, images) / 2), rtol=1e-5, atol=1e-7
-    )
-    np.testing.assert_array_equal(warm.predict(images), trained_model.predict(images))
-    save_temperature(path, None)
-    np.testing.assert_array_equal(load_model(path).predict_proba(images), trained_model.predict_proba(images))
-    assert len(path.read_bytes()) == len(original)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"], "no temporary file is left behind"
-
-
-def test_a_temperature_is_not_saved_over_a_model_that_changed_since(tmp_path, trained_model) -> None:
-    path = save_model(trained_model, tmp_path / "model.npz")
-    fitted_for = path.stat().st_mtime
-    os.utime(path, (fitted_for + 5, fitted_for + 5))  # someone rewrote it meanwhile
-    before = path.read_bytes()
-    with pytest.raises(ModelFileError, match="changed since its temperature was fitted"):
-        save_temperature(path, 1.5, expected_mtime=fitted_for)
-    assert path.read_bytes() == before
 
 
 @pytest.mark.parametrize("bad", [-1.0, 0.0, 1e9, "hot", True, float("nan")])

@@ -2,17 +2,32 @@
 
 import io
 import json
+import os
 import sqlite3
 import threading
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
 
 from nn import MLP, ModelConfig, ModelFileError, ModelRecord, RunConfig, TrainConfig, load_mnist, save_model
 from nn.core.events import EpochEnd
-from nn.core.persistence import FORMAT
-from services.runs import RunStore, RunStoreError
+from nn.core.losses import softmax
+from nn.core.persistence import FORMAT, load_model
+from nn.robustness.calibration import logits_of
+from services import locations
+from services.database import RunStoreError
+from services.runs import (
+    ACTIVE_POINTER,
+    RUNS,
+    RunDetails,
+    RunStore,
+    SweepPoint,
+    choose_model,
+    model_files,
+)
+
+EPOCH = EpochEnd(1, 2, 1.0, 0.8, None, 0.9, 1.0, 0.05)
 
 
 def trained_like(hidden=(8,), seed=0, epochs=2, accuracy=0.9) -> MLP:
@@ -42,7 +57,7 @@ def test_add_get_and_load_round_trip(store: RunStore) -> None:
     assert (run.source, run.status, run.test_accuracy, run.seconds) == ("cli", "completed", 0.9, 1.5)
     assert run.created == "2026-11-24T07:00:00+00:00"
     assert run.config == RunConfig(model.config, model.record.training) and run.architecture == "784-8-4-10"
-    assert [e["loss"] for e in run.history] == [1.0, 0.5]
+    assert run.history == model.record.history  # typed epochs, as the model file keeps them
     assert run.model_path.parent == store.model_dir and run.model_path.is_file()
     np.testing.assert_array_equal(store.load(run.id).params, model.params)
     assert store.get(run.id) == run
@@ -106,7 +121,7 @@ def test_the_index_maps_each_model_file_to_its_runs_id_and_current_name(store: R
 
 def test_a_model_that_says_nothing_about_itself_is_recorded_as_unknown(store: RunStore) -> None:
     run = store.add(MLP((8,), seed=0), source="upload")
-    assert (run.config, run.history, run.test_accuracy, run.architecture) == (None, [], None, "?")
+    assert (run.config, run.history, run.test_accuracy, run.architecture) == (None, (), None, "?")
     assert run.name == "784-8-10"
 
 
@@ -133,10 +148,31 @@ def test_runs_recorded_before_the_split_still_read(store: RunStore) -> None:
 def test_the_default_store_is_where_the_environment_says(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("DIGITLAB_RUNS_DB", str(tmp_path / "elsewhere" / "store.sqlite"))
     monkeypatch.setenv("DIGITLAB_MODELS_DIR", str(tmp_path / "my-models"))
-    run = RunStore().add(trained_like(), source="cli", details={"note": "from a test"})
+    run = RunStore().add(trained_like(), source="cli")
     assert (tmp_path / "elsewhere" / "store.sqlite").is_file()
     assert run.model_path.parent == tmp_path / "my-models" / "runs"
-    assert RunStore().get(run.id).details == {"note": "from a test"}
+    assert RunStore().get(run.id) == run
+
+
+def test_a_sweeps_run_keeps_its_grid_point(store: RunStore) -> None:
+    point = SweepPoint(sweep_id=3, index=1, values={"lr": 0.1, "hidden": [16, 8]})
+    run = store.add(trained_like(), source="sweep", details=RunDetails(point))
+    assert store.get(run.id).details.sweep_point == point
+    with sqlite3.connect(store.path) as db:  # the column holds what it always has
+        [(details,)] = db.execute("SELECT details FROM runs").fetchall()
+    db.close()
+    assert json.loads(details) == {"sweep": 3, "point": 1, "values": {"lr": 0.1, "hidden": [16, 8]}}
+    assert store.add(trained_like(), source="cli").details == RunDetails()
+
+
+def test_a_fine_tunes_account_in_an_old_rows_details_is_passed_over(store: RunStore) -> None:
+    """Fine-tunes kept their account in their row too, before it was typed; their file keeps it."""
+    run = store.add(trained_like(), source="finetune")
+    old = {"settings": {"epochs": 3, "lr": 0.003}, "result": {"user_after": 1.0}}
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE runs SET details = ? WHERE id = ?", (json.dumps(old), run.id))
+    db.close()
+    assert store.get(run.id).details == RunDetails()
 
 
 def test_two_threads_writing_at_once_lose_nothing(tmp_path) -> None:
@@ -206,6 +242,31 @@ def test_a_damaged_row_is_reported(store: RunStore) -> None:
         db.execute("UPDATE runs SET history = '[{broken' WHERE id = ?", (run.id,))
     with pytest.raises(RunStoreError, match=f"run {run.id} holds malformed JSON"):
         store.runs()
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("history", '[{"epoch": 1}]', r"history\[0\] must hold exactly epoch, epochs, loss"),
+        (
+            "history",
+            json.dumps([{**asdict(EPOCH), "loss": "low"}]),
+            r"history\[0\]\.loss must be a finite number",
+        ),
+        ("details", '{"sweep": 1}', "must give a sweep, a point and values"),
+        ("details", '{"sweep": "one", "point": 0, "values": {}}', "whole numbers"),
+    ],
+)
+def test_a_row_that_is_not_what_the_store_writes_is_reported(
+    store: RunStore, column: str, value: str, message: str
+) -> None:
+    """Read through the same checks as a model file's record: a renamed field fails loudly."""
+    run = store.add(trained_like(), source="cli")
+    with sqlite3.connect(store.path) as db:
+        db.execute(f"UPDATE runs SET {column} = ? WHERE id = ?", (value, run.id))
+    db.close()
+    with pytest.raises(RunStoreError, match=f"run {run.id} holds malformed JSON.*{message}"):
+        store.get(run.id)
 
 
 def npz_bytes(**arrays) -> bytes:
@@ -286,3 +347,83 @@ def test_the_command_line_warns_but_keeps_its_result_when_the_store_is_damaged(
     assert saved.is_file()
     assert "warning: the run was not recorded" in capsys.readouterr().err
     assert (tmp_path / "runs.sqlite").read_bytes() == b"damaged" * 100
+
+
+def test_the_models_folder_follows_the_environment(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(locations.MODELS_DIR_ENV, str(tmp_path))
+    assert locations.models_dir() == tmp_path
+    monkeypatch.delenv(locations.MODELS_DIR_ENV)
+    assert locations.models_dir() == locations.ROOT / "models"
+
+
+def test_active_pointer_round_trips_and_never_leaves_the_models_directory(store: RunStore) -> None:
+    directory = store.models_dir
+    run = store.add(trained_like(), source="app").model_path
+    assert store.active() is None
+    store.set_active(run)
+    assert store.active() == run.resolve()
+    assert not list(directory.glob(".*.tmp")), "a temporary file was left behind"
+    save_model(trained_like(), directory.parent / "elsewhere.npz")
+    (directory / ACTIVE_POINTER).write_text("../elsewhere.npz\n")
+    assert store.active() is None
+    run.unlink()
+    (directory / ACTIVE_POINTER).write_text(f"{RUNS}/{run.name}\n")
+    assert store.active() is None
+
+
+def test_the_model_to_use_is_the_active_one_else_the_newest_run_else_the_first_shipped(
+    store: RunStore,
+) -> None:
+    directory = store.models_dir
+    assert choose_model(model_files(directory, store.index()), directory) is None
+    shipped = [save_model(trained_like(), directory / name) for name in ("mine.npz", "default.npz")]
+    assert model_files(directory, store.index()) == sorted(shipped)
+    assert choose_model(model_files(directory, store.index()), directory) == directory / "default.npz"
+    older, newer = (store.add(trained_like(seed=s), source="cli").model_path for s in (1, 2))
+    assert model_files(directory, store.index()) == [*sorted(shipped), newer, older]
+    assert choose_model(model_files(directory, store.index()), directory) == newer
+    store.set_active(older)
+    assert choose_model(model_files(directory, store.index()), directory) == older
+    assert choose_model([newer], directory) == newer  # the active one is not among those offered
+
+
+def test_a_temperature_is_saved_in_place_and_can_be_removed(store: RunStore) -> None:
+    run = store.add(trained_like(), source="cli")
+    path, before = run.model_path, load_model(run.model_path)
+    size = len(path.read_bytes())
+    assert store.set_temperature(path, 2.0, fitted_for=path.stat().st_mtime) == path
+    warm = load_model(path)
+    assert warm.record == replace(before.record, temperature=2.0)
+    np.testing.assert_array_equal(warm.params, before.params)
+    images = np.random.default_rng(0).random((100, 784))
+    expected = softmax(logits_of(before, images) / 2)
+    np.testing.assert_allclose(warm.predict_proba(images), expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(warm.predict(images), before.predict(images))
+    store.set_temperature(path, None)
+    np.testing.assert_array_equal(load_model(path).predict_proba(images), before.predict_proba(images))
+    assert len(path.read_bytes()) == size
+    assert sorted(p.name for p in store.model_dir.iterdir()) == [path.name], "no temporary file is left"
+    assert store.get(run.id) == run  # the same run, under the same name, in the same file
+
+
+def test_a_shipped_model_takes_a_temperature_and_a_file_elsewhere_is_refused(
+    store: RunStore, tmp_path
+) -> None:
+    shipped = save_model(trained_like(), store.models_dir / "default.npz")
+    store.set_temperature(shipped, 1.5)
+    assert load_model(shipped).temperature == 1.5
+    elsewhere = save_model(trained_like(), tmp_path / "elsewhere.npz")
+    before = elsewhere.read_bytes()
+    with pytest.raises(ModelFileError, match="is not in the models folder"):
+        store.set_temperature(elsewhere, 1.5)
+    assert elsewhere.read_bytes() == before
+
+
+def test_a_temperature_is_not_saved_over_a_model_that_changed_since(store: RunStore) -> None:
+    path = store.add(trained_like(), source="cli").model_path
+    fitted_for = path.stat().st_mtime
+    os.utime(path, (fitted_for + 5, fitted_for + 5))  # someone rewrote it meanwhile
+    before = path.read_bytes()
+    with pytest.raises(ModelFileError, match="changed since its temperature was fitted"):
+        store.set_temperature(path, 1.5, fitted_for=fitted_for)
+    assert path.read_bytes() == before

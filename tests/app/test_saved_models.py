@@ -1,4 +1,4 @@
-"""The models the app can use: listing, labels from one clock, the remembered active model."""
+"""The sidebar's models: listing, labels from one clock, the remembered active model, in words."""
 
 import time
 from datetime import UTC, datetime, timedelta
@@ -11,8 +11,8 @@ import pytest
 from nn.core.network import MLP
 from nn.core.persistence import load_model, save_model
 from nn.core.record import ModelRecord
-from services import locations, runs
 from services.runs import RunStore
+from ui import models
 
 
 def tiny_model(seed: int = 0, accuracy: float = 0.5, at: str | None = "2026-01-02T03:04:05+00:00") -> MLP:
@@ -39,20 +39,13 @@ def time_zone(monkeypatch):
     time.tzset()
 
 
-def test_the_models_folder_follows_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv(locations.MODELS_DIR_ENV, str(tmp_path))
-    assert locations.models_dir() == tmp_path
-    monkeypatch.delenv(locations.MODELS_DIR_ENV)
-    assert locations.models_dir() == locations.ROOT / "models"
-
-
 def test_list_models_shows_shipped_models_then_runs_newest_first_and_reports_damage(store):
     directory = store.models_dir
     save_model(tiny_model(accuracy=0.9), directory / "default.npz")
     older = store.add(tiny_model(1), source="app").model_path
     newer = store.add(tiny_model(2), source="app").model_path
     (directory / "broken.npz").write_bytes(b"not a zip")
-    listed, problems = runs.list_models(directory, run_index=store.index())
+    listed, problems = models.list_models(directory, run_index=store.index())
     assert [m.path for m in listed] == [directory / "default.npz", newer, older]
     assert len(problems) == 1 and "broken.npz" in problems[0]
     shipped = listed[0]
@@ -67,7 +60,7 @@ def test_runs_are_named_in_utc_and_shown_in_local_time_whatever_the_zone(store, 
     time_zone(zone)
     first = store.add(tiny_model(1, at=None), source="cli")
     second = store.add(tiny_model(2, at=None), source="app")
-    listed, _ = runs.list_models(store.models_dir, run_index=store.index())
+    listed, _ = models.list_models(store.models_dir, run_index=store.index())
     assert [m.path for m in listed] == [second.model_path, first.model_path]
     for model, run in zip(listed, (second, first)):
         stamp = "-".join(run.model_path.stem.split("-")[1:3])  # the file's name, in UTC
@@ -80,7 +73,7 @@ def test_a_run_is_labelled_by_its_name_and_local_training_time(store, time_zone)
     time_zone("America/New_York")
     named = store.add(tiny_model(1, at="2099-01-01T14:30:00+00:00"), source="finetune", name="default + mine")
     plain = store.add(tiny_model(2, at="2098-01-01T05:00:00+00:00"), source="app")
-    listed, problems = runs.list_models(store.models_dir, run_index=store.index())
+    listed, problems = models.list_models(store.models_dir, run_index=store.index())
     assert not problems
     assert {m.path: m.label for m in listed} == {
         # 14:30 UTC is 09:30 in New York
@@ -89,48 +82,31 @@ def test_a_run_is_labelled_by_its_name_and_local_training_time(store, time_zone)
     }
 
 
-def test_active_pointer_round_trips_and_never_leaves_the_models_directory(store):
-    directory = store.models_dir
-    run = store.add(tiny_model(), source="app").model_path
-    assert store.active() is None
-    store.set_active(run)
-    assert store.active() == run.resolve()
-    assert not list(directory.glob(".*.tmp")), "a temporary file was left behind"
-    save_model(tiny_model(), directory.parent / "elsewhere.npz")
-    (directory / runs.ACTIVE_POINTER).write_text("../elsewhere.npz\n")
-    assert store.active() is None
-    run.unlink()
-    (directory / runs.ACTIVE_POINTER).write_text(f"{runs.RUNS}/{run.name}\n")
-    assert store.active() is None
-
-
 def test_a_new_session_starts_with_the_remembered_model_else_the_newest_run(store):
     directory = store.models_dir
     shipped = save_model(tiny_model(), directory / "default.npz")
-    assert runs.initial_choice([], directory) is None
-    listed, _ = runs.list_models(directory)
-    assert runs.initial_choice(listed, directory).path == shipped
+    assert models.initial_choice([], directory) is None
+    listed, _ = models.list_models(directory)
+    assert models.initial_choice(listed, directory).path == shipped
     run = store.add(tiny_model(1), source="app").model_path
-    listed, _ = runs.list_models(directory, run_index=store.index())
-    assert runs.initial_choice(listed, directory).path == run
+    listed, _ = models.list_models(directory, run_index=store.index())
+    assert models.initial_choice(listed, directory).path == run
     store.set_active(shipped)
-    assert runs.initial_choice(listed, directory).path == shipped
+    assert models.initial_choice(listed, directory).path == shipped
 
 
 @pytest.mark.parametrize("hidden", [(8,), (16, 8)])
 def test_a_saved_run_loads_back_identically(store, hidden):
     model = MLP(hidden, seed=3)
     path = store.add(model, source="app").model_path
-    assert runs.describe(path).layer_sizes == model.layer_sizes
+    assert models.saved_model(path).layer_sizes == model.layer_sizes
     np.testing.assert_array_equal(load_model(path).params, model.params)
 
 
 def test_the_sidebar_describes_a_model_in_words(tmp_path: Path):
-    from ui.session import describe
-
     at = "2026-01-02T03:04:05+00:00"
-    once = runs.SavedModel(tmp_path / "a.npz", (784, 8, 10), 0.5, at, "stopped", 1)
-    assert "(1 epoch, stopped)" in describe(once)
-    assert "Test accuracy **50.00%**" in describe(once)
-    twice = runs.SavedModel(tmp_path / "b.npz", (784, 8, 10), None, at, "completed", 2)
-    assert "(2 epochs, completed)" in describe(twice) and "Test accuracy" not in describe(twice)
+    once = models.SavedModel(tmp_path / "a.npz", (784, 8, 10), 0.5, at, "stopped", 1)
+    assert "(1 epoch, stopped)" in models.describe(once)
+    assert "Test accuracy **50.00%**" in models.describe(once)
+    twice = models.SavedModel(tmp_path / "b.npz", (784, 8, 10), None, at, "completed", 2)
+    assert "(2 epochs, completed)" in models.describe(twice) and "Test accuracy" not in models.describe(twice)
