@@ -1,8 +1,11 @@
 """Your handwriting: the digits you labelled on the Draw page, and fine-tuning the model on them."""
 
+from dataclasses import replace
+
 import streamlit as st
 
 from services.finetune import FineTuneSettings
+from services.job_states import JobState
 from services.user_digits import UserDigits, UserDigitsError
 from ui import session, teach
 from ui.jobs import fraction_done, progress_every, started_since_drawn, stop_button, waiting_note
@@ -53,11 +56,11 @@ if active is None:
     st.stop()
 with st.expander("Fine-tuning settings"):
     defaults = FineTuneSettings()
-    epochs = st.slider("Epochs", 1, 10, defaults.epochs)
+    epochs = st.slider("Epochs", 1, 10, defaults.training.epochs)
     mnist_size = st.select_slider(
         "MNIST images mixed in",
         [1_000, 2_000, 5_000, 10_000, 20_000, 60_000],
-        defaults.mnist_size,
+        defaults.mix.mnist_size,
         help="rehearsing MNIST is what keeps the network from forgetting it",
     )
 tuner = session.finetuner()
@@ -73,7 +76,10 @@ if left.button(
     help="takes a minute or two; it goes on if you visit other pages meanwhile",
     width="stretch",
 ):
-    session.start_finetune(active.path, FineTuneSettings(epochs=epochs, mnist_size=mnist_size))
+    settings = FineTuneSettings(
+        replace(defaults.training, epochs=epochs), replace(defaults.mix, mnist_size=mnist_size)
+    )
+    session.start_finetune(active.path, settings)
     st.rerun()  # redraw the buttons and the progress for the fine-tune that has just started
 with right:
     stop_button(tuner, help="end after the current batch; what was learned so far is still saved as a run")
@@ -90,20 +96,22 @@ def finetune_progress() -> None:
     progress = current.progress()
     if started_since_drawn(drawn_every, progress):
         st.rerun()  # the whole page: the fragment at a running job's pace
-    if progress.state == "waiting":
+    if progress.state is JobState.WAITING:
         waiting_note(progress)
         return
     if progress.running:
-        epochs = progress.task.settings.epochs
+        epochs = progress.task.settings.training.epochs
         text = f"epoch {min(len(progress.epochs) + 1, epochs)} of {epochs}"
-        st.progress(fraction_done(progress, epochs), text=text + (" · stopping…" if current.stopping else ""))
+        st.progress(
+            fraction_done(progress, epochs), text=text + (" · stopping…" if progress.stopping else "")
+        )
         return
     if running:
         st.rerun()  # the whole page: its buttons were drawn while the fine-tune still ran
     if progress.error:
         st.error(progress.error, icon=":material/error:")
-    elif progress.result is not None and progress.saved is not None:
-        teach.show_outcome(progress.result, progress.saved)
+    elif progress.finetune is not None and progress.end is not None and progress.saved is not None:
+        teach.show_outcome(progress.finetune, progress.end, progress.saved)
 
 
 finetune_progress()

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from services.jobs import RUNNING, Progress
+from services.job_states import JobState
+from services.jobs import Progress
 from ui import cache, live, params, session, train_figures
 from ui.hints import show_hints
 from ui.jobs import figures_every, progress_every, started_since_drawn, stop_button, waiting_note
@@ -61,13 +62,13 @@ def live_progress() -> None:
         st.rerun()  # the whole app: the final figures, and the sidebar showing the saved model as active
     if started_since_drawn(drawn_every, progress):
         st.rerun()  # the whole app: the fragments at a running job's pace
-    if progress.state == "waiting":
+    if progress.state is JobState.WAITING:
         waiting_note(progress)
     elif progress.running and polled:
         live.progress_view(current, progress)  # figures too, by the browser; it reruns this when the run ends
         return
     elif progress.running:
-        within, text = live.progress_line(progress, current.stopping)
+        within, text = live.progress_line(progress)
         st.progress(within, text=text)
     if metrics := live.epoch_metrics(progress):
         for column, (label, value) in zip(st.columns(len(metrics)), metrics):
@@ -90,12 +91,12 @@ def live_figures() -> None:
     if current is None:
         return
     progress = current.progress()
-    if not (progress.state == RUNNING and polled):
+    if not (progress.state is JobState.RUNNING and polled):
         train_figures.draw(progress, sample(cache.mnist()))
 
 
 def _outcome(progress: Progress) -> None:
-    if progress.state == "cancelled":
+    if progress.state is JobState.CANCELLED:
         st.info("Cancelled before it started.", icon=":material/cancel:")
     elif progress.error:
         st.error(progress.error, icon=":material/error:")

@@ -11,9 +11,10 @@ server only keeps the books here, and `services.worker` processes do the arithme
 - BLAS threads shared out among the busy workers (`blas_threads`): all the cores while nobody
   clicks, one core fewer while the server is serving pages (`PagesServed`), re-balanced whenever
   a job starts or ends and whenever pages start or stop being served;
-- one dispatcher thread that reads every pipe and every worker's exit, and turns what it reads
-  into each job's progress, which pages read under a lock;
-- every job is also a row in the run store's `jobs` table, so a job that was waiting or
+- one dispatcher thread that reads every pipe and every worker's exit, and turns each report it
+  reads (`services.messages`) into the job's next `Progress`: one frozen snapshot, replaced
+  whole under a lock, which a page reads whole;
+- every job is also a row of the journal (`services.journal`), so a job that was waiting or
   running when the server stopped is marked interrupted the next time it starts, and none
   stays "running" for ever.
 
@@ -34,49 +35,101 @@ import types
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from nn.core.training import BatchProgress, EpochEnd, Event, TrainingEnd
+from nn.core.events import BatchProgress, EpochEnd, TrainingEnd
+from nn.core.record import FineTuneRecord
 from nn.explain.projection import LayerMap
 
 from . import locations, worker
-from .finetune import FineTuneResult
+from .job_states import JobState
+from .journal import Journal
+from .messages import (
+    Done,
+    Failed,
+    Features,
+    FineTuned,
+    Mapped,
+    Order,
+    Report,
+    Saved,
+    Start,
+    Started,
+    Stop,
+    ThreadsUsed,
+    Trained,
+    Unsaved,
+    UseThreads,
+)
 from .runs import Run, RunStore
-from .worker import FineTuneTask, Task, TrainTask
+from .tasks import Task, TrainTask
 
 POLL_SECONDS = 0.5  # how soon a dead worker, a cancelled job or a page served is noticed, at the latest
 # How long after a page script ends the workers go on leaving a core to the server and the
 # browser: the browser draws the page, and asks for its pictures and components, for a second or so.
 PAGE_SECONDS = 2.0
-WAITING, RUNNING, FINISHED, FAILED, CANCELLED = "waiting", "running", "finished", "failed", "cancelled"
 
 
 @dataclass(frozen=True)
 class Progress:
-    """Everything a page shows about one job, as of one moment."""
+    """Everything a page shows about one job, as of one moment.
+
+    Frozen: the runner's dispatcher makes the next one from the last and a worker's report
+    (`after`), and a page reads one whole, never half of one report and half of the next.
+    """
 
     task: Task
-    state: str  # WAITING, RUNNING, FINISHED, FAILED or CANCELLED
-    ahead: int  # runs ahead of it in the queue while it waits
-    epochs: tuple[EpochEnd, ...]
-    batch: BatchProgress | None
-    end: TrainingEnd | None
-    saved: Run | None
-    result: FineTuneResult | None
-    error: str | None
-    features: np.ndarray | None  # first-layer weights as 28×28 images, as of the last epoch
-    layer_map: LayerMap | None  # the last hidden layer's map of the fixed test sample, likewise
-    unsaved: bytes | None  # the model as an .npz file, when no disk would take it
+    state: JobState = JobState.WAITING
+    ahead: int = 0  # jobs ahead of it in the queue while it waits (counted as it is read)
+    stopping: bool = False  # Stop was pressed: it ends after its current batch
+    epochs: tuple[EpochEnd, ...] = ()
+    batch: BatchProgress | None = None
+    end: TrainingEnd | None = None
+    saved: Run | None = None
+    finetune: FineTuneRecord | None = None  # a fine-tune's account, as its model's record keeps it
+    error: str | None = None
+    features: np.ndarray | None = None  # first-layer weights as 28×28 images, as of the last epoch
+    layer_map: LayerMap | None = None  # the last hidden layer's map of the fixed test sample, likewise
+    unsaved: bytes | None = None  # the model as an .npz file, when no disk would take it
+    threads: int | None = None  # the BLAS threads its worker computes with, as the worker last said
 
     @property
     def running(self) -> bool:
         """Not over yet: waiting for a worker or training."""
-        return self.state in (WAITING, RUNNING)
+        return self.state.unfinished
+
+    def after(self, report: Report) -> Progress:
+        """The progress once `report` has come in (`Done` is the runner's to act on: `Job.finish`)."""
+        match report:
+            case Started():
+                return replace(self, state=JobState.RUNNING)
+            case ThreadsUsed(count):
+                return replace(self, threads=count)
+            case Trained(BatchProgress() as batch):
+                return replace(self, batch=batch)
+            case Trained(EpochEnd() as epoch):
+                return replace(self, epochs=(*self.epochs, epoch), batch=None)
+            case Trained(TrainingEnd() as end):
+                return replace(self, end=end)
+            case Features(images):
+                return replace(self, features=images)
+            case Mapped(layer_map):
+                return replace(self, layer_map=layer_map)
+            case Saved(run):
+                return replace(self, saved=run)
+            case Unsaved(model):
+                return replace(self, unsaved=model)
+            case FineTuned(account):
+                return replace(self, finetune=account)
+            case Failed(message):
+                return replace(self, error=message)
+            case Done():
+                return self
 
 
 class Runner(Protocol):
@@ -85,7 +138,8 @@ class Runner(Protocol):
 
     lock: threading.Lock
     place: str  # where runs go, in words
-    store: RunStore  # where every job, and every run's model, is recorded
+    store: RunStore  # where every run's model is recorded
+    journal: Journal  # where every job is noted
 
     def submit(self, task: Task) -> Job: ...
     def ahead_of(self, job: Job) -> int: ...
@@ -95,59 +149,53 @@ class Runner(Protocol):
 
 @dataclass(eq=False)
 class Job:
-    """One submitted run. Its fields are written by the dispatcher thread under `runner.lock`."""
+    """One submitted job: its id in the journal, its runner, and its progress as of now.
+
+    `now` is replaced whole, never changed in place, by the runner's dispatcher under
+    `runner.lock`; the properties below read one field of one snapshot.
+    """
 
     id: int
-    task: Task
     runner: Runner
-    state: str = WAITING
-    stop_requested: bool = False
-    epochs: list[EpochEnd] = field(default_factory=list)
-    batch: BatchProgress | None = None
-    end: TrainingEnd | None = None
-    saved: Run | None = None
-    result: FineTuneResult | None = None
-    error: str | None = None
-    features: np.ndarray | None = None
-    layer_map: LayerMap | None = None
-    unsaved: bytes | None = None
-    threads: int | None = None  # the BLAS threads its worker computes with, as the worker last said
+    now: Progress
     over: threading.Event = field(default_factory=threading.Event)
 
     def progress(self) -> Progress:
+        """The job as of now, with its place in the queue."""
         with self.runner.lock:
-            return Progress(
-                self.task,
-                self.state,
-                self.runner.ahead_of(self),
-                tuple(self.epochs),
-                self.batch,
-                self.end,
-                self.saved,
-                self.result,
-                self.error,
-                self.features,
-                self.layer_map,
-                self.unsaved,
-            )
+            return replace(self.now, ahead=self.runner.ahead_of(self))
+
+    @property
+    def task(self) -> Task:
+        return self.now.task
+
+    @property
+    def state(self) -> JobState:
+        return self.now.state
 
     @property
     def running(self) -> bool:
-        return self.state in (WAITING, RUNNING)
+        return self.now.running
 
     @property
     def stopping(self) -> bool:
-        return self.stop_requested
+        return self.now.stopping
 
-    def note(self, event: Event) -> None:
-        """Take in one training event (call with the runner's lock held)."""
-        if isinstance(event, BatchProgress):
-            self.batch = event
-        elif isinstance(event, EpochEnd):
-            self.epochs.append(event)
-            self.batch = None
-        else:
-            self.end = event
+    @property
+    def threads(self) -> int | None:
+        return self.now.threads
+
+    def take(self, report: Report) -> None:
+        """Take in one report of its worker (call with the runner's lock held)."""
+        self.now = self.now.after(report)
+
+    def finish(self, state: JobState, message: str | None) -> None:
+        """End the job in `state`, in its progress and in the journal, and wake whoever waits for it
+        (call with the runner's lock held). `message` says why it failed or was cancelled."""
+        error = message if state is JobState.FAILED else self.now.error
+        self.now = replace(self.now, state=state, error=error)
+        self.runner.journal.update_job(self.id, state, message, self.now.saved.id if self.now.saved else None)
+        self.over.set()
 
     def stop(self) -> None:
         """A waiting job is cancelled; a running one ends after its current batch, keeping its model."""
@@ -223,11 +271,11 @@ class Slot:
         self.threads = threads
         self.send_lock = threading.Lock()
 
-    def send(self, kind: str, payload: Any = None) -> bool:
+    def send(self, order: Order) -> bool:
         """Send to the worker; False if it has gone (its sentinel will say so, and it is replaced)."""
         with self.send_lock:
             try:
-                self.conn.send((kind, payload))
+                self.conn.send(order)
             except OSError:  # a broken pipe: the worker died, perhaps just now
                 return False
         return True
@@ -254,7 +302,8 @@ class JobRunner:
         self.places = worker.Places(
             self.store.path, self.store.models_dir, user_digits_dir or locations.user_digits_dir()
         )
-        self.store.interrupt_orphaned_jobs()  # what a previous server left waiting or running
+        self.journal = Journal(self.store.path)
+        self.journal.interrupt_orphaned_jobs()  # what a previous server left waiting or running
         self.lock = threading.Lock()
         self.waiting: deque[Job] = deque()
         self.slots: list[Slot] = []
@@ -278,7 +327,7 @@ class JobRunner:
 
     def submit(self, task: Task) -> Job:
         """Queue `task`; it starts as soon as a worker is free (workers start now if not yet)."""
-        job = Job(self.store.open_job(describe(task)), task, self)
+        job = Job(self.journal.open_job(describe(task)), self, Progress(task))
         with self.lock:
             self._start_pool()
             self.waiting.append(job)
@@ -293,12 +342,12 @@ class JobRunner:
         with self.lock:
             if job in self.waiting:
                 self.waiting.remove(job)
-                self._finish(job, CANCELLED, "cancelled while it waited for a worker")
+                job.finish(JobState.CANCELLED, "cancelled while it waited for a worker")
                 return
             slot = next((s for s in self.slots if s.job is job), None)
-            if slot is not None and not job.stop_requested:
-                job.stop_requested = True
-                slot.send("stop")
+            if slot is not None and not job.stopping:
+                job.now = replace(job.now, stopping=True)
+                slot.send(Stop())
 
     def busy(self) -> int:
         with self.lock:
@@ -340,17 +389,17 @@ class JobRunner:
         for slot in self.slots:
             if slot.job is None and self.waiting:
                 job = self.waiting[0]
-                if slot.send("task", (job.id, job.task)):  # else the worker is dead: its successor takes it
+                if slot.send(Start(job.id, job.task)):  # else the worker is dead: its successor takes it
                     slot.job = self.waiting.popleft()
-                    job.state = RUNNING
-                    self.store.update_job(job.id, RUNNING)
+                    job.now = replace(job.now, state=JobState.RUNNING)
+                    self.journal.update_job(job.id, JobState.RUNNING)
         self._share_cores()
 
     def _share_cores(self) -> None:
         busy = [slot for slot in self.slots if slot.job is not None]
         threads = self._threads(len(busy))
         for slot in busy:
-            if slot.threads != threads and slot.send("threads", threads):
+            if slot.threads != threads and slot.send(UseThreads(threads)):
                 slot.threads = threads
 
     def _threads(self, busy: int) -> int:
@@ -383,31 +432,18 @@ class JobRunner:
         except (EOFError, OSError):
             pass  # the worker has gone: its sentinel says so next, and `_replace` handles it
 
-    def _handle(self, slot: Slot, job_id: int, kind: str, payload: Any) -> None:
+    def _handle(self, slot: Slot, job_id: int, report: Report) -> None:
         with self.lock:
             job = slot.job
             if job is None or job.id != job_id:
                 return
-            if kind == "event":
-                job.note(payload)
-            elif kind == "features":
-                job.features = payload
-            elif kind == "map":
-                job.layer_map = payload
-            elif kind == "saved":
-                job.saved = payload
-            elif kind == "result":
-                job.result = payload
-            elif kind == "unsaved":
-                job.unsaved = payload
-            elif kind == "threads":
-                job.threads = payload
-            elif kind == "error":
-                job.error = payload
-            elif kind == "done":
-                slot.job = None
-                self._finish(job, FAILED if job.error else FINISHED, job.error)
-                self._assign()
+            match report:
+                case Done():
+                    slot.job = None
+                    job.finish(JobState.FAILED if job.now.error else JobState.FINISHED, job.now.error)
+                    self._assign()
+                case _:
+                    job.take(report)
 
     def _replace(self, slot: Slot) -> None:
         """A worker died: fail its job in words, start a fresh worker in its place."""
@@ -417,20 +453,13 @@ class JobRunner:
                 return
             job, slot.job = slot.job, None
             if job is not None:
-                self._finish(job, FAILED, _death_message(slot.process.exitcode))
+                job.finish(JobState.FAILED, _death_message(slot.process.exitcode))
         slot.conn.close()
         # Started outside the lock, so pages read on meanwhile.
         fresh = Slot(self.context, self._threads(1), self.places)
         with self.lock:
             self.slots[self.slots.index(slot)] = fresh
             self._assign()
-
-    def _finish(self, job: Job, state: str, message: str | None) -> None:
-        job.state = state
-        if state == FAILED:
-            job.error = message
-        self.store.update_job(job.id, state, message, job.saved.id if job.saved else None)
-        job.over.set()
 
 
 def blas_threads(cores: int, busy: int, serving: bool) -> int:
@@ -460,6 +489,3 @@ def _death_message(exitcode: int | None) -> str:
     else:
         why = f"exited unexpectedly (code {exitcode})"
     return f"The worker process running this job {why}. Nothing of this run was saved; start it again."
-
-
-__all__ = ["FineTuneTask", "Job", "JobRunner", "Progress", "TrainTask"]

@@ -15,19 +15,19 @@ images held out of the training set. Only that one run's test accuracy is report
 highest test accuracy among many runs would choose partly by luck on those particular 10,000
 test images, and the figure reported would overstate how well the chosen run reads new digits.
 So a sweep needs `val_size` > 0; and the parameters that decide *which* images are held out
-(`seed`, `train_size`, `val_size`) cannot be swept, or runs would be compared on different images.
+(`seed`, `train_size`, `val_size`) cannot be swept, or runs would be compared on different images:
+the parameter table says so of each (`Parameter.not_swept`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nn.core.config import PARAMETERS, Kind, Parameter, RunConfig
+from nn.core.config import PARAMETERS, RunConfig
 from nn.core.errors import DigitLabError
 from nn.core.training import EpochEnd
 
@@ -37,12 +37,7 @@ from .worker import TrainTask
 
 MAX_AXES = 3
 MAX_RUNS = 64  # beyond this a sweep is hours of training on a laptop: sweep coarsely, then refine
-NOT_SWEPT = {
-    "seed": "it decides which images are held out for validation",
-    "train_size": "it decides which images are held out for validation",
-    "val_size": "it is the validation split itself",
-}
-SWEEPABLE = tuple(name for name in PARAMETERS if name not in NOT_SWEPT)
+SWEEPABLE = tuple(name for name, spec in PARAMETERS.items() if spec.sweepable)
 WHY_VALIDATION = (
     "a sweep chooses its best run by validation accuracy, measured on images held out of the "
     "training set; set the number of validation images (val_size) above 0, for example 10000. "
@@ -126,7 +121,7 @@ class Grid:
 
     def label(self, point: dict[str, Any]) -> str:
         """A grid point in a few words, e.g. "lr 0.03 · hidden 128-64"."""
-        return " · ".join(f"{name} {show(value)}" for name, value in point.items())
+        return " · ".join(f"{name} {PARAMETERS[name].show(value)}" for name, value in point.items())
 
     def describe(self) -> str:
         """e.g. "lr × hidden (3 × 2 runs)"."""
@@ -136,7 +131,10 @@ class Grid:
     def to_dict(self) -> dict[str, Any]:
         return {
             "base": self.base.to_dict(),
-            "axes": [{"name": a.name, "values": [_json(v) for v in a.values]} for a in self.axes],
+            "axes": [
+                {"name": a.name, "values": [PARAMETERS[a.name].to_json(v) for v in a.values]}
+                for a in self.axes
+            ],
         }
 
     @classmethod
@@ -158,7 +156,7 @@ def _stored_axis(data: dict[str, Any]) -> Axis:
     spec = PARAMETERS.get(data["name"])
     if spec is None:
         raise ValueError(f"{data['name']!r} is not a hyper-parameter")
-    return Axis(spec.name, tuple(_value(spec, value) for value in data["values"]))
+    return Axis(spec.name, tuple(spec.read(value) for value in data["values"]))
 
 
 def config_for(base: RunConfig, point: dict[str, Any]) -> RunConfig:
@@ -170,73 +168,33 @@ def config_for(base: RunConfig, point: dict[str, Any]) -> RunConfig:
     return RunConfig.from_values(base.values() | point)
 
 
-def show(value: Any) -> str:
-    """A swept value as people write it: 0.03, 128-64, adam."""
-    if isinstance(value, (tuple, list)):
-        return "-".join(map(str, value))
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
 def parse_values(name: str, text: str) -> tuple[Any, ...]:
     """Values typed for parameter `name`, separated by commas (or spaces).
 
     A widths parameter, whose one value is itself several numbers, takes one architecture per
     comma, its layer widths separated by spaces or dashes: "64, 128 64, 256-128".
     """
-    if name not in PARAMETERS:
+    spec = PARAMETERS.get(name)
+    if spec is None:
         raise SweepError([f"{name} is not a hyper-parameter"])
-    spec = PARAMETERS[name]
-    if spec.kind is Kind.WIDTHS:
-        parts = [p for p in text.split(",") if p.strip()]
-        words = [tuple(re.split(r"[\s\-x×]+", p.strip())) for p in parts]
-    else:
-        words = [w for w in re.split(r"[\s,;]+", text) if w]
-    if not words:
-        raise SweepError([f"{name}: give at least one value"])
     try:
-        return tuple(_value(spec, word) for word in words)
+        values = spec.parse(text)
     except ValueError:
-        what = VALUES[spec.kind][1].format(choices=", ".join(spec.choices or ()))
-        raise SweepError([f"{name}: {text.strip()!r} is not a list of {what}"]) from None
-
-
-def _value(spec: Parameter, raw: Any) -> Any:
-    """A value of parameter `spec` from text or JSON, in the type its config holds."""
-    return VALUES[spec.kind][0](raw)
-
-
-def _whole(raw: Any) -> int:
-    number = float(raw)
-    if not number.is_integer():
-        raise ValueError(f"{raw!r} is not a whole number")
-    return int(number)
-
-
-# For each kind of parameter: how one value is read from text or JSON, and what to type, in words.
-VALUES: dict[Kind, tuple[Callable[[Any], Any], str]] = {
-    Kind.INT: (_whole, "whole numbers"),
-    Kind.OPTIONAL_INT: (_whole, "whole numbers"),
-    Kind.FLOAT: (float, "numbers"),
-    Kind.CHOICE: (str, "choices among {choices}"),
-    Kind.WIDTHS: (
-        lambda raw: tuple(_whole(w) for w in raw),
-        "layer widths (whole numbers), one architecture per comma",
-    ),
-}
-
-
-def _json(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
+        raise SweepError([f"{name}: {text.strip()!r} is not a list of {spec.values_in_words()}"]) from None
+    if not values:
+        raise SweepError([f"{name}: give at least one value"])
+    return values
 
 
 def _axis_problems(axis: Axis) -> list[str]:
-    if axis.name in NOT_SWEPT:
-        return [f"{axis.name} cannot be swept: {NOT_SWEPT[axis.name]}, which must be the same for every run"]
-    if axis.name not in SWEEPABLE:
+    spec = PARAMETERS.get(axis.name)
+    if spec is None:
         return [f"{axis.name} is not a hyper-parameter; these can be swept: {', '.join(SWEEPABLE)}"]
+    if not spec.sweepable:
+        return [f"{axis.name} cannot be swept: {spec.not_swept}, which must be the same for every run"]
     if not axis.values:
         return [f"{axis.name}: give at least one value"]
-    repeated = sorted({show(v) for v in axis.values if axis.values.count(v) > 1})
+    repeated = sorted({spec.show(v) for v in axis.values if axis.values.count(v) > 1})
     return [f"{axis.name}: {', '.join(repeated)} given twice"] if repeated else []
 
 
@@ -245,7 +203,7 @@ def _config_problems(grid: Grid) -> list[str]:
     found: dict[str, None] = {}  # an ordered set
     for point in grid.points():
         for name, message in config_for(grid.base, point).problems().items():
-            where = f"{name} {show(point[name])}" if name in point else name
+            where = f"{name} {PARAMETERS[name].show(point[name])}" if name in point else name
             found[f"{where}: {message}"] = None
     return list(found)
 
@@ -382,7 +340,11 @@ def start(grid: Grid, runner: Runner, store: RunStore, name: str | None = None) 
             config_for(grid.base, point),
             source="sweep",
             name=f"sweep {record.id} · {grid.label(point)}"[:80],
-            details={"sweep": record.id, "point": index, "values": {k: _json(v) for k, v in point.items()}},
+            details={
+                "sweep": record.id,
+                "point": index,
+                "values": {name: PARAMETERS[name].to_json(value) for name, value in point.items()},
+            },
             activate=False,  # the person chooses which run to use, after seeing them all
         )
         jobs.append(runner.submit(task))

@@ -2,9 +2,10 @@
 
 A worker is started by `services.jobs.JobRunner` with a `spawn` context (the server has
 threads, and a forked copy of a threaded process can deadlock). It loads MNIST once, then
-serves one job at a time from its end of a pipe, and sends back what happens as plain
-messages: every `nn.core.training` event, the first-layer features after each epoch, the saved run,
-or an error in words. It never touches Streamlit; the server never trains.
+serves one job at a time from its end of a pipe, and sends back what happens as the messages of
+`services.messages`: every event of the engine's training, the first-layer features and the map
+after each epoch, the saved run, or an error in words. It trains through the engine interface
+(`nn.core.engine`) only. It never touches Streamlit; the server never trains.
 
 A listener thread reads the pipe while the main thread trains, so Stop is seen after the
 current batch. The BLAS thread count is set by the server (`services.jobs.blas_threads`),
@@ -22,26 +23,42 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from nn.core.config import RunConfig
 from nn.core.data import MNIST, load_mnist
 from nn.core.engine import start_training
 from nn.core.errors import DigitLabError
+from nn.core.events import EpochEnd, Event, TrainingEnd
 from nn.core.network import MLP
 from nn.core.persistence import load_model, model_bytes, reason
-from nn.core.training import EpochEnd, Event, TrainingEnd
 from nn.explain.inside import first_layer_features
 from nn.explain.projection import last_hidden_map, map_sample
 
-from .finetune import FineTune, FineTuneSettings
+from .finetune import FineTune
+from .messages import (
+    Done,
+    Failed,
+    Features,
+    FineTuned,
+    Mapped,
+    Order,
+    Report,
+    Saved,
+    Start,
+    Started,
+    Stop,
+    ThreadsUsed,
+    Trained,
+    Unsaved,
+    UseThreads,
+)
 from .runs import Run, RunStore
+from .tasks import FineTuneTask, Task, TrainTask
 from .user_digits import UserDigits
 
 FEATURES_SHOWN = 64  # first-layer neurons drawn live on the Train page
@@ -49,37 +66,6 @@ FEATURES_SHOWN = 64  # first-layer neurons drawn live on the Train page
 
 class UnsavedError(DigitLabError):
     """A run ended well but no disk took its model (full, read-only, removed)."""
-
-
-@dataclass(frozen=True)
-class TrainTask:
-    """Build a network from `config.model`, train it by `config.training`; save and record it as a
-    run of `source`.
-
-    `name` and `details` go to the run's record (None: the automatic name); `activate` makes the
-    saved model the active one, as a run started on the Train page should be, while the runs of
-    a sweep wait for the person to choose among them.
-    """
-
-    config: RunConfig
-    source: str = "app"
-    name: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-    activate: bool = True
-
-    def __post_init__(self) -> None:
-        self.config.validate()  # refused here, in the server, before it waits for a worker
-
-
-@dataclass(frozen=True)
-class FineTuneTask:
-    """Fine-tune the model at `model_path` on the user's digits; record it as a run."""
-
-    model_path: Path
-    settings: FineTuneSettings
-
-
-Task = TrainTask | FineTuneTask
 
 
 def should_keep(end: TrainingEnd | None) -> bool:
@@ -93,7 +79,7 @@ def should_keep(end: TrainingEnd | None) -> bool:
     return end.status in ("completed", "stopped") or end.epochs_done > 0
 
 
-Send = Callable[[str, Any], None]  # (kind, payload): how a run reports, whatever carries it
+Send = Callable[[Report], None]  # how a job reports, whatever carries it
 
 
 def run_training(task: TrainTask, mnist: MNIST, stop: threading.Event, send: Send) -> MLP | None:
@@ -111,7 +97,7 @@ def run_training(task: TrainTask, mnist: MNIST, stop: threading.Event, send: Sen
 def forward(events: Iterator[Event], model_of_run: MLP, mnist: MNIST, send: Send) -> None:
     """Send every training event on, and what the network looks like after each epoch."""
     for event in events:
-        send("event", event)
+        send(Trained(event))
         if isinstance(event, EpochEnd):
             snapshot(model_of_run, mnist, send)
 
@@ -122,9 +108,9 @@ def snapshot(model: MLP, mnist: MNIST, send: Send) -> None:
     Computed where the run trains rather than in the server, which only draws them: the map is
     a forward pass of 2,000 images and a PCA, about 1 % of an epoch of the default run.
     """
-    send("features", features(model))
+    send(Features(features(model)))
     sample = map_sample(mnist.test_labels)
-    send("map", last_hidden_map(model, mnist.test_images[sample], mnist.test_labels[sample], score=False))
+    send(Mapped(last_hidden_map(model, mnist.test_images[sample], mnist.test_labels[sample], score=False)))
 
 
 def record(store: RunStore, task: TrainTask, model: MLP) -> Run:
@@ -140,7 +126,7 @@ def keep(model: MLP, add: Callable[[], Run], models_dir: Path, send: Send) -> Ru
     try:
         return add()
     except (OSError, DigitLabError) as exc:
-        send("unsaved", model_bytes(model))
+        send(Unsaved(model_bytes(model)))
         why = reason(exc) if isinstance(exc, OSError) else str(exc)
         raise UnsavedError(
             f"The trained model could not be saved in {models_dir}: {why}. "
@@ -171,38 +157,42 @@ class Worker:
         self.conn = conn
         self.places = places
         self.send_lock = threading.Lock()
-        self.tasks: queue.Queue[tuple[int, Task] | None] = queue.Queue()
+        self.tasks: queue.Queue[Start | None] = queue.Queue()
         self.stop = threading.Event()
         self.threads_wanted = threads
         self.threads_applied = 0
         self.blas = ThreadpoolController()
         self.mnist: MNIST | None = None
 
-    def send(self, job_id: int, kind: str, payload: Any = None) -> None:
+    def send(self, job_id: int, report: Report) -> None:
         with self.send_lock:
             try:
-                self.conn.send((job_id, kind, payload))
+                self.conn.send((job_id, report))
             except OSError as exc:  # a broken pipe
                 raise ServerGone from exc
 
     def listen(self) -> None:
-        """The listener thread: tasks go to the queue, stop and thread counts take effect at once."""
+        """The listener thread: tasks go to the queue, stop and thread counts take effect at once.
+
+        It ends when the server closes its end of the pipe (or the server has gone).
+        """
         try:
             while True:
-                kind, payload = self.conn.recv()
-                if kind == "task":
-                    self.stop.clear()
-                    self.tasks.put(payload)
-                elif kind == "stop":
-                    self.stop.set()
-                elif kind == "threads":
-                    self.threads_wanted = payload
-                elif kind == "quit":
-                    break
+                self.obey(self.conn.recv())
         except (EOFError, OSError):  # the server has gone: finish nothing more
             pass
         self.stop.set()
         self.tasks.put(None)
+
+    def obey(self, order: Order) -> None:
+        match order:
+            case Start():
+                self.stop.clear()
+                self.tasks.put(order)
+            case Stop():
+                self.stop.set()
+            case UseThreads(count):
+                self.threads_wanted = count
 
     def apply_threads(self) -> None:
         self.blas.limit(limits=self.threads_wanted, user_api="blas")
@@ -211,41 +201,41 @@ class Worker:
     def use_threads(self, job_id: int) -> None:
         """Apply the BLAS thread count the server last asked for, and tell it: the job's truth."""
         self.apply_threads()
-        self.send(job_id, "threads", self.threads_applied)
+        self.send(job_id, ThreadsUsed(self.threads_applied))
 
     def serve(self) -> None:
         threading.Thread(target=self.listen, name="digitlab worker pipe", daemon=True).start()
         self.apply_threads()
         self.mnist = load_mnist()  # once per worker, not once per run
         try:
-            while (item := self.tasks.get()) is not None:
-                job_id, task = item
-                self.run(job_id, task)
+            while (start := self.tasks.get()) is not None:
+                self.run(start.job, start.task)
         except ServerGone:
             pass  # killed mid-run, the server marks the run interrupted when it next starts
 
     def run(self, job_id: int, task: Task) -> None:
-        self.send(job_id, "started")
+        self.send(job_id, Started(str(os.getpid())))
         self.use_threads(job_id)
         try:
-            if isinstance(task, TrainTask):
-                self.train(job_id, task)
-            else:
-                self.finetune(job_id, task)
+            match task:
+                case TrainTask():
+                    self.train(job_id, task)
+                case FineTuneTask():
+                    self.finetune(job_id, task)
         except ServerGone:
             raise  # nobody is left to tell
         except (DigitLabError, ValueError) as exc:  # ValueError: e.g. no digits to fine-tune on
-            self.send(job_id, "error", str(exc))
+            self.send(job_id, Failed(str(exc)))
         except Exception as exc:  # a bug must reach the page in words, and the worker must live on
             detail = "".join(traceback.format_exception_only(exc)).strip()
-            self.send(job_id, "error", f"the run failed unexpectedly: {detail}")
-        self.send(job_id, "done")
+            self.send(job_id, Failed(f"the run failed unexpectedly: {detail}"))
+        self.send(job_id, Done())
 
     def sender(self, job_id: int) -> Send:
-        """Messages of one job to the pipe; BLAS threads brought in line between them."""
+        """Reports of one job to the pipe; BLAS threads brought in line between them."""
 
-        def send(kind: str, payload: Any) -> None:
-            self.send(job_id, kind, payload)
+        def send(report: Report) -> None:
+            self.send(job_id, report)
             if self.threads_wanted != self.threads_applied:
                 self.use_threads(job_id)
 
@@ -255,21 +245,21 @@ class Worker:
         model = run_training(task, self.mnist, self.stop, self.sender(job_id))
         if model is not None:
             add = functools.partial(record, self.places.store(), task, model)
-            self.send(job_id, "saved", keep(model, add, self.places.models_dir, self.sender(job_id)))
+            self.send(job_id, Saved(keep(model, add, self.places.models_dir, self.sender(job_id))))
 
     def finetune(self, job_id: int, task: FineTuneTask) -> None:
         digits = UserDigits(self.places.user_digits_dir).split()
         tuning = FineTune(load_model(task.model_path), digits, task.settings, self.mnist)
         forward(tuning.events(self.stop), tuning.model, self.mnist, self.sender(job_id))
-        self.send(job_id, "result", tuning.result)
+        self.send(job_id, FineTuned(tuning.result))
 
         def add() -> Run:
             store = self.places.store()
             base = store.find(task.model_path)  # a recorded run goes by its name, a shipped model by file
             name = f"{base.name if base else Path(task.model_path).stem} + my digits"
-            return store.add(tuning.model, source="finetune", name=name, details=tuning.details())
+            return store.add(tuning.model, source="finetune", name=name)  # its account is in its record
 
-        self.send(job_id, "saved", keep(tuning.model, add, self.places.models_dir, self.sender(job_id)))
+        self.send(job_id, Saved(keep(tuning.model, add, self.places.models_dir, self.sender(job_id))))
 
 
 def main(conn: Connection, threads: int, places: Places) -> None:

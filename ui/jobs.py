@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.jobs import RUNNING, WAITING, Job, Progress
+from services.job_states import JobState
+from services.jobs import Job, Progress
 
 # How often a page redraws a job's progress. Each redraw costs the browser 0.1-0.15 s of CPU and
 # the server a few hundredths; as workers give way (services.worker.give_way), that comes out of
@@ -30,7 +31,7 @@ def progress_every(job: Job | None, polled: bool = False) -> float | None:
     it exists), nor while it runs if the browser `polled` its progress itself (`ui.live`)."""
     if job is None or not job.running:
         return None
-    if job.state == WAITING:
+    if job.state is JobState.WAITING:
         return WAITING_SECONDS
     return None if polled else PROGRESS_SECONDS
 
@@ -38,20 +39,20 @@ def progress_every(job: Job | None, polled: bool = False) -> float | None:
 def figures_every(job: Job | None, polled: bool = False) -> float | None:
     """Seconds between a page's reruns to redraw a job's charts: only while it runs (a queued job
     has none), and not if the browser `polled` them itself (`ui.live`)."""
-    return FIGURES_SECONDS if job is not None and job.state == RUNNING and not polled else None
+    return FIGURES_SECONDS if job is not None and job.state is JobState.RUNNING and not polled else None
 
 
 def started_since_drawn(drawn_every: float | None, progress: Progress) -> bool:
     """Whether a job whose page was drawn while it waited (`progress_every` was `drawn_every`) has
     started since: the page must then be drawn again in full, for its fragments to take a running
     job's pace."""
-    return drawn_every == WAITING_SECONDS and progress.state == RUNNING
+    return drawn_every == WAITING_SECONDS and progress.state is JobState.RUNNING
 
 
 def stop_button(job: Job | None, help: str) -> None:
     """The button beside a page's start button: Cancel while the job waits, Stop while it runs."""
     running = job is not None and job.running
-    waiting = running and job.state == WAITING
+    waiting = running and job.state is JobState.WAITING
     st.button(
         "Cancel" if waiting else "Stop",
         icon=":material/cancel:" if waiting else ":material/stop:",

@@ -35,7 +35,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from services.jobs import RUNNING, Job, Progress
+from services.job_states import JobState
+from services.jobs import Job, Progress
 
 from . import cache
 from .jobs import FIGURES_SECONDS, PROGRESS_SECONDS
@@ -67,12 +68,12 @@ def served() -> bool:
     return _served
 
 
-def progress_line(progress: Progress, stopping: bool) -> tuple[float, str]:
+def progress_line(progress: Progress) -> tuple[float, str]:
     """How far through its current epoch a running job is, and the words beside the bar."""
     epochs = progress.task.config.training.epochs
     within = progress.batch.batch / progress.batch.batches if progress.batch else 0.0
     text = f"Epoch {min(len(progress.epochs) + 1, epochs)} of {epochs}: {within:.0%} of the batches"
-    return within, text + (" · stopping…" if stopping else "")
+    return within, text + (" · stopping…" if progress.stopping else "")
 
 
 def epoch_metrics(progress: Progress) -> list[tuple[str, str]]:
@@ -88,12 +89,12 @@ def epoch_metrics(progress: Progress) -> list[tuple[str, str]]:
     ]
 
 
-def answer(progress: Progress, stopping: bool) -> dict[str, Any]:
+def answer(progress: Progress) -> dict[str, Any]:
     """What the browser draws: the job's state and, while it runs, its bar and numbers."""
-    if progress.state != RUNNING:
+    if progress.state is not JobState.RUNNING:
         return {"state": progress.state}
-    within, text = progress_line(progress, stopping)
-    return {"state": RUNNING, "within": within, "text": text, "metrics": epoch_metrics(progress)}
+    within, text = progress_line(progress)
+    return {"state": progress.state, "within": within, "text": text, "metrics": epoch_metrics(progress)}
 
 
 @dataclass
@@ -179,10 +180,10 @@ def progress_answer(request: Request) -> JSONResponse:
 
 def _answer_since(job: Job, progress: Progress, seq: int) -> dict[str, Any]:
     """`answer`, with the figures if the page's are older (drawing `seq`)."""
-    body = answer(progress, job.stopping)
+    body = answer(progress)
     with _watched_lock:
         watched = _watched[job]
-    if progress.state == RUNNING and (figures := watched.figures_since(progress, seq)):
+    if progress.state is JobState.RUNNING and (figures := watched.figures_since(progress, seq)):
         body["figures"] = figures
     return body
 

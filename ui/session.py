@@ -7,7 +7,6 @@ so the next session (after a restart, say) starts with the model last chosen or 
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
@@ -16,12 +15,14 @@ from nn.core.config import RunConfig
 from nn.core.errors import DigitLabError
 from nn.explain.hints import Hint, diagnose, run_hints
 from services import runs
+from services.database import RunStoreError
 from services.finetune import FineTuneSettings
-from services.jobs import FineTuneTask, Job, Progress, TrainTask
+from services.job_states import JobState
+from services.jobs import Job, Progress
 from services.locations import models_dir
-from services.runs import RunStoreError
+from services.tasks import FineTuneTask, TrainTask
 
-from . import cache
+from . import cache, models
 
 ACTIVE = "active_model"  # the sidebar picker's key: the active model's path, as a string
 TRAINER = "trainer"
@@ -29,14 +30,14 @@ FINETUNER = "finetuner"
 SETTLED = "settled_run"  # the finished run already acted upon, so that happens only once
 
 
-def active_model() -> runs.SavedModel | None:
+def active_model() -> models.SavedModel | None:
     """The model the pages use, as chosen in the sidebar (None when no model exists yet)."""
     saved, _ = cache.saved_models()
     by_path = {str(m.path): m for m in saved}
     return by_path.get(st.session_state.get(ACTIVE))
 
 
-def require_active_model(task: str) -> runs.SavedModel:
+def require_active_model(task: str) -> models.SavedModel:
     """The active model; without one, say so (`task`: what it would have done) and end the page."""
     active = active_model()
     if active is None:
@@ -45,7 +46,7 @@ def require_active_model(task: str) -> runs.SavedModel:
     return active
 
 
-def model_picker() -> runs.SavedModel | None:
+def model_picker() -> models.SavedModel | None:
     """The sidebar's model section: pick a saved model and read what it is."""
     adopt_finished_run()
     saved, problems = cache.saved_models()
@@ -58,7 +59,7 @@ def model_picker() -> runs.SavedModel | None:
             st.info("No model yet: train one on the Train page.", icon=":material/info:")
             return None
         if st.session_state.get(ACTIVE) not in by_path:
-            st.session_state[ACTIVE] = str(runs.initial_choice(saved, models_dir()).path)
+            st.session_state[ACTIVE] = str(models.initial_choice(saved, models_dir()).path)
         chosen = st.selectbox(
             "Model",
             list(by_path),
@@ -67,30 +68,9 @@ def model_picker() -> runs.SavedModel | None:
             on_change=_remember_choice,
             help="every page uses this model; models you train appear here",
         )
-        st.caption(describe(by_path[chosen]))
+        st.caption(models.describe(by_path[chosen]))
         _training_note()
     return by_path[chosen]
-
-
-def describe(model: runs.SavedModel) -> str:
-    """One paragraph a learner can read: the shape of the network, how good, when trained."""
-    hidden = " → ".join(map(str, model.layer_sizes[1:-1]))
-    lines = [f"**{model.architecture}**: 784 pixels in → hidden layers {hidden} → 10 digit scores."]
-    if model.test_accuracy is not None:
-        lines.append(f"Test accuracy **{model.test_accuracy:.2%}** on 10,000 unseen digits.")
-    if model.trained_at:
-        when = _readable_time(model.trained_at)
-        done = model.epochs_done
-        epochs = f" ({done} epoch{'s' * (done != 1)}, {model.status})" if done is not None else ""
-        lines.append(f"Trained {when}{epochs}.")
-    return "  \n".join(lines)
-
-
-def _readable_time(stamp: str) -> str:
-    try:
-        return datetime.fromisoformat(stamp).astimezone().strftime("%d %b %Y, %H:%M")
-    except ValueError:  # a hand-edited file: show what it says rather than fail the page
-        return stamp
 
 
 def start_training(config: RunConfig) -> None:
@@ -167,7 +147,7 @@ def _training_note() -> None:
     run, tuner = trainer(), finetuner()
     if run is not None and run.running:
         progress = run.progress()
-        if progress.state == "waiting":
+        if progress.state is JobState.WAITING:
             st.caption(":material/hourglass_top: A training run is waiting for a free worker.")
         else:
             # No count of epochs done: the sidebar is drawn when the whole page reruns, not with

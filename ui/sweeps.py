@@ -16,7 +16,7 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from nn.core.config import PARAMETERS, Kind, RunConfig
+from nn.core.config import KINDS, PARAMETERS, Kind, RunConfig
 from services.runs import RunStore
 from services.sweeps import (
     HONEST_CHOICE,
@@ -29,7 +29,6 @@ from services.sweeps import (
     Sweeps,
     SweepView,
     parse_values,
-    show,
 )
 
 from . import cache
@@ -37,14 +36,6 @@ from .runs import NOTICE, make_active, overlay_chart
 
 CURRENT = "sweep_pick"  # the sweep picker's key: the id of the sweep the page shows
 VALIDATION_SUGGESTED = 10_000
-SUGGESTED = {  # what the value boxes start with: a sensible first sweep of each parameter
-    "lr": "0.01, 0.03, 0.1",
-    "hidden": "64, 128 64, 256 128",
-    "batch_size": "32, 128, 512",
-    "momentum": "0.5, 0.9, 0.95",
-    "weight_decay": "0, 0.0001, 0.001",
-    "epochs": "5, 10, 20",
-}
 
 
 def grid_from_form(
@@ -77,6 +68,11 @@ def label(name: str) -> str:
     return PARAMETERS[name].label
 
 
+def show(name: str, value: Any) -> str:
+    """A value of parameter `name` as a person writes it: 0.03, 128-64, adam."""
+    return PARAMETERS[name].show(value)
+
+
 def status_table(view: SweepView) -> list[dict[str, Any]]:
     """The live table: each run in grid order, its state and its latest held-out accuracy."""
     return [_cells(row, view.grid.names) | {"status": row.status} for row in view.rows]
@@ -100,7 +96,7 @@ def results_table(view: SweepView) -> list[dict[str, Any]]:
 
 
 def _cells(row: Row, names: tuple[str, ...]) -> dict[str, Any]:
-    return {label(n): show(row.point[n]) for n in names} | {
+    return {label(n): show(n, row.point[n]) for n in names} | {
         "val. accuracy": f"{row.val_accuracy:.2%}" if row.val_accuracy is not None else "—",
         "epochs": f"{len(row.history)} / {row.epochs}",
     }
@@ -121,7 +117,7 @@ def heatmap_matrix(
     for row in view.rows:
         if all(row.point[name] == value for name, value in (fixed or {}).items()):
             z[axes[y].index(row.point[y])][axes[x].index(row.point[x])] = row.val_accuracy
-    return [show(v) for v in axes[x]], [show(v) for v in axes[y]], z
+    return [show(x, v) for v in axes[x]], [show(y, v) for v in axes[y]], z
 
 
 def heatmap_chart(view: SweepView, x: str, y: str, fixed: dict[str, Any] | None = None) -> go.Figure:
@@ -149,8 +145,8 @@ def heatmap_chart(view: SweepView, x: str, y: str, fixed: dict[str, Any] | None 
 def accuracy_by_value(view: SweepView) -> tuple[list[str], list[float | None]]:
     """A one-parameter sweep's values, in the grid's order, and each one's validation accuracy."""
     [axis] = view.grid.axes
-    by_value = {show(row.point[axis.name]): row.val_accuracy for row in view.rows}
-    values = [show(v) for v in axis.values]
+    by_value = {show(axis.name, row.point[axis.name]): row.val_accuracy for row in view.rows}
+    values = [show(axis.name, v) for v in axis.values]
     return values, [by_value.get(v) for v in values]
 
 
@@ -229,7 +225,7 @@ def setup_form(config: RunConfig, problems: dict[str, str], book: Sweeps) -> Non
     names = st.multiselect(
         f"Parameters to sweep (one to {MAX_AXES})",
         SWEEPABLE,
-        default=["lr"],
+        default=[name for name in SWEEPABLE if PARAMETERS[name].swept_by_default],
         max_selections=MAX_AXES,
         format_func=label,
         key="sweep_names",
@@ -259,16 +255,11 @@ def _values_input(name: str, config: RunConfig) -> Any:
     spec = PARAMETERS[name]
     if spec.kind is Kind.CHOICE:
         return st.multiselect(spec.label, spec.choices, default=list(spec.choices), key=f"sweep_{name}")
-    how = (
-        "one architecture per comma, layer widths by spaces: 64, 128 64"
-        if spec.kind is Kind.WIDTHS
-        else "commas"
-    )
     return st.text_input(
         spec.label,
-        value=SUGGESTED.get(name, show(config.values()[name])),
+        value=spec.text(spec.suggested_values or (config.values()[name],)),
         key=f"sweep_{name}",
-        help=f"{spec.help}; values separated by {how}",
+        help=f"{spec.help}; values separated by {KINDS[spec.kind].separated_by}",
     )
 
 
@@ -309,6 +300,9 @@ def _across_grid(view: SweepView) -> None:
     fixed = {}
     for axis in view.grid.axes[2:]:
         fixed[axis.name] = st.selectbox(
-            label(axis.name), axis.values, format_func=show, key=f"heat_{axis.name}"
+            label(axis.name),
+            axis.values,
+            format_func=PARAMETERS[axis.name].show,
+            key=f"heat_{axis.name}",
         )
     st.plotly_chart(heatmap_chart(view, names[1], names[0], fixed), width="stretch")

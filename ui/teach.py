@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from nn.core.events import TrainingEnd
 from nn.core.persistence import reason
-from services.finetune import FineTuneResult
+from nn.core.record import FineTuneRecord
 from services.runs import Run
 from services.user_digits import UserDigits
 
@@ -52,12 +53,12 @@ def add_to_my_digits(seen: np.ndarray, predicted: int) -> None:
         )
 
 
-def show_outcome(result: FineTuneResult, run: Run) -> None:
+def show_outcome(result: FineTuneRecord, end: TrainingEnd, run: Run) -> None:
     """Before and after, what was done, and the button that makes the fine-tuned model active."""
     for column, (label, value, change) in zip(st.columns(2), outcome_lines(result)):
         column.metric(label, value, change)
     st.caption(describe_outcome(result, run))
-    if result.status == "stopped":
+    if end.status == "stopped":
         st.warning(
             "Stopped before the end: this is what it had learned by then.", icon=":material/stop_circle:"
         )
@@ -74,7 +75,7 @@ def show_outcome(result: FineTuneResult, run: Run) -> None:
         (st.success if kind == "success" else st.error)(message)
 
 
-def outcome_lines(result: FineTuneResult) -> list[tuple[str, str, str | None]]:
+def outcome_lines(result: FineTuneRecord) -> list[tuple[str, str, str | None]]:
     """(label, value after, change) for the before/after metrics."""
     lines = [
         ("MNIST test accuracy", f"{result.mnist_after:.2%}", f"{result.mnist_change_points:+.2f} points")
@@ -85,7 +86,7 @@ def outcome_lines(result: FineTuneResult) -> list[tuple[str, str, str | None]]:
     return lines
 
 
-def describe_outcome(result: FineTuneResult, run: Run) -> str:
+def describe_outcome(result: FineTuneRecord, run: Run) -> str:
     held_out = (
         f"{result.user_held_out} of your digits were held out to measure it"
         if result.user_held_out

@@ -4,8 +4,10 @@ and how the pages tell the workers to make room for them.
 A real runner with one worker: the first run keeps it busy, so the second waits in the queue.
 """
 
-from services.jobs import RUNNING, JobRunner, TrainTask
+from services.job_states import JobState
+from services.jobs import JobRunner
 from services.runs import RunStore
+from services.tasks import TrainTask
 from tests.support.app_driver import open_page
 from tests.support.jobs import ENDLESS, TIMEOUT, wait_for
 from ui import cache
@@ -24,7 +26,7 @@ def test_a_queued_job_is_looked_at_less_often_and_its_page_redrawn_once_it_start
     try:
         busy = runner.submit(TrainTask(ENDLESS, activate=False))
         queued = runner.submit(TrainTask(ENDLESS, activate=False))
-        wait_for(lambda: busy.progress().state == RUNNING, "the first run to start")
+        wait_for(lambda: busy.progress().state == JobState.RUNNING, "the first run to start")
         assert (progress_every(busy), figures_every(busy)) == (PROGRESS_SECONDS, FIGURES_SECONDS)
         # Queued: its place is checked every few seconds, and it has no charts to redraw.
         assert (progress_every(queued), figures_every(queued)) == (WAITING_SECONDS, None)
@@ -36,7 +38,7 @@ def test_a_queued_job_is_looked_at_less_often_and_its_page_redrawn_once_it_start
         assert not started_since_drawn(drawn_every, queued.progress())
 
         busy.stop()
-        wait_for(lambda: queued.progress().state == RUNNING, "the queued run to start")
+        wait_for(lambda: queued.progress().state == JobState.RUNNING, "the queued run to start")
         # A page drawn while it waited now draws itself again in full, at a running job's pace;
         # one drawn while it ran has nothing to catch up with.
         assert started_since_drawn(drawn_every, queued.progress())
@@ -55,4 +57,5 @@ def test_every_page_the_app_serves_is_noted_so_that_the_workers_make_room_for_it
     before = served.last
     open_page("app_pages/draw.py")
     assert served.last > before and served.recent() and served.in_flight == 0
-    assert cache.pages_served() is served  # one clock per server, the one its runner reads
+    # The runner the pages hand their jobs to reads the clock the pages note, so it makes room.
+    assert cache.runner().pages is served

@@ -15,8 +15,10 @@ import pytest
 from PIL import Image
 from starlette.requests import Request
 
-from services.jobs import FINISHED, RUNNING, JobRunner, TrainTask
+from services.job_states import JobState
+from services.jobs import JobRunner
 from services.runs import RunStore
+from services.tasks import TrainTask
 from tests.support.jobs import ENDLESS, TIMEOUT, wait_for
 from ui import live
 from ui.jobs import FIGURES_SECONDS
@@ -63,7 +65,7 @@ def test_a_running_job_is_answered_with_its_bar_and_numbers_and_an_ended_one_wit
         assert live.watch(job, sample(mnist)) == token and re.fullmatch(r"[0-9a-f]{32}", token)  # one per job
         wait_for(lambda: len(job.progress().epochs) >= 1 and job.progress().batch is not None, "an epoch")
         status, answer = ask(token)
-        assert status == 200 and answer["state"] == RUNNING
+        assert status == 200 and answer["state"] == JobState.RUNNING
         assert re.fullmatch(r"Epoch \d+ of 1000: \d+% of the batches", answer["text"])
         assert 0 <= answer["within"] < 1
         labels = [label for label, _ in answer["metrics"]]
@@ -72,9 +74,9 @@ def test_a_running_job_is_answered_with_its_bar_and_numbers_and_an_ended_one_wit
 
         job.stop()
         answer = ask(token)[1]
-        assert answer == {"state": FINISHED} or answer["text"].endswith(" · stopping…")
+        assert answer == {"state": JobState.FINISHED} or answer["text"].endswith(" · stopping…")
         assert job.join(TIMEOUT)
-        assert ask(token) == (200, {"state": FINISHED})  # the page reruns to show how it ended
+        assert ask(token) == (200, {"state": JobState.FINISHED})  # the page reruns to show how it ended
     finally:
         job.stop()
 

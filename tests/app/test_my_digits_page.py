@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from nn.core.persistence import load_model
 from nn.core.preprocess import mnist_style
 from services.runs import RunStore
 from services.user_digits import UserDigits
@@ -79,7 +80,8 @@ def test_fine_tuning_records_a_run_and_can_make_it_active(digits, models_dir, mn
     finish_fine_tuning(app)
     [run] = RunStore().runs()
     assert run.source == "finetune" and run.name == "default + my digits"
-    assert run.config.training.epochs == 1 and run.details["settings"]["mnist_size"] == 1_000
+    assert run.config.training.epochs == 1
+    assert load_model(run.model_path).record.finetune.mix.mnist_size == 1_000  # the account, in the model
     labels = [m.label for m in app.metric]
     assert labels[0] == "MNIST test accuracy"
     assert app.metric[0].value == f"{run.test_accuracy:.2%}"

@@ -50,6 +50,16 @@ def test_a_sweep_needs_held_out_images_and_the_page_says_why(models_dir):
     assert "No sweep yet" in app.info[-1].value
 
 
+def test_the_form_offers_what_the_parameter_table_says_of_sweeping(models_dir):
+    app = open_page("app_pages/sweeps.py")
+    offered = app.multiselect(key="sweep_names").options
+    assert "Random seed" not in offered and "Validation images" not in offered  # not sweepable
+    app.multiselect(key="sweep_names").set_value(["lr", "hidden", "optimizer"]).run()
+    assert app.text_input(key="sweep_hidden").value == "64, 128 64, 256 128"
+    assert "one architecture per comma, layer widths by spaces" in app.text_input(key="sweep_hidden").help
+    assert app.multiselect(key="sweep_optimizer").value == ["sgd", "momentum", "adam"]  # every choice
+
+
 def test_a_tiny_two_by_two_sweep_runs_ranks_its_runs_and_offers_the_best(models_dir):
     app = open_page("app_pages/sweeps.py")
     tiny_sidebar(app)

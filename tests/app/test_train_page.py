@@ -49,6 +49,12 @@ def test_hidden_layer_count_adds_and_removes_width_controls(models_dir):
     assert widths == ["hp_hidden_0", "hp_hidden_1", "hp_hidden_2"]
     number_inputs(app)["hp_hidden_count"].set_value(1).run()
     assert "hp_hidden_1" not in number_inputs(app)
+    spec = PARAMETERS["hidden"]
+    count = number_inputs(app)["hp_hidden_count"]
+    assert count.max == spec.app_max_layers < spec.max_layers, "the sidebar's own limit, not the engine's"
+    count.set_value(spec.app_max_layers).run()
+    assert f"hp_hidden_{spec.app_max_layers - 1}" in number_inputs(app)
+    assert not app.sidebar.error and not button(app, "Train").disabled, "the engine takes the deepest offered"
 
 
 def test_too_many_weights_is_explained_beside_the_hidden_layers_and_blocks_training(models_dir):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nn import MLP, ModelConfig, TrainConfig, load_mnist
-from nn.core.record import ModelRecord
+from nn.core.record import FineTuneMix, FineTuneRecord, ModelRecord
 from nn.core.training import train
 from nn.explain.inside import (
     activation_distributions,
@@ -88,12 +88,16 @@ def test_initial_model_recreates_the_untrained_network_and_training_moves_it() -
     assert 0 < acts[0].zero_after < 1  # some ReLUs fire, some stay silent
 
 
+# What a fine-tune's record says of it besides its training: here only that it is one matters.
+FINE_TUNED = FineTuneRecord(FineTuneMix(1_000, 0.02, 200, "pen"), 8, 2, 3, 0.98, 0.98, 0.5, 1.0)
+
+
 def test_a_further_trained_model_is_traced_back_to_how_it_was_first_built() -> None:
     # A fine-tune: the base's network (built with seed 9), weights moved, trained again with seed 5.
     tuned = MLP.from_config(ModelConfig(hidden=(16,), seed=9))
     tuned.params[...] = 0.5
     tuned.record = ModelRecord(
-        training=TrainConfig(seed=5, lr=0.003), base_training=TrainConfig(seed=9), finetune={"settings": {}}
+        training=TrainConfig(seed=5, lr=0.003), base_training=TrainConfig(seed=9), finetune=FINE_TUNED
     )
     np.testing.assert_array_equal(initial_model(tuned).params, MLP((16,), seed=9).params)
 
@@ -101,9 +105,7 @@ def test_a_further_trained_model_is_traced_back_to_how_it_was_first_built() -> N
 def test_initial_model_is_none_when_the_model_does_not_say_how_it_was_built() -> None:
     model = MLP((16,), seed=0)
     assert initial_model(model) is None  # never trained here: its weights may come from anywhere
-    model.record = ModelRecord(
-        training=TrainConfig(), finetune={"settings": {}}
-    )  # a fine-tune of such a model
+    model.record = ModelRecord(training=TrainConfig(), finetune=FINE_TUNED)  # a fine-tune of such a model
     assert initial_model(model) is None
     model.record = ModelRecord(training=TrainConfig())
     assert initial_model(model).config == model.config

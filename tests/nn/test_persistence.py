@@ -21,7 +21,7 @@ import nn.core.persistence
 from nn import MLP, ModelConfig, ModelFileError, TrainConfig, load_model, save_model
 from nn.core.events import EpochEnd
 from nn.core.persistence import FORMAT_V1, MAX_FILE_BYTES
-from nn.core.record import ModelRecord
+from nn.core.record import FineTuneMix, FineTuneRecord, ModelRecord
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCH = EpochEnd(1, 1, 0.5, 0.9, None, 0.5, 1.25, 0.05)
@@ -379,7 +379,11 @@ def test_the_shipped_model_in_the_old_layout_loads_into_the_typed_description() 
 def test_an_old_fine_tune_keeps_how_its_network_was_first_built(tmp_path: Path) -> None:
     base = {**GOOD_CONFIG, **TrainConfig(epochs=5).to_dict(), "seed": 9}  # v1: one flat config
     tuned = {**GOOD_CONFIG, **TrainConfig(epochs=3, lr=0.003).to_dict(), "init": "he"}
-    finetune = {"settings": {"epochs": 3}, "result": {"status": "completed"}}
+    settings = {"epochs": 3, "lr": 0.003, "batch_size": 64, "mnist_size": 20_000, "user_share": 0.02}
+    settings |= {"max_repeats": 200, "augment": "pen", "seed": 0}
+    result = {"status": "completed", "mnist_before": 0.98, "mnist_after": 0.979, "user_before": None}
+    result |= {"user_after": None, "user_train": 5, "user_held_out": 0, "repeats": 81}
+    finetune = {"settings": settings, "result": result}  # as fine-tuning wrote its account then
     meta = {"config": tuned, "base_config": base, "history": [asdict(EPOCH)], "finetune": finetune}
     model = load_model(
         v1_file(tmp_path, meta | {"test_accuracy": 0.97, "temperature": 1.1, "colour": "blue"})
@@ -387,7 +391,9 @@ def test_an_old_fine_tune_keeps_how_its_network_was_first_built(tmp_path: Path) 
     assert model.config == ModelConfig(hidden=(16, 8), init="small", seed=9), "the base built the network"
     assert model.record.training == TrainConfig(epochs=3, lr=0.003)
     assert model.record.base_training == TrainConfig(epochs=5, seed=9) == model.record.first_training
-    assert model.record.finetune == finetune and model.record.temperature == 1.1
+    mix = FineTuneMix(mnist_size=20_000, user_share=0.02, max_repeats=200, distortion="pen")
+    assert model.record.finetune == FineTuneRecord(mix, 5, 0, 81, 0.98, 0.979, None, None)
+    assert model.record.temperature == 1.1
     # Saved again, it is written in the new layout and reads back the same.
     again = load_model(save_model(model, tmp_path / "again.npz"))
     assert (again.config, again.record) == (model.config, model.record)

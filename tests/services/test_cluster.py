@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import pytest
 from distributed import LocalCluster
@@ -12,12 +11,13 @@ from distributed import LocalCluster
 from nn.core.config import RunConfig
 from nn.core.persistence import load_model
 from services.cluster import ClusterError, DaskRunner
-from services.jobs import FAILED, FINISHED, RUNNING, WAITING
+from services.job_states import JobState
 from services.runs import RunStore
+from services.sweep_store import SweepStore
 from services.sweeps import Axis, Grid, start
-from services.worker import TrainTask
+from services.tasks import TrainTask
+from tests.support.jobs import TIMEOUT, wait_for
 
-TIMEOUT = 300
 TINY = RunConfig.from_values(dict(hidden=(16,), epochs=2, train_size=500, val_size=100, seed=1))
 ENDLESS = RunConfig.from_values(
     dict(hidden=(16,), epochs=1000, train_size=2000, val_size=100, batch_size=1, lr=0.01)
@@ -45,25 +45,18 @@ def runner(cluster, store, tmp_path):
     runner.shutdown()
 
 
-def wait_for(condition, what: str, timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def test_a_sweep_on_the_cluster_records_every_returned_model_in_the_apps_store(runner, store) -> None:
     grid = Grid(TINY, (Axis("lr", (0.03, 0.3)), Axis("hidden", ((16,), (8,)))))
-    sweep = start(grid, runner, store)
-    seen_waiting = any(row.state == WAITING for row in sweep.view().rows)
+    sweep = start(grid, runner, SweepStore(store.path))
+    seen_waiting = any(row.state == JobState.WAITING for row in sweep.view().rows)
     assert sweep.join(TIMEOUT)
     view = sweep.view()
     assert seen_waiting  # four runs, two workers: the queue is the cluster's
-    assert [row.state for row in view.rows] == [FINISHED] * 4, [row.message for row in view.rows]
+    assert [row.state for row in view.rows] == [JobState.FINISHED] * 4, [row.message for row in view.rows]
     for row, point in zip(view.rows, grid.points()):
-        assert [e["epoch"] for e in row.history] == [1, 2]  # progress came back through the events
+        assert [e.epoch for e in row.history] == [1, 2]  # progress came back through the events
         run = row.run
-        assert run.source == "sweep" and run.details["sweep"] == sweep.id
+        assert run.source == "sweep" and run.details.sweep_point.sweep_id == sweep.id
         assert run.model_path.parent == store.model_dir  # recorded here, by the app's store
         model = load_model(run.model_path)
         assert model.layer_sizes == (784, *point["hidden"], 10)
@@ -71,8 +64,9 @@ def test_a_sweep_on_the_cluster_records_every_returned_model_in_the_apps_store(r
         assert model.record.history[-1].val_accuracy == row.val_accuracy
     assert sorted(store.model_dir.glob("*.npz")) == sorted(row.run.model_path for row in view.rows)
     assert view.best() is view.ranked()[0] and view.place == f"the Dask cluster at {runner.address}"
-    jobs = store.jobs()
-    assert {j["state"] for j in jobs} == {FINISHED} and {j["task"]["place"] for j in jobs} == {runner.address}
+    jobs = runner.journal.jobs()
+    assert {j.state for j in jobs} == {JobState.FINISHED}
+    assert {j.task["place"] for j in jobs} == {runner.address}
     assert all(
         job.progress().features.shape == (16 if p["hidden"] == (16,) else 8, 28, 28)
         for job, p in zip(sweep.jobs, grid.points())
@@ -90,24 +84,27 @@ def test_a_worker_killed_mid_run_fails_that_run_in_words_and_the_others_finish(
     os.kill(pids[remote.worker], signal.SIGKILL)
     wait_for(lambda: not doomed.running, "the lost worker to be noticed", timeout=30)
     progress = doomed.progress()
-    assert progress.state == FAILED
+    assert progress.state == JobState.FAILED
     assert f"The Dask worker {remote.worker} running this run was lost mid-run" in progress.error
     assert "Nothing of this run was saved" in progress.error and progress.saved is None
     for job in others:
         assert job.join(TIMEOUT)
-        assert job.progress().state == FINISHED and job.progress().saved is not None
-    states = {record["id"]: (record["state"], record["message"]) for record in store.jobs()}
-    assert states[doomed.id] == (FAILED, progress.error)
+        assert job.progress().state == JobState.FINISHED and job.progress().saved is not None
+    states = {entry.id: (entry.state, entry.message) for entry in runner.journal.jobs()}
+    assert states[doomed.id] == (JobState.FAILED, progress.error)
     wait_for(lambda: len(runner.workers()) == 2, "the nanny to restart the worker", timeout=60)
 
 
 def test_stop_ends_a_cluster_run_after_its_batch_and_keeps_the_model(runner) -> None:
     job = runner.submit(TrainTask(ENDLESS, activate=False))
-    wait_for(lambda: job.progress().state == RUNNING and job.progress().batch is not None, "a batch report")
+    wait_for(
+        lambda: job.progress().state == JobState.RUNNING and job.progress().batch is not None,
+        "a batch report",
+    )
     job.stop()
     assert job.join(60)
     progress = job.progress()
-    assert progress.state == FINISHED and progress.end.status == "stopped"
+    assert progress.state == JobState.FINISHED and progress.end.status == "stopped"
     assert load_model(progress.saved.model_path).record.status == "stopped"
 
 

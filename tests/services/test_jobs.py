@@ -8,32 +8,26 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from nn.core.config import RunConfig
 from nn.core.errors import ConfigError
+from nn.core.events import TrainingEnd
 from nn.core.persistence import load_model
 from nn.core.preprocess import mnist_style
-from nn.core.training import TrainingEnd
 from services import jobs
-from services.finetune import FineTuneSettings
-from services.jobs import (
-    CANCELLED,
-    FAILED,
-    FINISHED,
-    RUNNING,
-    WAITING,
-    Job,
-    JobRunner,
-    PagesServed,
-    blas_threads,
-)
+from services.finetune import DEFAULT_MIX, GENTLE_TRAINING, FineTuneSettings
+from services.job_states import JobState
+from services.jobs import Job, JobRunner, PagesServed, blas_threads
+from services.journal import Journal
 from services.locations import ROOT
 from services.runs import RunStore
+from services.tasks import FineTuneTask, TrainTask
 from services.user_digits import UserDigits
-from services.worker import NICENESS, FineTuneTask, TrainTask, should_keep
+from services.worker import NICENESS, should_keep
 from tests.support.jobs import ENDLESS, ENDLESS_VALUES, TIMEOUT, wait_for
 
 TINY = RunConfig.from_values(dict(hidden=(16,), epochs=2, train_size=500, seed=1))
@@ -59,13 +53,18 @@ def make_runner(store, tmp_path):
         runner.shutdown()
 
 
+def quick_finetune(epochs: int) -> FineTuneSettings:
+    """The app's fine-tuning for `epochs` epochs, on a small slice of MNIST."""
+    return FineTuneSettings(replace(GENTLE_TRAINING, epochs=epochs), replace(DEFAULT_MIX, mnist_size=1_000))
+
+
 def finished(job: Job) -> bool:
     return not job.running
 
 
 def training(job: Job) -> bool:
     progress = job.progress()
-    return progress.state == RUNNING and (progress.batch is not None or bool(progress.epochs))
+    return progress.state == JobState.RUNNING and (progress.batch is not None or bool(progress.epochs))
 
 
 @pytest.mark.parametrize(
@@ -103,7 +102,7 @@ def test_a_lone_run_computes_on_every_core_but_leaves_one_while_a_page_is_served
             assert job.threads == 1  # however long the page takes
         wait_for(lambda: job.threads == 2, "the worker to take both cores again once pages are quiet")
         assert time.monotonic() - pages.last >= jobs.PAGE_SECONDS
-        assert job.state == RUNNING
+        assert job.state == JobState.RUNNING
     finally:
         runner.shutdown()
 
@@ -114,8 +113,8 @@ def test_workers_started_ahead_are_alive_before_any_run_and_take_the_first_at_on
     pids = runner.worker_pids()
     assert len(pids) == 2 and all(Path(f"/proc/{pid}").exists() for pid in pids)
     job = runner.submit(TrainTask(TINY))
-    assert job.progress().state == RUNNING  # no queue, no start-up: a worker took it on submission
-    assert job.join(TIMEOUT) and job.progress().state == FINISHED
+    assert job.progress().state == JobState.RUNNING  # no queue, no start-up: a worker took it on submission
+    assert job.join(TIMEOUT) and job.progress().state == JobState.FINISHED
     assert runner.worker_pids() == pids  # the same workers, not new ones
 
 
@@ -138,7 +137,7 @@ def test_a_run_records_every_epoch_saves_its_model_and_marks_it_active(make_runn
     job = make_runner(1).submit(TrainTask(TINY))
     wait_for(lambda: finished(job), "the run")
     progress = job.progress()
-    assert progress.state == FINISHED and progress.error is None
+    assert progress.state == JobState.FINISHED and progress.error is None
     assert [e.epoch for e in progress.epochs] == [1, 2]
     assert progress.end.status == "completed"
     assert progress.features.shape == (16, 28, 28)  # first-layer features, sent after each epoch
@@ -149,8 +148,8 @@ def test_a_run_records_every_epoch_saves_its_model_and_marks_it_active(make_runn
     model = load_model(run.model_path)
     assert model.config.hidden == (16,)
     assert model.record.history == progress.epochs
-    [record] = store.jobs()
-    assert (record["state"], record["run_id"]) == (FINISHED, run.id)
+    [entry] = Journal(store.path).jobs()
+    assert (entry.state, entry.run_id) == (JobState.FINISHED, run.id)
 
 
 def test_stop_ends_the_run_after_the_current_batch_and_keeps_the_model(make_runner):
@@ -160,7 +159,7 @@ def test_stop_ends_the_run_after_the_current_batch_and_keeps_the_model(make_runn
     assert job.stopping
     wait_for(lambda: finished(job), "the stopped run", timeout=30)
     progress = job.progress()
-    assert progress.state == FINISHED and progress.end.status == "stopped"
+    assert progress.state == JobState.FINISHED and progress.end.status == "stopped"
     assert len(progress.epochs) < 1000
     assert load_model(progress.saved.model_path).record.status == "stopped"
 
@@ -171,7 +170,7 @@ def test_two_runs_at_once_in_two_workers_write_two_sound_files(make_runner, stor
         runner.submit(TrainTask(RunConfig.from_values(dict(hidden=(16,), epochs=1, train_size=500, seed=s))))
         for s in (1, 2)
     ]
-    assert [job.state for job in jobs] == [RUNNING, RUNNING]
+    assert [job.state for job in jobs] == [JobState.RUNNING, JobState.RUNNING]
     wait_for(lambda: all(finished(j) for j in jobs), "both runs")
     saved = [job.progress().saved for job in jobs]
     assert len({run.model_path for run in saved}) == 2
@@ -187,16 +186,20 @@ def test_runs_beyond_the_pool_wait_in_order_and_a_waiting_run_can_be_cancelled(m
     runner = make_runner(1)
     first = runner.submit(TrainTask(ENDLESS))
     second, third = (runner.submit(TrainTask(TINY)) for _ in range(2))
-    assert [j.progress().state for j in (first, second, third)] == [RUNNING, WAITING, WAITING]
+    assert [j.progress().state for j in (first, second, third)] == [
+        JobState.RUNNING,
+        JobState.WAITING,
+        JobState.WAITING,
+    ]
     assert [second.progress().ahead, third.progress().ahead] == [0, 1]
     second.stop()  # waiting: cancelled, never started
-    assert second.progress().state == CANCELLED and not second.running
+    assert second.progress().state == JobState.CANCELLED and not second.running
     assert third.progress().ahead == 0
     first.stop()
     wait_for(lambda: finished(third), "the queued run")
-    assert third.progress().state == FINISHED and second.progress().saved is None
-    states = {record["id"]: record["state"] for record in store.jobs()}
-    assert states == {first.id: FINISHED, second.id: CANCELLED, third.id: FINISHED}
+    assert third.progress().state == JobState.FINISHED and second.progress().saved is None
+    states = {entry.id: entry.state for entry in Journal(store.path).jobs()}
+    assert states == {first.id: JobState.FINISHED, second.id: JobState.CANCELLED, third.id: JobState.FINISHED}
 
 
 def test_a_worker_killed_mid_run_is_reported_in_words_and_replaced(make_runner, store):
@@ -208,12 +211,14 @@ def test_a_worker_killed_mid_run_is_reported_in_words_and_replaced(make_runner, 
     noticed = wait_for(lambda: finished(job), "the dead worker to be noticed", timeout=30)
     assert noticed < 5
     progress = job.progress()
-    assert progress.state == FAILED and "killed by SIGKILL" in progress.error and progress.saved is None
+    assert (
+        progress.state == JobState.FAILED and "killed by SIGKILL" in progress.error and progress.saved is None
+    )
     assert store.runs() == [] and not list(store.models_dir.rglob("*.tmp")), "no half-written model"
-    assert store.jobs()[0]["state"] == FAILED
+    assert Journal(store.path).jobs()[0].state == JobState.FAILED
     after = runner.submit(TrainTask(TINY))  # a fresh worker took the dead one's place
     wait_for(lambda: finished(after), "a run after the crash")
-    assert after.progress().state == FINISHED and runner.worker_pids() != [pid]
+    assert after.progress().state == JobState.FINISHED and runner.worker_pids() != [pid]
 
 
 def dead(pid: int) -> bool:
@@ -240,10 +245,10 @@ def test_every_worker_killed_at_once_fails_the_run_in_words_and_the_runner_lives
             os.kill(pid, signal.SIGKILL)
             wait_for(functools.partial(dead, pid), "the worker to die", timeout=10)
     wait_for(lambda: finished(job), "the dead worker to be noticed", timeout=30)
-    assert job.progress().state == FAILED and "killed by SIGKILL" in job.progress().error
+    assert job.progress().state == JobState.FAILED and "killed by SIGKILL" in job.progress().error
     after = runner.submit(TrainTask(TINY))
     wait_for(lambda: finished(after), "a run after the crash", timeout=60)
-    assert after.progress().state == FINISHED and not {idle, busy} & set(runner.worker_pids())
+    assert after.progress().state == JobState.FINISHED and not {idle, busy} & set(runner.worker_pids())
 
 
 SERVER_KILLED_MID_RUN = """
@@ -251,7 +256,7 @@ import sys, time
 from nn.core.config import RunConfig
 from services.jobs import JobRunner
 from services.runs import RunStore
-from services.worker import TrainTask
+from services.tasks import TrainTask
 
 if __name__ == "__main__":
     runner = JobRunner(1, store=RunStore(sys.argv[1], sys.argv[2]), user_digits_dir=sys.argv[3])
@@ -281,20 +286,18 @@ def test_a_worker_whose_server_is_killed_mid_run_leaves_quietly(store, tmp_path)
 
 def test_jobs_left_by_a_server_that_died_are_marked_interrupted_when_the_next_starts(store, make_runner):
     script = (
-        "import sys; from services.runs import RunStore; "
-        "print(RunStore(sys.argv[1], sys.argv[2]).open_job({'kind': 'train'}))"
+        "import sys; from services.journal import Journal; "
+        "print(Journal(sys.argv[1]).open_job({'kind': 'train'}))"
     )
     gone = subprocess.run(
-        [sys.executable, "-c", script, str(store.path), str(store.models_dir)],
+        [sys.executable, "-c", script, str(store.path)],
         capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2],
     )  # fmt: skip
     job_id = int(gone.stdout)
-    assert store.jobs()[0]["state"] == WAITING  # as the dead server left it
+    assert Journal(store.path).jobs()[0].state == JobState.WAITING  # as the dead server left it
     make_runner(1)  # a new server starts
-    [record] = store.jobs()
-    assert (
-        record["id"] == job_id and record["state"] == "interrupted" and "server stopped" in record["message"]
-    )
+    [entry] = Journal(store.path).jobs()
+    assert entry.id == job_id and entry.state == JobState.INTERRUPTED and "server stopped" in entry.message
 
 
 def test_an_invalid_configuration_is_refused_before_it_is_queued():
@@ -316,23 +319,24 @@ def test_fine_tuning_runs_in_a_worker_and_records_the_model_as_a_run(make_runner
     digits = UserDigits(tmp_path / "digits")
     for image, label in zip(mnist.test_images[:8], mnist.test_labels[:8]):
         digits.add(mnist_style(image), int(label))
-    job = make_runner(1).submit(FineTuneTask(SHIPPED_MODEL, FineTuneSettings(epochs=2, mnist_size=1_000)))
+    job = make_runner(1).submit(FineTuneTask(SHIPPED_MODEL, quick_finetune(epochs=2)))
     wait_for(lambda: finished(job), "the fine-tune")
     progress = job.progress()
-    assert progress.state == FINISHED and progress.error is None
+    assert progress.state == JobState.FINISHED and progress.error is None
     assert [e.epoch for e in progress.epochs] == [1, 2]
-    result, run = progress.result, progress.saved
-    assert result.status == "completed" and result.user_train + result.user_held_out == 8
+    account, run = progress.finetune, progress.saved
+    assert progress.end.status == "completed" and account.user_train + account.user_held_out == 8
     assert [r.id for r in store.runs()] == [run.id]
     assert run.name == "default + my digits" and run.source == "finetune"
-    assert load_model(run.model_path).record.finetune["result"]["status"] == "completed"
+    record = load_model(run.model_path).record
+    assert record.finetune == account and record.status == "completed"  # the account, kept in the model
 
 
 def test_fine_tuning_without_digits_fails_with_a_message_and_records_nothing(make_runner, store):
-    job = make_runner(1).submit(FineTuneTask(SHIPPED_MODEL, FineTuneSettings(epochs=1, mnist_size=1_000)))
+    job = make_runner(1).submit(FineTuneTask(SHIPPED_MODEL, quick_finetune(epochs=1)))
     wait_for(lambda: finished(job), "the fine-tune")
     progress = job.progress()
-    assert progress.state == FAILED and "add some of your own digits first" in progress.error
+    assert progress.state == JobState.FAILED and "add some of your own digits first" in progress.error
     assert store.runs() == []
 
 
@@ -342,7 +346,7 @@ def test_a_model_no_disk_will_take_is_handed_back_to_download(make_runner, store
     job = make_runner(1).submit(TrainTask(TINY))
     wait_for(lambda: finished(job), "the run")
     progress = job.progress()
-    assert progress.state == FAILED and progress.saved is None
+    assert progress.state == JobState.FAILED and progress.saved is None
     assert (
         f"could not be saved in {store.models_dir}" in progress.error
         and "download it below" in progress.error
