@@ -7,6 +7,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +21,9 @@ from digitlab import predict as predict_cli
 from digitlab import train as train_cli
 from nn import load_model
 from nn.core.config import PARAMETERS
+from nn.core.network import MLP
+from services.locations import MODELS_DIR_ENV, RUNS_DB_ENV
+from services.runs import RunStore
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -211,6 +215,40 @@ def test_predict_refuses_a_missing_or_bogus_model(tmp_path: Path, images: dict) 
         assert done.returncode == 2
         assert done.stderr.startswith("error: ") and str(model) in done.stderr
         assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_predict_without_a_model_uses_the_active_one_and_says_which(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    model_file: Path,
+    images: dict,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    models = tmp_path / "models"
+    monkeypatch.setenv(MODELS_DIR_ENV, str(models))
+    monkeypatch.setenv(RUNS_DB_ENV, str(tmp_path / "runs.sqlite"))
+    seven = str(images["seven"])
+    assert predict_cli.main([seven]) == 2
+    assert capsys.readouterr().err == (
+        f"error: there is no model in {models} yet: train one (python -m digitlab train) or give --model\n"
+    )
+    shipped = models / "default.npz"
+    models.mkdir()
+    shutil.copy(model_file, shipped)
+    assert predict_cli.main([seven]) == 0
+    out, err = capsys.readouterr()
+    assert err == f"using the active model: {shipped}\n" and re.fullmatch(
+        rf"{re.escape(seven)}: 7 \(.*\)\n", out
+    )
+    store = RunStore()
+    run = store.add(MLP((8,), seed=0), source="cli", name="untrained")
+    assert predict_cli.main([seven]) == 0  # the newest run, as the sidebar would start with it
+    assert capsys.readouterr().err == f"using the active model: run {run.id} “untrained” ({run.model_path})\n"
+    store.set_active(shipped)
+    assert predict_cli.main([seven]) == 0
+    assert capsys.readouterr().err == f"using the active model: {shipped}\n"
+    assert predict_cli.main(["--model", str(run.model_path), seven]) == 0
+    assert capsys.readouterr().err == "", "a model given is used without a word"
 
 
 def test_predict_without_images_is_a_usage_error(capsys: pytest.CaptureFixture) -> None:
