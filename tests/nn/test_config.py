@@ -38,7 +38,8 @@ def test_each_config_holds_exactly_the_parameters_of_its_group_and_the_seed_is_i
     )
     assert set(training_fields) == {p.name for p in parameters(Group.TRAINING)}
     assert set(model_fields) & set(training_fields) == {"seed"}
-    assert PARAMETERS["seed"].group == Group.MODEL | Group.TRAINING, "declared in the table, not by name"
+    one_seed = RunConfig.from_values({"seed": 7})  # given once, as the sidebar and the CLI give it
+    assert one_seed.model.seed == one_seed.training.seed == 7, "the seed of the weights and of the shuffling"
     assert set(model_fields) | set(training_fields) == set(PARAMETERS)
 
 

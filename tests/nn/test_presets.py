@@ -30,7 +30,9 @@ def test_each_preset_is_the_recipe_it_claims() -> None:
         20,
     )
     assert classic["schedule"] == "constant" and classic["augment"] == "none"
-    assert PRESETS["default"] == RunConfig()
+    assert (default["init"], default["optimizer"], default["schedule"]) == ("he", "momentum", "cosine")
+    assert default["batch_size"] > 1  # mini-batches
+    assert config_from_args(parse_args([])) == PRESETS["default"], "no preset asked for: the default"
     assert best["augment"] != "none"
     assert min(best["hidden"]) > max(default["hidden"])
     assert MLP.from_config(PRESETS["best"].model).params.nbytes < 5_000_000  # the app ships it
