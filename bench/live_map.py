@@ -2,13 +2,17 @@
 
     python -m bench.live_map                    # default run, 5 epochs, 3 rounds
     python -m bench.live_map --epochs 10 --rounds 5
+    python -m bench.live_map --quick            # seconds: checks it runs; its figures mean nothing
 
-The Train page redraws the last hidden layer's map (`ui.layer_maps.live_map`: a forward pass of
-the 2,000 sampled test images, a PCA, a plotly figure) after every epoch; the issue allows it
-to slow a run by at most 5 %. Measured two ways:
+The Train page shows the last hidden layer's map as the run trains: after every epoch the
+training worker computes its points (`nn.explain.projection.last_hidden_map` without the score: a
+forward pass of the 2,000 sampled test images and a PCA, `services.worker`), and the server
+draws them as a picture (`ui.layer_maps.map_picture`, encoded by `ui.pixels.png`) at most every
+3 s, in its own process. The issue allows the map to slow a run by at most 5 %. Measured two ways:
 
 1. per call, the median of 20 calls, on the default network (784-128-64-10) after training and
-   on the shipped one (784-1024-256-10), without and with the separation score;
+   on the shipped one (784-1024-256-10): the points without and with the separation score, and
+   the server's picture of them;
 2. the default run (`RunConfig()`, full MNIST, test accuracy each epoch) timed from the
    first batch to the last epoch, plain and with the map's points computed in the same process
    after every epoch, as a training worker would compute them for the page to draw. Plain and mapped
@@ -24,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,13 +39,16 @@ from nn.core.engine import start_training
 from nn.core.network import MLP
 from nn.core.training import EpochEnd
 from nn.explain.projection import last_hidden_map, map_sample
-from ui.layer_maps import live_map
+from ui.layer_maps import map_picture, sample
+from ui.pixels import png
 
 SHIPPED = "models/default.npz"
 CALLS = 20
+# --quick: a check that the benchmark runs, in seconds; any option given explicitly still wins.
+QUICK = {"epochs": 1, "rounds": 1, "train_size": 2_000, "calls": 3}
 
 
-def median_seconds(call: Callable[[], object], repeats: int = CALLS) -> float:
+def median_seconds(call: Callable[[], object], repeats: int) -> float:
     call()  # warm-up: first-touch allocations, BLAS thread start
     times = []
     for _ in range(repeats):
@@ -85,12 +93,21 @@ def timed_run(config: RunConfig, mnist, with_map: bool) -> tuple[Timing, MLP]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.live_map", description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--train-size", type=int, default=None, help="training images (default: all)")
+    parser.add_argument("--calls", type=int, default=CALLS, help="calls per per-call timing")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a check that it runs: 1 epoch on 2000 images, 1 round, 3 calls (options given still apply)",
+    )
+    if "--quick" in (sys.argv[1:] if argv is None else argv):
+        parser.set_defaults(**QUICK)
     args = parser.parse_args(argv)
     mnist = load_mnist()
-    config = RunConfig(training=TrainConfig(epochs=args.epochs))
+    config = RunConfig(training=TrainConfig(epochs=args.epochs, train_size=args.train_size))
 
     runs: dict[bool, list[Timing]] = {False: [], True: []}
     trained = None
@@ -105,19 +122,23 @@ def main(argv: list[str] | None = None) -> None:
                 + (f", median map {1000 * statistics.median(timing.maps):.1f} ms" if with_map else "")
             )
 
-    chosen = map_sample(mnist.test_labels)
-    images, labels = mnist.test_images[chosen], mnist.test_labels[chosen]
+    chosen = sample(mnist)
     print(f"load average at start of the per-call timings: {os.getloadavg()[0]:.2f}")
     for name, model in (
         ("default 784-128-64-10 (trained)", trained),
         ("shipped 784-1024-256-10", load_model(SHIPPED)),
     ):
-        bare = median_seconds(lambda m=model: last_hidden_map(m, images, labels, score=False))
-        scored = median_seconds(lambda m=model: last_hidden_map(m, images, labels, score=True))
-        figure = median_seconds(lambda m=model: live_map(m, mnist))
+        layer_map = last_hidden_map(model, chosen.images, chosen.labels, score=False)
+        bare = median_seconds(
+            lambda m=model: last_hidden_map(m, chosen.images, chosen.labels, score=False), args.calls
+        )
+        scored = median_seconds(
+            lambda m=model: last_hidden_map(m, chosen.images, chosen.labels, score=True), args.calls
+        )
+        picture = median_seconds(lambda m=layer_map: png(map_picture(m, chosen)), args.calls)
         print(
             f"{name}: map {1000 * bare:.1f} ms, with separation score {1000 * scored:.1f} ms, "
-            f"as the page's figure {1000 * figure:.1f} ms per call"
+            f"drawn as the page's picture {1000 * picture:.1f} ms per call"
         )
     plain = statistics.median(t.total for t in runs[False])
     mapped = statistics.median(t.total for t in runs[True])
