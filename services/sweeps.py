@@ -21,7 +21,6 @@ the parameter table says so of each (`Parameter.not_swept`).
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -220,7 +219,7 @@ class Row:
     label: str
     state: str  # WAITING, RUNNING, FINISHED, FAILED, CANCELLED or INTERRUPTED
     epochs: int  # how many the run is set to train
-    history: tuple[dict[str, Any], ...]  # the epochs done so far, as `EpochEnd` fields
+    history: tuple[EpochEnd, ...]  # the epochs done so far
     run: Run | None  # the recorded run, once its model is saved
     message: str | None  # why it failed, stopped or diverged
     ended: str | None = None  # how its training ended: "completed", "stopped" or "diverged"
@@ -230,7 +229,7 @@ class Row:
     @property
     def val_accuracy(self) -> float | None:
         """Held-out accuracy after its last epoch so far."""
-        return self.history[-1].get("val_accuracy") if self.history else None
+        return self.history[-1].val_accuracy if self.history else None
 
     @property
     def status(self) -> str:
@@ -307,7 +306,7 @@ class Sweep:
                     self.grid.label(point),
                     progress.state,
                     job.task.config.training.epochs,
-                    tuple(_epoch(e) for e in progress.epochs),
+                    tuple(progress.epochs),
                     progress.saved,
                     message,
                     progress.end.status if progress.end else None,
@@ -385,10 +384,6 @@ def reopen(store: RunStore, sweep_id: int) -> SweepView:
 
 def _view(record: SweepRecord, grid: Grid, rows: list[Row]) -> SweepView:
     return SweepView(record.id, record.name, record.created, record.place, grid, tuple(rows))
-
-
-def _epoch(event: EpochEnd) -> dict[str, Any]:
-    return dataclasses.asdict(event)
 
 
 class Sweeps:

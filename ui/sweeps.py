@@ -104,7 +104,7 @@ def _cells(row: Row, names: tuple[str, ...]) -> dict[str, Any]:
 
 def curves_chart(view: SweepView) -> go.Figure:
     """Every run's loss and validation accuracy, overlaid, as far as each has got."""
-    curves = [(row.label, row.history, [e.get("val_accuracy") for e in row.history]) for row in view.rows]
+    curves = [(row.label, row.history, [e.val_accuracy for e in row.history]) for row in view.rows]
     return overlay_chart(curves, "accuracy (validation images)")
 
 

@@ -64,9 +64,7 @@ def test_a_small_grid_prints_a_line_per_run_a_ranked_table_and_the_best_runs_tes
     ]
     store = RunStore(tmp_path / "runs.sqlite", tmp_path / "models")
     runs = store.runs_by_id([int(row[7]) for row in table])
-    assert [f"{runs[int(row[7])].history[-1]['val_accuracy']:.2%}" for row in table] == [
-        row[3] for row in table
-    ]
+    assert [f"{runs[int(row[7])].history[-1].val_accuracy:.2%}" for row in table] == [row[3] for row in table]
     best = runs[int(table[0][7])]
     assert lines[-2] == (
         f"best: lr {table[0][1]} · hidden {table[0][2]} — validation accuracy {table[0][3]}, "

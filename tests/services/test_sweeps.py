@@ -225,14 +225,15 @@ def test_a_sweep_in_the_local_pool_records_every_run_with_its_sweep(runner, stor
         model = load_model(row.run.model_path)
         assert (model.config.hidden, model.record.training.lr) == (point["hidden"], point["lr"])
         assert row.run.config == RunConfig(model.config, model.record.training)
-        assert row.val_accuracy == row.run.history[-1]["val_accuracy"] is not None
+        assert row.val_accuracy == row.run.history[-1].val_accuracy is not None
+        assert row.history == model.record.history  # typed epochs, as the model file keeps them
     ranked = view.ranked()
     assert [r.val_accuracy for r in ranked] == sorted((r.val_accuracy for r in ranked), reverse=True)
     assert view.best() is ranked[0]
     assert store.active() is None  # a sweep's runs wait for a person to choose among them
     reopened = reopen(store, sweep.id)
-    assert [(r.state, r.run.id, r.val_accuracy) for r in reopened.rows] == [
-        (r.state, r.run.id, r.val_accuracy) for r in view.rows
+    assert [(r.state, r.run.id, r.history) for r in reopened.rows] == [
+        (r.state, r.run.id, r.history) for r in view.rows
     ]
     assert reopened.best().run.id == view.best().run.id and reopened.place == runner.place
 
