@@ -61,7 +61,10 @@ class FineTuneSettings:
 
 
 class FineTune:
-    """A copy of `model` and the mixed data it will be fine-tuned on, by `engine`."""
+    """A copy of `model` and the mixed data it will be fine-tuned on, by `engine`.
+
+    Once trained, `account` is how it went (`FineTuneRecord`), written into the copy's record too.
+    """
 
     def __init__(
         self,
@@ -91,7 +94,7 @@ class FineTune:
         self.n_user = (len(digits.train_labels), len(digits.held_out_labels))
         data = TrainingData((self.images, self.labels), validation=self.held_out, test=self.test)
         self.training: Training = engine.start(self.model, settings.training, data)
-        self.result: FineTuneRecord | None = None
+        self.account: FineTuneRecord | None = None
 
     def events(self, stop: threading.Event | None = None) -> Iterator[Event]:
         """Fine-tune, yielding the engine's events (validation accuracy = the user's held-out)."""
@@ -104,7 +107,7 @@ class FineTune:
         """Fine-tune to the end without watching the progress."""
         for _ in self.events():
             pass
-        return self.result
+        return self.account
 
     def _accuracy(self, model: MLP) -> tuple[float, float | None]:
         user = model.score(*self.held_out) if self.held_out else None
@@ -114,10 +117,10 @@ class FineTune:
         """Measure before and after, and write the account into the fine-tuned model's record."""
         mnist_before, user_before = self._accuracy(self.before)
         mnist_after, user_after = self._accuracy(self.model)
-        self.result = FineTuneRecord(
+        self.account = FineTuneRecord(
             self.settings.mix, *self.n_user, self.repeats, mnist_before, mnist_after, user_before, user_after
         )
-        self.model.record = replace(self.model.record, finetune=self.result)
+        self.model.record = replace(self.model.record, finetune=self.account)
 
 
 def _repeats(mix: FineTuneMix, n_digits: int) -> int:

@@ -251,7 +251,7 @@ class Worker:
         digits = UserDigits(self.places.user_digits_dir).split()
         tuning = FineTune(load_model(task.model_path), digits, task.settings, self.mnist)
         forward(tuning.events(self.stop), tuning.model, self.mnist, self.sender(job_id))
-        self.send(job_id, FineTuned(tuning.result))
+        self.send(job_id, FineTuned(tuning.account))
 
         def add() -> Run:
             store = self.places.store()

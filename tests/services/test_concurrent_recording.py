@@ -8,10 +8,11 @@ import sys
 
 from nn.core.config import RunConfig
 from nn.core.persistence import load_model
-from services.jobs import FINISHED, JobRunner
+from services.job_states import JobState
+from services.jobs import JobRunner
 from services.locations import ROOT
 from services.runs import RunStore
-from services.worker import TrainTask
+from services.tasks import TrainTask
 
 TIMEOUT = 300
 
@@ -47,7 +48,7 @@ def test_the_cli_and_two_workers_recording_at_once_leave_a_consistent_store(tmp_
         assert all(cli.wait(TIMEOUT) == 0 for cli in clis)
     finally:
         runner.shutdown()
-    assert [job.progress().state for job in jobs] == [FINISHED, FINISHED]
+    assert [job.progress().state for job in jobs] == [JobState.FINISHED, JobState.FINISHED]
     runs = store.runs()
     assert sorted(run.source for run in runs) == ["app", "app", "cli", "cli"]
     assert len({run.model_path for run in runs}) == 4

@@ -101,7 +101,7 @@ def test_stop_ends_the_run_and_reports_it(base: MLP, typed: UserDigits) -> None:
     *_, end = tuning.events(stop)
     assert isinstance(end, TrainingEnd) and end.status == "stopped"
     assert tuning.model.record.status == "stopped" and tuning.model.record.epochs_done == 0
-    assert tuning.model.record.finetune == tuning.result is not None  # measured all the same
+    assert tuning.model.record.finetune == tuning.account is not None  # measured all the same
     assert not np.array_equal(tuning.model.params, base.params)  # that one batch was learned
 
 
