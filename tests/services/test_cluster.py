@@ -5,13 +5,18 @@ from __future__ import annotations
 import os
 import signal
 
+import msgpack
+import numpy as np
 import pytest
 from distributed import LocalCluster
 
 from nn.core.config import RunConfig
+from nn.core.events import BatchProgress, EpochEnd
 from nn.core.persistence import load_model
+from services import cluster as cluster_module
 from services.cluster import ClusterError, DaskRunner
 from services.job_states import JobState
+from services.messages import Features, Started, Trained
 from services.runs import RunStore
 from services.sweep_store import SweepStore
 from services.sweeps import Axis, Grid, start
@@ -106,6 +111,32 @@ def test_stop_ends_a_cluster_run_after_its_batch_and_keeps_the_model(runner) -> 
     progress = job.progress()
     assert progress.state == JobState.FINISHED and progress.end.status == "stopped"
     assert load_model(progress.saved.model_path).record.status == "stopped"
+
+
+class Scheduler:
+    """Stands in for a Dask worker's `log_event` and the scheduler behind it: keeps what a task
+    logs on a topic as msgpack carries it to the client."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, object]] = []
+
+    def log_event(self, topic: str, message: object) -> None:
+        self.received.append((topic, msgpack.unpackb(msgpack.packb(message))))
+
+
+def test_a_task_reports_in_a_local_workers_messages_pickled_with_batches_thinned() -> None:
+    scheduler = Scheduler()
+    send = cluster_module._reporter(scheduler, "digitlab-topic", 7)
+    batches = [BatchProgress(1, 2, b, 10, 0.5) for b in (1, 2)]
+    epoch = EpochEnd(1, 2, 0.4, 0.9, 0.88, 0.89, 1.5, 0.07)
+    for report in (Started("tcp://10.0.0.5:4000"), Trained(batches[0]), Trained(batches[1])):
+        send(report)
+    send(Features(np.zeros((16, 28, 28))))  # too big for the scheduler: drawn from the returned model
+    send(Trained(epoch))
+    assert {topic for topic, _ in scheduler.received} == {"digitlab-topic"}
+    reports = [cluster_module._report(message) for _, message in scheduler.received]
+    # The second batch came within half a second of the first: dropped, as the page needs no more.
+    assert reports == [(7, Started("tcp://10.0.0.5:4000")), (7, Trained(batches[0])), (7, Trained(epoch))]
 
 
 def test_an_unreachable_scheduler_is_reported_in_words(store, tmp_path) -> None:

@@ -15,15 +15,16 @@ import pytest
 
 from nn.core.config import RunConfig
 from nn.core.errors import ConfigError
-from nn.core.events import TrainingEnd
+from nn.core.events import BatchProgress, EpochEnd, TrainingEnd
 from nn.core.persistence import load_model
 from nn.core.preprocess import mnist_style
 from services import jobs
 from services.finetune import DEFAULT_MIX, GENTLE_TRAINING, FineTuneSettings
 from services.job_states import JobState
-from services.jobs import Job, JobRunner, PagesServed, blas_threads
+from services.jobs import Job, JobRunner, PagesServed, Progress, blas_threads
 from services.journal import Journal
 from services.locations import ROOT
+from services.messages import Done, Failed, Started, ThreadsUsed, Trained, Unsaved
 from services.runs import RunStore
 from services.tasks import FineTuneTask, TrainTask
 from services.user_digits import UserDigits
@@ -304,6 +305,23 @@ def test_an_invalid_configuration_is_refused_before_it_is_queued():
     with pytest.raises(ConfigError) as error:
         TrainTask(RunConfig.from_values({"lr": 0.0}))
     assert "lr" in error.value.problems
+
+
+def test_a_jobs_progress_is_the_last_one_and_a_report_never_changed_in_place():
+    batch, end = BatchProgress(1, 2, 5, 10, 0.7), TrainingEnd("completed", 2, 3.0, "trained 2 epochs")
+    epochs = [EpochEnd(e, 2, 0.5, 0.9, None, 0.9, 1.0, 0.07) for e in (1, 2)]
+    reports = [Started("4711"), ThreadsUsed(2), Trained(batch), Trained(epochs[0]), Trained(epochs[1])]
+    reports += [Trained(end), Failed("no disk"), Unsaved(b"npz")]
+    first = Progress(TrainTask(TINY))
+    seen = [first]
+    for report in reports:
+        seen.append(seen[-1].after(report))
+    last = seen[-1]
+    assert (last.state, last.threads, last.epochs, last.end) == (JobState.RUNNING, 2, tuple(epochs), end)
+    assert last.batch is None, "an epoch's end clears the batch within it"
+    assert seen[3].batch == batch and (last.error, last.unsaved) == ("no disk", b"npz")
+    assert first == Progress(TrainTask(TINY)) and seen[4].epochs == (epochs[0],)  # earlier ones untouched
+    assert last.after(Done()) is last  # the runner ends the job, not its progress
 
 
 @pytest.mark.parametrize(
