@@ -2,6 +2,7 @@
 
     python -m bench.augmentation             # 5 rounds, the kinds alternating
     python -m bench.augmentation --rounds 3 --kinds affine
+    python -m bench.augmentation --quick     # seconds: checks it runs; its figures mean nothing
 
 Augmentation runs once per epoch before any training step, so its time adds to every epoch.
 The kinds alternate within each round so that a busy moment on a shared machine slows all of
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -23,14 +25,25 @@ from nn.core.augment import distort
 from nn.core.config import AUGMENTATIONS
 from nn.core.data import load_mnist
 
+# --quick: a check that the benchmark runs, in seconds; any option given explicitly still wins.
+QUICK = {"rounds": 1, "images": 2_000}
+
 
 def main(argv: list[str] | None = None) -> int:
     kinds = [kind for kind in AUGMENTATIONS if kind != "none"]
     parser = argparse.ArgumentParser(prog="python -m bench.augmentation", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--kinds", nargs="+", choices=kinds, default=kinds)
+    parser.add_argument("--images", type=int, default=None, help="the first N training images (default: all)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a check that it runs: 1 round, 2000 images (options given still win)",
+    )
+    if "--quick" in (sys.argv[1:] if argv is None else argv):
+        parser.set_defaults(**QUICK)
     args = parser.parse_args(argv)
-    images = np.ascontiguousarray(load_mnist().train_images)
+    images = np.ascontiguousarray(load_mnist().train_images[: args.images])
     pixels, total = np.ones(images.size, np.float32), np.empty(images.size, np.float32)
     times: dict[str, list[float]] = {name: [] for name in [*args.kinds, "yardstick: one float32 add"]}
     for round_ in range(args.rounds):

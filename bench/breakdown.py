@@ -2,6 +2,7 @@
 
     python -m bench.breakdown                      # batch 2048: where nn/ is nearest the floor
     python -m bench.breakdown --batch-size 128 --epochs 5
+    python -m bench.breakdown --quick              # seconds: checks it runs; its figures mean nothing
 
 It takes the steps `nn.core.training` takes — gather a batch and convert it to float32, every layer's
 forward pass, the softmax cross-entropy, every layer's backward pass, the optimizer's update —
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -32,6 +34,8 @@ from .floor import epoch_flops, gemm_rate, products_seconds
 from .frameworks import HIDDEN, LAYER_SIZES, MOMENTUM, SEED
 
 LR = 0.05
+# --quick: a check that the benchmark runs, in seconds; any option given explicitly still wins.
+QUICK = {"epochs": 1}
 
 
 class Stopwatch:
@@ -78,6 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.breakdown", description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=2048)
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs, after one untimed warm-up")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a check that it runs: 1 timed epoch (options given still win)",
+    )
+    if "--quick" in (sys.argv[1:] if argv is None else argv):
+        parser.set_defaults(**QUICK)
     args = parser.parse_args(argv)
     mnist = load_mnist()
     model = MLP(HIDDEN, seed=SEED)

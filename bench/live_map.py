@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a check that it runs: 1 epoch on 2000 images, 1 round, 3 calls (options given still apply)",
+        help="a check that it runs: 1 epoch on 2000 images, 1 round, 3 calls (options given still win)",
     )
     if "--quick" in (sys.argv[1:] if argv is None else argv):
         parser.set_defaults(**QUICK)

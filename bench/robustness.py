@@ -2,6 +2,7 @@
 
     python -m digitlab train --save /tmp/default-preset.npz          # the default preset's model
     OPENBLAS_NUM_THREADS=1 python -m bench.robustness models/default.npz /tmp/default-preset.npz
+    python -m bench.robustness --quick models/default.npz   # seconds: attacks and corruptions on 100 images
 
 For each model, the figures the Robustness page draws, as numbers (Markdown tables):
 
@@ -20,13 +21,14 @@ from __future__ import annotations
 
 import argparse
 import platform
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import onnxruntime
 
-from nn.core.data import load_mnist, robustness_sample
+from nn.core.data import ROBUSTNESS_SAMPLE, load_mnist, robustness_sample
 from nn.core.network import as_batch
 from nn.core.persistence import load_model
 from nn.export.to_onnx import onnx_bytes
@@ -35,11 +37,14 @@ from nn.robustness.calibration import calibrate
 from nn.robustness.corruptions import CORRUPTIONS, accuracy_under_corruption
 
 EPSILONS = (0.0, 0.05, 0.1, 0.2, 0.3)
+# --quick: a check that the benchmark runs, in seconds; any option given explicitly still wins.
+QUICK = {"images": 100}
 
 
-def measure(path: Path, mnist) -> dict:
+def measure(path: Path, mnist, attacked: int) -> dict:
+    """The figures of one model; attacks and corruptions on the first `attacked` of the page's images."""
     model = load_model(path)
-    images, labels = robustness_sample(mnist)
+    images, labels = (part[:attacked] for part in robustness_sample(mnist))
     attacks = {m: accuracy_under_attack(model, images, labels, EPSILONS, m) for m in ("fgsm", "pgd")}
     corruptions = {k: accuracy_under_corruption(model, images, labels, k) for k in CORRUPTIONS}
     calibrated = calibrate(model, mnist)
@@ -63,7 +68,7 @@ def table(title: str, names: list[str], rows: dict[str, list[str]]) -> list[str]
     return lines + [f"| {row} | " + " | ".join(cells) + " |" for row, cells in rows.items()] + [""]
 
 
-def report(results: list[dict]) -> str:
+def report(results: list[dict], attacked: int) -> str:
     names = [r["name"] for r in results]
     attacks = {
         f"{method.upper()} ε = {epsilon:g}": [f"{r['attacks'][method][i]:.1%}" for r in results]
@@ -93,20 +98,33 @@ def report(results: list[dict]) -> str:
         "same answer on every image": ["yes" if r["same_answers"] else "NO" for r in results],
     }
     return "\n".join(
-        table("attack (1,000 test images)", names, attacks)
-        + table("corruption (1,000 test images)", names, corruptions)
+        table(f"attack ({attacked:,} test images)", names, attacks)
+        + table(f"corruption ({attacked:,} test images)", names, corruptions)
         + table("calibration (10,000 test images)", names, calibration)
         + table("ONNX parity (10,000 test images)", names, parity)
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.robustness", description=__doc__.splitlines()[0])
     parser.add_argument("models", type=Path, nargs="+", help="model .npz files")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--images",
+        type=int,
+        default=ROBUSTNESS_SAMPLE,
+        help="attack and corrupt the first N of the Robustness page's images (default: all of them)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a check that it runs: 100 images (options given still win)",
+    )
+    if "--quick" in (sys.argv[1:] if argv is None else argv):
+        parser.set_defaults(**QUICK)
+    args = parser.parse_args(argv)
     mnist = load_mnist()
     started = time.time()
-    results = [measure(path, mnist) for path in args.models]
+    results = [measure(path, mnist, args.images) for path in args.models]
     print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {time.time() - started:.0f} s in all")
     versions = (
         f"Python {platform.python_version()}, numpy {np.__version__}, onnxruntime {onnxruntime.__version__}"
@@ -117,7 +135,7 @@ def main() -> None:
         augment, val_size = (training.augment, training.val_size) if training else (None, None)
         print(f"{r['name']}: {shape}, augment {augment}, val_size {val_size}")
     print()
-    print(report(results))
+    print(report(results, args.images))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ The machine may be shared: the load average is printed with the table.
 
     python -m bench.sweep                 # about 3-6 minutes on 2 cores
     python -m bench.sweep --epochs 1 --train-size 5000 --val-size 1000   # a quick look
+    python -m bench.sweep --quick         # seconds: checks it runs (2 runs); its figures mean nothing
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
@@ -40,11 +42,19 @@ from services.sweeps import Axis, Grid, config_for, start
 
 LRS = (0.03, 0.07, 0.15, 0.3)
 WEIGHT_DECAYS = (0.0, 0.0005)
+# --quick: a check that the benchmark runs, in seconds; any option given explicitly still wins.
+QUICK = {"epochs": 1, "train_size": 2_000, "val_size": 500, "lrs": [0.07, 0.15], "weight_decays": [0.0]}
 
 
-def grid(epochs: int, train_size: int | None, val_size: int) -> Grid:
+def grid(
+    epochs: int,
+    train_size: int | None,
+    val_size: int,
+    lrs: Sequence[float] = LRS,
+    weight_decays: Sequence[float] = WEIGHT_DECAYS,
+) -> Grid:
     base = config_for(PRESETS["default"], {"epochs": epochs, "train_size": train_size, "val_size": val_size})
-    return Grid(base, (Axis("lr", LRS), Axis("weight_decay", WEIGHT_DECAYS))).validate()
+    return Grid(base, (Axis("lr", tuple(lrs)), Axis("weight_decay", tuple(weight_decays)))).validate()
 
 
 def sequential(sweep: Grid, threads: int | None = None) -> float:
@@ -103,8 +113,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--train-size", type=int, default=None)
     parser.add_argument("--val-size", type=int, default=10_000)
+    parser.add_argument("--lrs", type=float, nargs="+", default=LRS, help="the learning rates swept")
+    parser.add_argument(
+        "--weight-decays", type=float, nargs="+", default=WEIGHT_DECAYS, help="the weight decays swept"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a check that it runs: lr 0.07 0.15, no weight decay, 1 epoch on 2000 images less 500 "
+        "(options given still win)",
+    )
+    if "--quick" in (sys.argv[1:] if argv is None else argv):
+        parser.set_defaults(**QUICK)
     args = parser.parse_args(argv)
-    sweep = grid(args.epochs, args.train_size, args.val_size)
+    sweep = grid(args.epochs, args.train_size, args.val_size, args.lrs, args.weight_decays)
     with tempfile.TemporaryDirectory() as temp:
         directory = Path(temp)
         times = {f"one after another, in-process ({os.cpu_count()} BLAS threads)": sequential(sweep)}
