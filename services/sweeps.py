@@ -31,7 +31,9 @@ from nn.core.errors import DigitLabError
 from nn.core.training import EpochEnd
 
 from .jobs import CANCELLED, FAILED, FINISHED, RUNNING, WAITING, Job, Runner
-from .runs import Run, RunStore, SweepRecord, stored_config
+from .journal import Journal
+from .runs import Run, RunDetails, RunStore, SweepPoint, stored_config
+from .sweep_store import SweepEntry, SweepStore
 from .worker import TrainTask
 
 MAX_AXES = 3
@@ -281,7 +283,7 @@ class SweepView:
 class Sweep:
     """A sweep started by this process: its grid, its record and the job of every point."""
 
-    def __init__(self, record: SweepRecord, grid: Grid, jobs: list[Job]):
+    def __init__(self, record: SweepEntry, grid: Grid, jobs: list[Job]):
         self.record, self.grid, self.jobs = record, grid, jobs
 
     @property
@@ -329,42 +331,42 @@ class Sweep:
         return all(job.join(timeout) for job in self.jobs)
 
 
-def start(grid: Grid, runner: Runner, store: RunStore, name: str | None = None) -> Sweep:
-    """Validate `grid`, record the sweep, and submit one run per point to `runner`."""
+def start(grid: Grid, runner: Runner, store: SweepStore, name: str | None = None) -> Sweep:
+    """Validate `grid`, record the sweep in `store`, and submit one run per point to `runner`."""
     grid.validate()
-    record = store.add_sweep(name or grid.describe(), grid.to_dict(), runner.place)
+    record = store.add(name or grid.describe(), grid.to_dict(), runner.place)
     jobs = []
     for index, point in enumerate(grid.points()):
         task = TrainTask(
             config_for(grid.base, point),
             source="sweep",
             name=f"sweep {record.id} · {grid.label(point)}"[:80],
-            details={
-                "sweep": record.id,
-                "point": index,
-                "values": {name: PARAMETERS[name].to_json(value) for name, value in point.items()},
-            },
+            details=RunDetails(
+                SweepPoint(
+                    record.id, index, {name: PARAMETERS[name].to_json(value) for name, value in point.items()}
+                )
+            ),
             activate=False,  # the person chooses which run to use, after seeing them all
         )
         jobs.append(runner.submit(task))
-    store.set_sweep_jobs(record.id, [job.id for job in jobs])
-    return Sweep(store.sweep(record.id), grid, jobs)
+    store.set_jobs(record.id, [job.id for job in jobs])
+    return Sweep(store.get(record.id), grid, jobs)
 
 
-def reopen(store: RunStore, sweep_id: int) -> SweepView:
-    """A sweep as the store remembers it: for one started by another process, or a past one."""
-    record = store.sweep(sweep_id)
+def reopen(store: SweepStore, journal: Journal, run_store: RunStore, sweep_id: int) -> SweepView:
+    """A sweep as the stores remember it: for one started by another process, or a past one."""
+    record = store.get(sweep_id)
     try:
         grid = Grid.from_dict(record.definition)
     except SweepError as exc:
         raise SweepError([f"sweep {record.id} ({record.name}) cannot be reopened: {exc}"]) from None
-    jobs = {job["id"]: job for job in store.jobs(ids=record.job_ids)} if record.job_ids else {}
-    runs = store.runs_by_id([j["run_id"] for j in jobs.values() if j["run_id"] is not None]) if jobs else {}
+    jobs = {job.id: job for job in journal.jobs(ids=record.job_ids)} if record.job_ids else {}
+    runs = run_store.runs_by_id([j.run_id for j in jobs.values() if j.run_id is not None]) if jobs else {}
     rows = []
     for index, point in enumerate(grid.points()):
         job = jobs.get(record.job_ids[index]) if index < len(record.job_ids) else None
-        run = runs.get(job["run_id"]) if job and job["run_id"] is not None else None
-        state = job["state"] if job else CANCELLED
+        run = runs.get(job.run_id) if job and job.run_id is not None else None
+        state = job.state if job else CANCELLED
         rows.append(
             Row(
                 index,
@@ -374,7 +376,7 @@ def reopen(store: RunStore, sweep_id: int) -> SweepView:
                 config_for(grid.base, point).training.epochs,
                 tuple(run.history) if run else (),
                 run,
-                job["message"] if job else "no run was submitted for this point",
+                job.message if job else "no run was submitted for this point",
                 run.status if run else None,
                 live=False,
             )
@@ -382,14 +384,14 @@ def reopen(store: RunStore, sweep_id: int) -> SweepView:
     return _view(record, grid, rows)
 
 
-def _view(record: SweepRecord, grid: Grid, rows: list[Row]) -> SweepView:
+def _view(record: SweepEntry, grid: Grid, rows: list[Row]) -> SweepView:
     return SweepView(record.id, record.name, record.created, record.place, grid, tuple(rows))
 
 
 class Sweeps:
     """The sweeps of one server: those it started (live) and every recorded one (reopened)."""
 
-    def __init__(self, runner: Runner, store: RunStore):
+    def __init__(self, runner: Runner, store: SweepStore):
         self.runner, self.store = runner, store
         self.live: dict[int, Sweep] = {}
 
@@ -400,11 +402,13 @@ class Sweeps:
 
     def view(self, sweep_id: int) -> SweepView:
         live = self.live.get(sweep_id)
-        return live.view() if live is not None else reopen(self.store, sweep_id)
+        if live is not None:
+            return live.view()
+        return reopen(self.store, self.runner.journal, self.runner.store, sweep_id)
 
     def cancel(self, sweep_id: int) -> None:
         if sweep_id in self.live:
             self.live[sweep_id].cancel()
 
-    def records(self) -> list[SweepRecord]:
+    def records(self) -> list[SweepEntry]:
         return self.store.sweeps()

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from nn.core.config import KINDS, PARAMETERS, Kind, RunConfig
-from services.runs import RunStore
+from services.sweep_store import SweepStore
 from services.sweeps import (
     HONEST_CHOICE,
     MAX_AXES,
@@ -208,7 +208,7 @@ def hold_out_validation() -> None:
     st.session_state["hp_val_size"] = VALIDATION_SUGGESTED
 
 
-def sweep_choices(store: RunStore) -> dict[int, str]:
+def sweep_choices(store: SweepStore) -> dict[int, str]:
     """Every recorded sweep, newest first, as the picker shows it."""
     return {s.id: f"sweep {s.id} · {s.name}" for s in store.sweeps()}
 

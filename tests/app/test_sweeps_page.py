@@ -5,8 +5,10 @@ import time
 
 import pytest
 
+from services.journal import Journal
 from services.locations import RUNS_DB_ENV
 from services.runs import ACTIVE_POINTER, RUNS, RunStore
+from services.sweep_store import SweepStore
 from services.sweeps import HONEST_CHOICE
 from tests.support.app_driver import button, open_page
 from ui import sweeps
@@ -70,7 +72,7 @@ def test_a_tiny_two_by_two_sweep_runs_ranks_its_runs_and_offers_the_best(models_
     button(app, "Start the sweep").click().run()
     assert not app.exception
     store = RunStore()
-    record = store.sweeps()[0]
+    record = SweepStore().sweeps()[0]
     assert app.selectbox(key=sweeps.CURRENT).value == record.id
     assert len(record.job_ids) == 4 and record.name == "lr × batch_size (2 × 2 runs)"
     live = app.table[0].value
@@ -82,7 +84,7 @@ def test_a_tiny_two_by_two_sweep_runs_ranks_its_runs_and_offers_the_best(models_
         "finished",
     }
     assert button(app, "Cancel the sweep") is not None
-    wait_until_over(store, record.job_ids)
+    wait_until_over(Journal(), record.job_ids)
     app.run()
     assert not app.exception
     results = app.dataframe[0].value
@@ -108,9 +110,9 @@ def test_a_tiny_two_by_two_sweep_runs_ranks_its_runs_and_offers_the_best(models_
     assert list(reopened.dataframe[0].value["run"]) == list(results["run"])
 
 
-def wait_until_over(store: RunStore, job_ids) -> None:
+def wait_until_over(journal: Journal, job_ids) -> None:
     deadline = time.monotonic() + TIMEOUT
-    while any(job["state"] in ("waiting", "running") for job in store.jobs(ids=job_ids)):
+    while any(job.state.unfinished for job in journal.jobs(ids=job_ids)):
         assert time.monotonic() < deadline, "the sweep did not finish"
         time.sleep(0.2)
 
@@ -121,8 +123,8 @@ def test_a_one_parameter_sweep_plots_validation_accuracy_against_its_values(mode
     app.multiselect(key="sweep_names").set_value(["lr"]).run()
     app.text_input(key="sweep_lr").set_value("0.3, 0.003").run()
     button(app, "Start the sweep").click().run()
-    record = RunStore().sweeps()[0]
-    wait_until_over(RunStore(), record.job_ids)
+    record = SweepStore().sweeps()[0]
+    wait_until_over(Journal(), record.job_ids)
     app.run()
     assert not app.exception
     assert "Validation accuracy by learning rate" in [h.value for h in app.subheader]
@@ -136,8 +138,7 @@ def test_a_one_parameter_sweep_plots_validation_accuracy_against_its_values(mode
 
 
 def test_a_recorded_sweep_that_cannot_be_read_is_reported_in_words(models_dir):
-    store = RunStore()
-    damaged = store.add_sweep(
+    damaged = SweepStore().add(
         "damaged", {"base": {"model": {}, "training": {"depth": 3}}, "axes": []}, "here"
     )
     app = open_page("app_pages/sweeps.py")

@@ -11,6 +11,7 @@ from pathlib import Path
 from nn.core.config import PARAMETERS
 from services.locations import MODELS_DIR_ENV, RUNS_DB_ENV
 from services.runs import RunStore
+from services.sweep_store import SweepStore
 from services.sweeps import HONEST_CHOICE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,7 +73,7 @@ def test_a_small_grid_prints_a_line_per_run_a_ranked_table_and_the_best_runs_tes
     )
     assert lines[-1] == HONEST_CHOICE
     assert sum("test accuracy" in line for line in lines[:-1]) == 1  # no other run's test accuracy
-    [record] = store.sweeps()
+    [record] = SweepStore(store.path).sweeps()
     assert record.id == 1 and len(record.job_ids) == 4 and {r.source for r in runs.values()} == {"sweep"}
     # --hidden is the network's own setting, --lr its training's; the fixed flags reach both
     assert {(r.config.model.hidden, r.config.training.lr) for r in runs.values()} == {

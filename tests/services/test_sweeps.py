@@ -10,8 +10,11 @@ import pytest
 
 from nn.core.config import ModelConfig, RunConfig, TrainConfig
 from nn.core.persistence import load_model
+from services.database import SCHEMA_VERSION, RunStoreError
 from services.jobs import CANCELLED, FINISHED, RUNNING, JobRunner
-from services.runs import SCHEMA_VERSION, RunStore, RunStoreError
+from services.journal import Journal
+from services.runs import RunDetails, RunStore, SweepPoint
+from services.sweep_store import SweepStore
 from services.sweeps import (
     HONEST_CHOICE,
     MAX_RUNS,
@@ -32,6 +35,16 @@ TIMEOUT = 300
 @pytest.fixture
 def store(tmp_path) -> RunStore:
     return RunStore(tmp_path / "runs.sqlite", tmp_path / "models")
+
+
+@pytest.fixture
+def sweep_store(store) -> SweepStore:
+    return SweepStore(store.path)
+
+
+@pytest.fixture
+def journal(store) -> Journal:
+    return Journal(store.path)
 
 
 # -- the grid ----------------------------------------------------------------------------------
@@ -174,20 +187,22 @@ def test_values_that_cannot_be_read_are_refused_in_words(name, text, message) ->
 # -- the store's records -----------------------------------------------------------------------
 
 
-def test_the_store_records_a_sweep_and_the_jobs_of_its_points(store: RunStore) -> None:
+def test_the_store_records_a_sweep_and_the_jobs_of_its_points(
+    sweep_store: SweepStore, journal: Journal
+) -> None:
     grid = Grid(TINY, (Axis("lr", (0.1, 0.2)),))
-    first = store.add_sweep("first", grid.to_dict(), "here")
-    second = store.add_sweep("second", grid.to_dict(), "tcp://10.0.0.5:8786")
+    first = sweep_store.add("first", grid.to_dict(), "here")
+    second = sweep_store.add("second", grid.to_dict(), "tcp://10.0.0.5:8786")
     assert first.job_ids == []
-    jobs = [store.open_job({"kind": "train"}) for _ in range(2)]
-    store.set_sweep_jobs(first.id, jobs)
-    assert [s.name for s in store.sweeps()] == ["second", "first"]
-    again = store.sweep(first.id)
+    jobs = [journal.open_job({"kind": "train"}) for _ in range(2)]
+    sweep_store.set_jobs(first.id, jobs)
+    assert [s.name for s in sweep_store.sweeps()] == ["second", "first"]
+    again = sweep_store.get(first.id)
     assert (again.job_ids, again.place, Grid.from_dict(again.definition)) == (jobs, "here", grid)
-    assert store.sweep(second.id).place == "tcp://10.0.0.5:8786"
-    assert [j["id"] for j in store.jobs(ids=jobs)] == sorted(jobs, reverse=True)
+    assert sweep_store.get(second.id).place == "tcp://10.0.0.5:8786"
+    assert [j.id for j in journal.jobs(ids=jobs)] == sorted(jobs, reverse=True)
     with pytest.raises(RunStoreError, match="there is no sweep 99"):
-        store.sweep(99)
+        sweep_store.get(99)
 
 
 def test_a_store_of_the_previous_version_gains_the_sweeps_table(tmp_path) -> None:
@@ -196,8 +211,7 @@ def test_a_store_of_the_previous_version_gains_the_sweeps_table(tmp_path) -> Non
     db = sqlite3.connect(path)
     db.executescript("DROP TABLE sweeps; PRAGMA user_version = 2;")
     db.close()
-    store = RunStore(path, tmp_path / "models")
-    assert store.sweeps() == []
+    assert SweepStore(path).sweeps() == []
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
 
 
@@ -211,9 +225,11 @@ def runner(store, tmp_path):
     runner.shutdown()
 
 
-def test_a_sweep_in_the_local_pool_records_every_run_with_its_sweep(runner, store) -> None:
+def test_a_sweep_in_the_local_pool_records_every_run_with_its_sweep(
+    runner, store, sweep_store, journal
+) -> None:
     grid = Grid(TINY, (Axis("lr", (0.03, 0.3)), Axis("hidden", ((16,), (8,)))))
-    sweep = start(grid, runner, store)
+    sweep = start(grid, runner, sweep_store)
     states = [row.state for row in sweep.view().rows]
     assert states.count(RUNNING) == 2 and len(states) == 4  # two workers: two run, two wait
     assert sweep.join(TIMEOUT)
@@ -221,7 +237,8 @@ def test_a_sweep_in_the_local_pool_records_every_run_with_its_sweep(runner, stor
     assert [row.state for row in view.rows] == [FINISHED] * 4
     for row, point in zip(view.rows, grid.points()):
         assert row.point == point and row.run.source == "sweep"
-        assert row.run.details == {"sweep": sweep.id, "point": row.index, "values": row.run.details["values"]}
+        values = {"lr": point["lr"], "hidden": list(point["hidden"])}  # as JSON keeps them
+        assert row.run.details == RunDetails(SweepPoint(sweep.id, row.index, values))
         model = load_model(row.run.model_path)
         assert (model.config.hidden, model.record.training.lr) == (point["hidden"], point["lr"])
         assert row.run.config == RunConfig(model.config, model.record.training)
@@ -231,18 +248,20 @@ def test_a_sweep_in_the_local_pool_records_every_run_with_its_sweep(runner, stor
     assert [r.val_accuracy for r in ranked] == sorted((r.val_accuracy for r in ranked), reverse=True)
     assert view.best() is ranked[0]
     assert store.active() is None  # a sweep's runs wait for a person to choose among them
-    reopened = reopen(store, sweep.id)
+    reopened = reopen(sweep_store, journal, store, sweep.id)
     assert [(r.state, r.run.id, r.history) for r in reopened.rows] == [
         (r.state, r.run.id, r.history) for r in view.rows
     ]
     assert reopened.best().run.id == view.best().run.id and reopened.place == runner.place
 
 
-def test_cancelling_a_sweep_stops_the_running_and_drops_the_waiting(runner, store) -> None:
+def test_cancelling_a_sweep_stops_the_running_and_drops_the_waiting(
+    runner, store, sweep_store, journal
+) -> None:
     endless = RunConfig.from_values(
         dict(hidden=(16,), epochs=1000, train_size=2000, val_size=100, batch_size=1, lr=0.01)
     )
-    sweeps = Sweeps(runner, store)
+    sweeps = Sweeps(runner, sweep_store)
     sweep = sweeps.start(Grid(endless, (Axis("lr", (0.01, 0.02, 0.03)),)), name="endless")
     deadline = time.monotonic() + TIMEOUT
     while not any(job.progress().batch for job in sweep.jobs[:2]):
@@ -255,33 +274,35 @@ def test_cancelling_a_sweep_stops_the_running_and_drops_the_waiting(runner, stor
     stopped = [f"stopped after {len(row.history)} epochs" for row in view.rows[:2]]
     assert [row.status for row in view.rows[:2]] == stopped
     assert view.name == "endless" and not view.running
-    reopened = reopen(store, sweep.id)
+    reopened = reopen(sweep_store, journal, store, sweep.id)
     assert [row.state for row in reopened.rows] == [FINISHED, FINISHED, CANCELLED]
     assert reopened.rows[2].message == "cancelled while it waited for a worker"
     assert [row.run.status for row in reopened.rows[:2]] == ["stopped", "stopped"]
 
 
 def test_a_sweep_recorded_before_the_split_reopens_and_an_unreadable_one_is_refused_in_words(
-    store: RunStore,
+    store: RunStore, sweep_store: SweepStore, journal: Journal
 ) -> None:
-    old = store.add_sweep("old", {"base": FLAT_BASE, "axes": [{"name": "lr", "values": [0.03, 0.3]}]}, "here")
-    view = reopen(store, old.id)
+    old = sweep_store.add("old", {"base": FLAT_BASE, "axes": [{"name": "lr", "values": [0.03, 0.3]}]}, "here")
+    view = reopen(sweep_store, journal, store, old.id)
     assert view.grid == Grid(TINY, (Axis("lr", (0.03, 0.3)),))
     assert [(row.label, row.epochs, row.state) for row in view.rows] == [
         ("lr 0.03", 1, CANCELLED),
         ("lr 0.3", 1, CANCELLED),
     ]  # no job was recorded for its points
-    damaged = store.add_sweep("damaged", {"base": FLAT_BASE | {"colour": 1}, "axes": []}, "here")
+    damaged = sweep_store.add("damaged", {"base": FLAT_BASE | {"colour": 1}, "axes": []}, "here")
     with pytest.raises(SweepError, match=rf"sweep {damaged.id} \(damaged\) cannot be reopened: .*colour"):
-        reopen(store, damaged.id)
+        reopen(sweep_store, journal, store, damaged.id)
 
 
-def test_a_sweep_running_in_another_process_reopens_as_such(store: RunStore) -> None:
+def test_a_sweep_running_in_another_process_reopens_as_such(
+    store: RunStore, sweep_store: SweepStore, journal: Journal
+) -> None:
     grid = Grid(TINY, (Axis("lr", (0.1, 0.2)),))
-    record = store.add_sweep("from the command line", grid.to_dict(), "this machine")
-    jobs = [store.open_job({"kind": "train"}) for _ in range(2)]
-    store.set_sweep_jobs(record.id, jobs)
-    store.update_job(jobs[0], RUNNING)
-    view = reopen(store, record.id)
+    record = sweep_store.add("from the command line", grid.to_dict(), "this machine")
+    jobs = [journal.open_job({"kind": "train"}) for _ in range(2)]
+    sweep_store.set_jobs(record.id, jobs)
+    journal.update_job(jobs[0], RUNNING)
+    view = reopen(sweep_store, journal, store, record.id)
     assert [row.status for row in view.rows] == ["running in another process", "waiting"]
     assert view.running and view.best() is None
