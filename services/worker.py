@@ -88,18 +88,18 @@ def run_training(task: TrainTask, mnist: MNIST, stop: threading.Event, send: Sen
     The one training procedure of a task, wherever it runs: in a worker process of this
     machine (which records the model itself) or on a Dask worker (which returns it).
     """
-    run = start_training(task.config, mnist)
-    snapshot(run.model, mnist, send)  # untrained: noise, until an epoch ends
-    forward(run.events(stop), run.model, mnist, send)
-    return run.model if should_keep(run.result) else None
+    training = start_training(task.config, mnist)
+    snapshot(training.model, mnist, send)  # untrained: noise, until an epoch ends
+    forward(training.events(stop), training.model, mnist, send)
+    return training.model if should_keep(training.result) else None
 
 
-def forward(events: Iterator[Event], model_of_run: MLP, mnist: MNIST, send: Send) -> None:
-    """Send every training event on, and what the network looks like after each epoch."""
+def forward(events: Iterator[Event], model: MLP, mnist: MNIST, send: Send) -> None:
+    """Send every training event on, and what `model` looks like after each epoch."""
     for event in events:
         send(Trained(event))
         if isinstance(event, EpochEnd):
-            snapshot(model_of_run, mnist, send)
+            snapshot(model, mnist, send)
 
 
 def snapshot(model: MLP, mnist: MNIST, send: Send) -> None:
