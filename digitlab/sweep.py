@@ -22,11 +22,11 @@ import time
 from nn.core.config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, RunConfig
 from nn.core.errors import DigitLabError
 from services import locations
-from services.jobs import FAILED, JobRunner, Runner
+from services.job_states import JobState
+from services.jobs import JobRunner, Runner
 from services.sweep_store import SweepStore
 from services.sweeps import (
     HONEST_CHOICE,
-    INTERRUPTED,
     MAX_AXES,
     Axis,
     Grid,
@@ -113,7 +113,7 @@ def make_runner(args: argparse.Namespace) -> Runner:
 def outcome_line(row: Row, total: int) -> str:
     """One line for a run that is over, e.g. "[2/6] finished  lr 0.03 · hidden 64  val 97.10%"."""
     head = f"[{row.index + 1}/{total}] {row.status:<10} {row.label}"
-    if row.state in (FAILED, INTERRUPTED) or row.run is None:
+    if row.state in (JobState.FAILED, JobState.INTERRUPTED) or row.run is None:
         return f"{head}  — {row.message or 'nothing saved'}"
     seconds = f"{row.run.seconds:.0f} s" if row.run.seconds is not None else "?"
     accuracy = f"{row.val_accuracy:.2%}" if row.val_accuracy is not None else "—"
@@ -153,7 +153,7 @@ def watch(sweep: Sweep) -> bool:
                 cancelled = True
             view = sweep.view()
             for row in view.rows:
-                if row.index not in printed and row.state not in ("waiting", "running"):
+                if row.index not in printed and not row.state.unfinished:
                     printed.add(row.index)
                     print(outcome_line(row, len(view.rows)), flush=True)
             if not view.running:
@@ -192,5 +192,6 @@ def main(argv: list[str] | None = None) -> int:
         print(HONEST_CHOICE)
     if cancelled:
         return 130
-    unsound = [row for row in view.rows if row.state in (FAILED, INTERRUPTED) or row.ended == "diverged"]
+    failed = (JobState.FAILED, JobState.INTERRUPTED)
+    unsound = [row for row in view.rows if row.state in failed or row.ended == "diverged"]
     return 1 if unsound or best is None else 0

@@ -30,11 +30,12 @@ from nn.core.config import PARAMETERS, RunConfig
 from nn.core.errors import DigitLabError
 from nn.core.training import EpochEnd
 
-from .jobs import CANCELLED, FAILED, FINISHED, RUNNING, WAITING, Job, Runner
+from .job_states import JobState
+from .jobs import Job, Runner
 from .journal import Journal
 from .runs import Run, RunDetails, RunStore, SweepPoint, stored_config
 from .sweep_store import SweepEntry, SweepStore
-from .worker import TrainTask
+from .tasks import TrainTask
 
 MAX_AXES = 3
 MAX_RUNS = 64  # beyond this a sweep is hours of training on a laptop: sweep coarsely, then refine
@@ -50,7 +51,6 @@ HONEST_CHOICE = (
     "many test accuracies would choose partly by luck on these particular test images, and the "
     "figure would overstate how well the chosen network reads digits it has never seen."
 )
-INTERRUPTED = "interrupted"  # a job record's state when the server stopped during the run
 
 
 class SweepError(DigitLabError):
@@ -219,7 +219,7 @@ class Row:
     index: int  # its place in the grid
     point: dict[str, Any]
     label: str
-    state: str  # WAITING, RUNNING, FINISHED, FAILED, CANCELLED or INTERRUPTED
+    state: JobState
     epochs: int  # how many the run is set to train
     history: tuple[EpochEnd, ...]  # the epochs done so far
     run: Run | None  # the recorded run, once its model is saved
@@ -236,13 +236,13 @@ class Row:
     @property
     def status(self) -> str:
         """e.g. "running · epoch 3/5", "waiting · 2 ahead", "finished", "failed"."""
-        if self.state == RUNNING and not self.live:
+        if self.state is JobState.RUNNING and not self.live:
             return "running in another process"
-        if self.state == RUNNING:
+        if self.state is JobState.RUNNING:
             return f"running · epoch {min(len(self.history) + 1, self.epochs)}/{self.epochs}"
-        if self.state == WAITING:
+        if self.state is JobState.WAITING:
             return f"waiting · {self.ahead} ahead" if self.ahead else "waiting"
-        if self.state == FINISHED and self.ended not in (None, "completed"):
+        if self.state is JobState.FINISHED and self.ended not in (None, "completed"):
             return f"{self.ended} after {len(self.history)} epochs"
         return self.state
 
@@ -260,11 +260,11 @@ class SweepView:
 
     @property
     def running(self) -> bool:
-        return any(row.state in (WAITING, RUNNING) for row in self.rows)
+        return any(row.state.unfinished for row in self.rows)
 
     @property
     def failed(self) -> list[Row]:
-        return [row for row in self.rows if row.state in (FAILED, INTERRUPTED)]
+        return [row for row in self.rows if row.state in (JobState.FAILED, JobState.INTERRUPTED)]
 
     def ranked(self) -> list[Row]:
         """Runs by validation accuracy, best first; those without one (yet) after, in grid order."""
@@ -366,7 +366,7 @@ def reopen(store: SweepStore, journal: Journal, run_store: RunStore, sweep_id: i
     for index, point in enumerate(grid.points()):
         job = jobs.get(record.job_ids[index]) if index < len(record.job_ids) else None
         run = runs.get(job.run_id) if job and job.run_id is not None else None
-        state = job.state if job else CANCELLED
+        state = job.state if job else JobState.CANCELLED
         rows.append(
             Row(
                 index,

@@ -268,7 +268,7 @@ def show_view(view: SweepView, book: Sweeps) -> None:
     started = datetime.fromisoformat(view.created).astimezone()
     st.caption(f"{view.grid.describe()} on {view.place}, started {started:%d %b %H:%M}.")
     if view.running:
-        over = sum(row.state not in ("waiting", "running") for row in view.rows)
+        over = sum(not row.state.unfinished for row in view.rows)
         st.progress(over / len(view.rows), text=f"{over} of {len(view.rows)} runs over")
         st.table(status_table(view))  # plain HTML: a few rows, each changing every second
         if view.id in book.live:

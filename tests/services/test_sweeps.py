@@ -11,7 +11,8 @@ import pytest
 from nn.core.config import ModelConfig, RunConfig, TrainConfig
 from nn.core.persistence import load_model
 from services.database import SCHEMA_VERSION, RunStoreError
-from services.jobs import CANCELLED, FINISHED, RUNNING, JobRunner
+from services.job_states import JobState
+from services.jobs import JobRunner
 from services.journal import Journal
 from services.runs import RunDetails, RunStore, SweepPoint
 from services.sweep_store import SweepStore
@@ -231,10 +232,10 @@ def test_a_sweep_in_the_local_pool_records_every_run_with_its_sweep(
     grid = Grid(TINY, (Axis("lr", (0.03, 0.3)), Axis("hidden", ((16,), (8,)))))
     sweep = start(grid, runner, sweep_store)
     states = [row.state for row in sweep.view().rows]
-    assert states.count(RUNNING) == 2 and len(states) == 4  # two workers: two run, two wait
+    assert states.count(JobState.RUNNING) == 2 and len(states) == 4  # two workers: two run, two wait
     assert sweep.join(TIMEOUT)
     view = sweep.view()
-    assert [row.state for row in view.rows] == [FINISHED] * 4
+    assert [row.state for row in view.rows] == [JobState.FINISHED] * 4
     for row, point in zip(view.rows, grid.points()):
         assert row.point == point and row.run.source == "sweep"
         values = {"lr": point["lr"], "hidden": list(point["hidden"])}  # as JSON keeps them
@@ -270,12 +271,12 @@ def test_cancelling_a_sweep_stops_the_running_and_drops_the_waiting(
     sweeps.cancel(sweep.id)
     assert sweep.join(30)
     view = sweeps.view(sweep.id)
-    assert [row.state for row in view.rows] == [FINISHED, FINISHED, CANCELLED]
+    assert [row.state for row in view.rows] == [JobState.FINISHED, JobState.FINISHED, JobState.CANCELLED]
     stopped = [f"stopped after {len(row.history)} epochs" for row in view.rows[:2]]
     assert [row.status for row in view.rows[:2]] == stopped
     assert view.name == "endless" and not view.running
     reopened = reopen(sweep_store, journal, store, sweep.id)
-    assert [row.state for row in reopened.rows] == [FINISHED, FINISHED, CANCELLED]
+    assert [row.state for row in reopened.rows] == [JobState.FINISHED, JobState.FINISHED, JobState.CANCELLED]
     assert reopened.rows[2].message == "cancelled while it waited for a worker"
     assert [row.run.status for row in reopened.rows[:2]] == ["stopped", "stopped"]
 
@@ -287,8 +288,8 @@ def test_a_sweep_recorded_before_the_split_reopens_and_an_unreadable_one_is_refu
     view = reopen(sweep_store, journal, store, old.id)
     assert view.grid == Grid(TINY, (Axis("lr", (0.03, 0.3)),))
     assert [(row.label, row.epochs, row.state) for row in view.rows] == [
-        ("lr 0.03", 1, CANCELLED),
-        ("lr 0.3", 1, CANCELLED),
+        ("lr 0.03", 1, JobState.CANCELLED),
+        ("lr 0.3", 1, JobState.CANCELLED),
     ]  # no job was recorded for its points
     damaged = sweep_store.add("damaged", {"base": FLAT_BASE | {"colour": 1}, "axes": []}, "here")
     with pytest.raises(SweepError, match=rf"sweep {damaged.id} \(damaged\) cannot be reopened: .*colour"):
@@ -302,7 +303,7 @@ def test_a_sweep_running_in_another_process_reopens_as_such(
     record = sweep_store.add("from the command line", grid.to_dict(), "this machine")
     jobs = [journal.open_job({"kind": "train"}) for _ in range(2)]
     sweep_store.set_jobs(record.id, jobs)
-    journal.update_job(jobs[0], RUNNING)
+    journal.update_job(jobs[0], JobState.RUNNING)
     view = reopen(sweep_store, journal, store, record.id)
     assert [row.status for row in view.rows] == ["running in another process", "waiting"]
     assert view.running and view.best() is None
