@@ -14,7 +14,7 @@ from pathlib import Path
 
 SKIPPED = {".venv", ".git", "data", "models", "node_modules"}
 TESTING = ("numpy", "pytest", "playwright", "PIL", "onnx", "onnxruntime", "streamlit", "plotly", "pandas")
-OPTIONAL = ("distributed", "dask", "threadpoolctl", "torch", "tensorflow", "keras", "starlette")
+OPTIONAL = ("distributed", "dask", "msgpack", "threadpoolctl", "torch", "tensorflow", "keras", "starlette")
 
 
 @dataclass(frozen=True)
