@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 
 import numpy as np
@@ -25,7 +24,8 @@ from nn.core.augment import distort
 from nn.core.config import AUGMENTATIONS
 from nn.core.data import load_mnist
 
-# --quick: a check that the benchmark runs, in seconds; any option given explicitly still wins.
+from .quick import add_quick
+
 QUICK = {"rounds": 1, "images": 2_000}
 
 
@@ -35,13 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--kinds", nargs="+", choices=kinds, default=kinds)
     parser.add_argument("--images", type=int, default=None, help="the first N training images (default: all)")
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="a check that it runs: 1 round, 2000 images (options given still win)",
-    )
-    if "--quick" in (sys.argv[1:] if argv is None else argv):
-        parser.set_defaults(**QUICK)
+    add_quick(parser, QUICK, argv)
     args = parser.parse_args(argv)
     images = np.ascontiguousarray(load_mnist().train_images[: args.images])
     pixels, total = np.ones(images.size, np.float32), np.empty(images.size, np.float32)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -32,9 +31,9 @@ from nn.core.optimizers import make_optimizer
 
 from .floor import epoch_flops, gemm_rate, products_seconds
 from .frameworks import HIDDEN, LAYER_SIZES, MOMENTUM, SEED
+from .quick import add_quick
 
 LR = 0.05
-# --quick: a check that the benchmark runs, in seconds; any option given explicitly still wins.
 QUICK = {"epochs": 1}
 
 
@@ -82,13 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.breakdown", description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=2048)
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs, after one untimed warm-up")
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="a check that it runs: 1 timed epoch (options given still win)",
-    )
-    if "--quick" in (sys.argv[1:] if argv is None else argv):
-        parser.set_defaults(**QUICK)
+    add_quick(parser, QUICK, argv)
     args = parser.parse_args(argv)
     mnist = load_mnist()
     model = MLP(HIDDEN, seed=SEED)

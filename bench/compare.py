@@ -32,11 +32,11 @@ from pathlib import Path
 
 from .floor import GEMM_SIZE, epoch_flops
 from .frameworks import CONTENDERS, LABELS, LAYER_SIZES, MNIST_TRAIN, PER_SAMPLE_LR, Job
+from .quick import add_quick
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 SLOWING_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 REPO = Path(__file__).resolve().parent.parent
-# --quick: a smoke test in seconds; any option given explicitly still wins.
 QUICK = {
     "contenders": ["nn"],
     "batch_sizes": [64],
@@ -292,12 +292,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="a smoke test: nn/ only, batch 64 (and 256 for the floor), 2 epochs, 1 round, 10000 images, "
-        "1000 per sample (options given explicitly still apply)",
-    )
     parser.add_argument("--no-floor", action="store_true", help="skip the GEMM floor after nn/ runs")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every run's raw numbers here")
     return parser
@@ -305,8 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    if "--quick" in (sys.argv[1:] if argv is None else argv):
-        parser.set_defaults(**QUICK)
+    add_quick(parser, QUICK, argv)
     args = parser.parse_args(argv)
     if min(args.batch_sizes) < 2:
         parser.error("batch size 1 is the per-sample mode: set its subset with --per-sample-size")

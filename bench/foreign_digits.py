@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +24,8 @@ from PIL import Image, ImageDraw, ImageFont
 from nn.core.persistence import load_model
 from nn.core.preprocess import mnist_style
 
+from .quick import add_quick
+
 FAMILIES = {
     "DejaVu": ["Sans", "Serif", "SansMono", "SansCondensed", "SerifCondensed"],
     "Liberation": ["Sans", "Serif", "Mono", "SansNarrow"],
@@ -32,7 +33,6 @@ FAMILIES = {
 STYLES = ["", "-Bold", "-Italic", "-Oblique", "-BoldItalic", "-BoldOblique", "-Regular", "-ExtraLight"]
 STROKES = (0, 4, 9)  # pixels of outline added around 140-pixel glyphs: regular to marker-thick
 SLANTS = (-12, 0, 12)  # degrees
-# --quick: a check that the benchmark runs, in seconds; any option given explicitly still wins.
 QUICK = {"strokes": [0], "slants": [0]}
 
 
@@ -70,13 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("models", type=Path, nargs="+", metavar="MODEL", help="model .npz files")
     parser.add_argument("--strokes", type=int, nargs="+", default=STROKES, help="pixels of outline")
     parser.add_argument("--slants", type=int, nargs="+", default=SLANTS, help="degrees")
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="a check that it runs: stroke 0, slant 0 (options given still win)",
-    )
-    if "--quick" in (sys.argv[1:] if argv is None else argv):
-        parser.set_defaults(**QUICK)
+    add_quick(parser, QUICK, argv)
     args = parser.parse_args(argv)
     fonts = installed_fonts()
     if not fonts:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,9 +41,10 @@ from nn.explain.projection import last_hidden_map, map_sample
 from ui.layer_maps import map_picture, sample
 from ui.pixels import png
 
+from .quick import add_quick
+
 SHIPPED = "models/default.npz"
 CALLS = 20
-# --quick: a check that the benchmark runs, in seconds; any option given explicitly still wins.
 QUICK = {"epochs": 1, "rounds": 1, "train_size": 2_000, "calls": 3}
 
 
@@ -98,13 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--train-size", type=int, default=None, help="training images (default: all)")
     parser.add_argument("--calls", type=int, default=CALLS, help="calls per per-call timing")
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="a check that it runs: 1 epoch on 2000 images, 1 round, 3 calls (options given still win)",
-    )
-    if "--quick" in (sys.argv[1:] if argv is None else argv):
-        parser.set_defaults(**QUICK)
+    add_quick(parser, QUICK, argv)
     args = parser.parse_args(argv)
     mnist = load_mnist()
     config = RunConfig(training=TrainConfig(epochs=args.epochs, train_size=args.train_size))

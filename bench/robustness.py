@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -36,8 +35,9 @@ from nn.robustness.adversarial import accuracy_under_attack
 from nn.robustness.calibration import calibrate
 from nn.robustness.corruptions import CORRUPTIONS, accuracy_under_corruption
 
+from .quick import add_quick
+
 EPSILONS = (0.0, 0.05, 0.1, 0.2, 0.3)
-# --quick: a check that the benchmark runs, in seconds; any option given explicitly still wins.
 QUICK = {"images": 100}
 
 
@@ -114,13 +114,7 @@ def main(argv: list[str] | None = None) -> None:
         default=ROBUSTNESS_SAMPLE,
         help="attack and corrupt the first N of the Robustness page's images (default: all of them)",
     )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="a check that it runs: 100 images (options given still win)",
-    )
-    if "--quick" in (sys.argv[1:] if argv is None else argv):
-        parser.set_defaults(**QUICK)
+    add_quick(parser, QUICK, argv)
     args = parser.parse_args(argv)
     mnist = load_mnist()
     started = time.time()

@@ -40,9 +40,10 @@ from services.runs import RunStore
 from services.sweep_store import SweepStore
 from services.sweeps import Axis, Grid, config_for, start
 
+from .quick import add_quick
+
 LRS = (0.03, 0.07, 0.15, 0.3)
 WEIGHT_DECAYS = (0.0, 0.0005)
-# --quick: a check that the benchmark runs, in seconds; any option given explicitly still wins.
 QUICK = {"epochs": 1, "train_size": 2_000, "val_size": 500, "lrs": [0.07, 0.15], "weight_decays": [0.0]}
 
 
@@ -117,14 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--weight-decays", type=float, nargs="+", default=WEIGHT_DECAYS, help="the weight decays swept"
     )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="a check that it runs: lr 0.07 0.15, no weight decay, 1 epoch on 2000 images less 500 "
-        "(options given still win)",
-    )
-    if "--quick" in (sys.argv[1:] if argv is None else argv):
-        parser.set_defaults(**QUICK)
+    add_quick(parser, QUICK, argv)
     args = parser.parse_args(argv)
     sweep = grid(args.epochs, args.train_size, args.val_size, args.lrs, args.weight_decays)
     with tempfile.TemporaryDirectory() as temp:

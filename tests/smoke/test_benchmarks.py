@@ -2,15 +2,18 @@
 
 A benchmark is run by hand, rarely, so nothing else notices when a change elsewhere breaks it
 (as `bench.live_map` broke when `ui.layer_maps.live_map` went). The modules are found in `bench/`
-itself, so a new one is covered without being listed; one with a command line must either offer
-`--quick` or be named in `NO_QUICK` with the reason a tiny run makes no sense. Quick runs check
-that the benchmark works, never its figures: they print whatever the machine gives.
+itself, so a new one is covered without being listed; one with a command line must either show
+how to run it with `--quick` (`bench.quick`) in its docstring, which is the command run here, or
+be named in `NO_QUICK` with the reason a tiny run makes no sense. Quick runs check that the
+benchmark works, never its figures: they print whatever the machine gives.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +25,6 @@ import bench
 ROOT = Path(__file__).resolve().parents[2]
 RUN_SECONDS = 180  # for one quick run; they take seconds
 MODULES = sorted(module.name for module in pkgutil.iter_modules(bench.__path__))
-# What a benchmark needs on its command line besides --quick: the models it measures.
-ARGUMENTS = {"foreign_digits": ["models/default.npz"], "robustness": ["models/default.npz"]}
 NO_QUICK = {
     "app_load": "it measures a real server and Chromium with up to five sessions: minutes at the least",
     "app_timings": "its figures are a server's and Chromium's cold start, which no smaller run has",
@@ -39,7 +40,14 @@ def has_command_line(name: str) -> bool:
     return 'if __name__ == "__main__":' in source(name)
 
 
-QUICK = [name for name in MODULES if has_command_line(name) and '"--quick"' in source(name)]
+def quick_command(name: str) -> list[str] | None:
+    """The module's quick run as its docstring shows it (`python -m bench.NAME --quick …  # why`)."""
+    usage = ast.get_docstring(ast.parse(source(name))) or ""
+    shown = re.search(rf"^\s*python -m bench\.{name} --quick\b([^#\n]*)", usage, re.M)
+    return None if shown is None else [sys.executable, "-m", f"bench.{name}", "--quick", *shown[1].split()]
+
+
+QUICK = {name: command for name in MODULES if has_command_line(name) and (command := quick_command(name))}
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -56,8 +64,7 @@ def test_every_benchmark_with_a_command_line_has_a_quick_mode_or_a_reason_not_to
 
 @pytest.mark.parametrize("name", QUICK)
 def test_every_quick_mode_runs(name: str) -> None:
-    command = [sys.executable, "-m", f"bench.{name}", "--quick", *ARGUMENTS.get(name, [])]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=RUN_SECONDS)
+    done = subprocess.run(QUICK[name], cwd=ROOT, capture_output=True, text=True, timeout=RUN_SECONDS)
     said = f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
     assert done.returncode == 0, f"python -m bench.{name} --quick failed:\n{said}"
     assert done.stdout.strip(), "a benchmark that prints nothing measured nothing"
