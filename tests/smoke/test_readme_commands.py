@@ -185,10 +185,8 @@ def test_every_command_of_a_readme_block_runs(block: list[Command], tmp_path: Pa
             failed.append(f"README.md:{command.line}: {typed}\n  still running after {COMMAND_SECONDS} s")
             continue
         if done.returncode != 0:
-            said = (done.stderr or done.stdout).strip().splitlines()[-5:]
-            failed.append(
-                f"README.md:{command.line}: {typed}\n  exit {done.returncode}: " + "\n  ".join(said)
-            )
+            said = "\n  ".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+            failed.append(f"README.md:{command.line}: {typed}\n  exit {done.returncode}: {said}")
     assert not failed, "README commands that failed:\n" + "\n".join(failed)
 
 
