@@ -5,6 +5,12 @@ python -m digitlab train --preset best --save models/best.npz
 python -m digitlab train --preset classic --epochs 3   # a preset, with any flag overriding it
 python -m digitlab train --hidden 256 128 --epochs 5 --save models/mine.npz
 python -m digitlab train --batch-size 1 --optimizer sgd --lr 0.01 --train-size 5000
+python -m digitlab train --resume                 # go on with the latest interrupted run
+python -m digitlab train --resume 12              # … or with job 12
+
+Every run is a job in the run store's journal, and keeps a checkpoint at the end of every epoch:
+a run killed half-way (or the app's, when its server stopped) goes on from its last epoch with
+`--resume`, ending with the weights it would have had, bit for bit (at the same BLAS threads).
 
 Every hyper-parameter in `nn.core.config.PARAMETERS` becomes a flag, shaped by its kind alone
 (`Parameter.flag_options`); the values are split into the run's ModelConfig and TrainConfig by
@@ -21,16 +27,28 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
+from nn.core.checkpoint import checkpointed, load_checkpoint
 from nn.core.config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, RunConfig
 from nn.core.data import load_mnist
-from nn.core.engine import start_training
+from nn.core.engine import Training, start_training
 from nn.core.errors import DigitLabError
+from nn.core.events import BatchProgress, EpochEnd, Event, TrainingEnd
 from nn.core.network import MLP
 from nn.core.persistence import check_writable, reason, save_model
-from nn.core.training import BatchProgress, EpochEnd, Event, TrainingEnd
+from services.job_states import JobState
+from services.journal import Journal
 from services.runs import Run, RunStore
+from services.tasks import TrainTask
+from services.worker import record as record_run
+
+LATEST = "latest"  # `--resume` alone
+
+
+class ResumeError(DigitLabError):
+    """There is no such interrupted run, or it cannot be resumed."""
 
 
 def build_parser(defaults: RunConfig | None = None) -> argparse.ArgumentParser:
@@ -52,6 +70,14 @@ def build_parser(defaults: RunConfig | None = None) -> argparse.ArgumentParser:
         options = {"help": f"{spec.help} (default: {spec.typed(default)})", "default": spec.to_json(default)}
         parser.add_argument(spec.flag, **options | spec.flag_options())
     parser.add_argument("--save", type=Path, metavar="PATH", help="write the trained model to this .npz file")
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const=LATEST,
+        metavar="JOB",
+        help="go on with an interrupted run from its last checkpoint: the latest of this run store, or "
+        "job JOB; it keeps its own settings (every flag but --save is ignored)",
+    )
     return parser
 
 
@@ -82,10 +108,59 @@ def format_epoch(event: EpochEnd) -> str:
     )
 
 
-def record(model: MLP) -> Run | None:
+def resumed_task(which: str) -> TrainTask:
+    """The task of the interrupted job `which` (or the latest), to go on from its checkpoint."""
+    journal = Journal()
+    journal.interrupt_orphaned_jobs()  # a run killed since the last server or command line started
+    offered = journal.interrupted()
+    chosen = [i for i in offered if which in (LATEST, str(i.job.id))][:1]
+    if not chosen:
+        known = ", ".join(str(i.job.id) for i in offered) or "none"
+        raise ResumeError(
+            f"no interrupted run {'' if which == LATEST else which + ' '}to resume "
+            f"in {journal.path} (interrupted jobs: {known})"
+        )
+    [interrupted] = chosen
+    if interrupted.why_not:
+        raise ResumeError(f"job {interrupted.job.id} cannot be resumed: {interrupted.why_not}")
+    print(f"resuming job {interrupted.job.id} after epoch {interrupted.epochs_done} of {interrupted.epochs}")
+    return replace(interrupted.task, resumed_from=interrupted.job.id)
+
+
+class Journalled:
+    """This run as a job of the journal, with its checkpoint; a journal that cannot be written
+    is a warning (the run trains, and cannot be resumed), not a reason to refuse the work."""
+
+    def __init__(self, task: TrainTask):
+        self.task = task
+        self.journal: Journal | None = None
+        try:
+            self.journal = Journal()
+            self.id = self.journal.open_job(task)
+            self.journal.update_job(self.id, JobState.RUNNING)
+        except (DigitLabError, OSError) as exc:
+            why = reason(exc) if isinstance(exc, OSError) else exc
+            print(f"warning: no checkpoints are kept, the run cannot be resumed: {why}", file=sys.stderr)
+            self.journal = None
+
+    def events(self, training: Training, stop: threading.Event) -> Iterator[Event]:
+        """The training's events, checkpointed; a resumed training first goes back to its checkpoint."""
+        if self.journal is None:
+            return training.events(stop)
+        checkpoint = self.journal.checkpoint(self.id)
+        if self.task.resumed_from is not None and checkpoint.exists():  # it took the interrupted job's
+            training.restore(load_checkpoint(checkpoint).state)
+        return checkpointed(training, checkpoint, stop)
+
+    def end(self, state: JobState, message: str | None = None, run: Run | None = None) -> None:
+        if self.journal is not None:
+            self.journal.update_job(self.id, state, message, run.id if run else None)
+
+
+def record(model: MLP, task: TrainTask) -> Run | None:
     """Put the run in the run store, so the app's Compare runs page lists it too."""
     try:
-        run = RunStore().add(model, source="cli")
+        run = record_run(RunStore(), task, model)
     except (DigitLabError, OSError) as exc:  # the model is trained: warn, and keep it elsewhere
         why = reason(exc) if isinstance(exc, OSError) else exc
         print(f"warning: the run was not recorded: {why}", file=sys.stderr)
@@ -94,8 +169,9 @@ def record(model: MLP) -> Run | None:
     return run
 
 
-def keep(model: MLP, save: Path | None) -> bool:
-    """Write `--save` and record the run; False if the file asked for could not be written.
+def keep(model: MLP, task: TrainTask, save: Path | None) -> tuple[bool, Run | None]:
+    """Write `--save` and record the run (as `task` says); False if the file asked for could not be
+    written, and the run recorded if it was.
 
     Recording is a convenience (the Compare runs page lists the run): if only it fails, that is
     a warning. A trained model is never lost to a write that fails at the end (a full disk, a folder
@@ -109,12 +185,12 @@ def keep(model: MLP, save: Path | None) -> bool:
             print(f"saved {saved}")
         except OSError as exc:
             print(f"error: could not write {save}: {reason(exc)}", file=sys.stderr)
-    run = record(model)
+    run = record(model, task)
     if saved is None and run is None:
         rescue(model)
     elif save and saved is None:
         print(f"the trained model is kept at {run.model_path}", file=sys.stderr)
-    return saved is not None or not save
+    return saved is not None or not save, run
 
 
 def rescue(model: MLP) -> None:
@@ -166,19 +242,30 @@ def stop_on_ctrl_c() -> Iterator[threading.Event]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     live = sys.stderr.isatty()
+    job: Journalled | None = None
     try:
         if args.save:
             check_writable(args.save)  # before the work, not after it
-        run = start_training(config_from_args(args), load_mnist())
+        if args.resume:
+            task = resumed_task(args.resume)
+        else:  # refused before MNIST is read
+            task = TrainTask(config_from_args(args).validate(), source="cli", activate=False)
+        training = start_training(task.config, load_mnist())
+        job = Journalled(task)
         with stop_on_ctrl_c() as stop:
-            for event in run.events(stop):
+            for event in job.events(training, stop):
                 report(event, live)
-        kept = keep(run.model, args.save)
+        kept, run = keep(training.model, task, args.save)
+        job.end(JobState.FINISHED, run=run)
     except DigitLabError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if job is not None:
+            job.end(JobState.FAILED, str(exc))
         return 2
     except KeyboardInterrupt:
-        print("\naborted; nothing saved", file=sys.stderr)
+        print("\naborted; nothing saved (go on from the last epoch with --resume)", file=sys.stderr)
+        if job is not None:
+            job.end(JobState.INTERRUPTED, "aborted with a second Ctrl-C")
         return 130
-    print(f"test accuracy: {run.model.record.test_accuracy:.4f}")
-    return 1 if run.result.status == "diverged" or not kept else 0
+    print(f"test accuracy: {training.model.record.test_accuracy:.4f}")
+    return 1 if training.result.status == "diverged" or not kept else 0

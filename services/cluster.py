@@ -50,7 +50,7 @@ from nn.core.network import MLP
 from nn.core.persistence import model_arrays, model_from_arrays
 
 from .job_states import JobState
-from .jobs import Job, JobRunner, PagesServed, Progress, describe
+from .jobs import Job, JobRunner, PagesServed, Progress
 from .messages import Done, Features, Mapped, Report, Saved, Started, Trained
 from .runs import RunStore
 from .tasks import Task, TrainTask
@@ -201,7 +201,7 @@ class DaskRunner:
         """Send a training run to the cluster (a fine-tune to this machine's pool)."""
         if not isinstance(task, TrainTask):
             return self.local.submit(task)
-        job = Job(self.journal.open_job(describe(task) | {"place": self.address}), self, Progress(task))
+        job = Job(self.journal.open_job(task, place=self.address), self, Progress(task))
         remote = Remote(job, f"digitlab-run-{job.id}-{uuid.uuid4().hex[:8]}")
         with self.lock:
             self.remotes[job.id] = remote

@@ -3,6 +3,8 @@
     waiting → running → finished | failed
     waiting → cancelled
     waiting | running → interrupted   (its server stopped before it ended)
+    interrupted | failed → resumed    (another job goes on with its training, from its checkpoint)
+    interrupted | failed → discarded  (its person let it go, and its checkpoint with it)
 
 A `StrEnum`, so the journal stores a state as its plain word and reads it back as the member.
 """
@@ -19,6 +21,8 @@ class JobState(enum.StrEnum):
     FAILED = "failed"  # an error, or its worker died
     CANCELLED = "cancelled"  # stopped while it waited
     INTERRUPTED = "interrupted"  # its server stopped while it waited or ran
+    RESUMED = "resumed"  # went on as another job
+    DISCARDED = "discarded"
 
     @property
     def unfinished(self) -> bool:

@@ -67,7 +67,7 @@ from .messages import (
     UseThreads,
 )
 from .runs import Run, RunStore
-from .tasks import Task, TrainTask
+from .tasks import Task
 
 POLL_SECONDS = 0.5  # how soon a dead worker, a cancelled job or a page served is noticed, at the latest
 # How long after a page script ends the workers go on leaving a core to the server and the
@@ -327,7 +327,7 @@ class JobRunner:
 
     def submit(self, task: Task) -> Job:
         """Queue `task`; it starts as soon as a worker is free (workers start now if not yet)."""
-        job = Job(self.journal.open_job(describe(task)), self, Progress(task))
+        job = Job(self.journal.open_job(task), self, Progress(task))
         with self.lock:
             self._start_pool()
             self.waiting.append(job)
@@ -474,13 +474,6 @@ def blas_threads(cores: int, busy: int, serving: bool) -> int:
     return max(1, (cores - serving) // max(1, busy))
 
 
-def describe(task: Task) -> dict[str, Any]:
-    """A task as its row in the run store's `jobs` table shows it."""
-    if isinstance(task, TrainTask):
-        return {"kind": "train", "config": task.config.to_dict()}
-    return {"kind": "finetune", "model": str(task.model_path)}
-
-
 def _death_message(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
         name = signal.Signals(-exitcode).name
@@ -488,4 +481,6 @@ def _death_message(exitcode: int | None) -> str:
         why = f"was killed by {name}{cause}"
     else:
         why = f"exited unexpectedly (code {exitcode})"
-    return f"The worker process running this job {why}. Nothing of this run was saved; start it again."
+    return (
+        f"The worker process running this job {why}. Its model was not saved; resume it from its last epoch."
+    )

@@ -1,10 +1,16 @@
 """The job journal: every job a runner has taken on, and the state it is in.
 
-A runner (`services.jobs`, `services.cluster`) notes each job here when it is submitted and
-each change of its state after, so that the jobs outlive the server's memory: a job left
-waiting or running by a server that has gone (a crash, a restart) is marked interrupted when
-the next server starts, and a sweep reopened later finds out how each of its runs went. The
+A runner (`services.jobs`, `services.cluster`) or the command line notes each job here when it
+is submitted and each change of its state after, so that the jobs outlive the server's memory: a
+job left waiting or running by a server that has gone (a crash, a restart) is marked interrupted
+when the next server starts, and a sweep reopened later finds out how each of its runs went. The
 journal is the `jobs` table of the run store's database (`services.database`).
+
+It also owns the jobs' checkpoints (`nn.core.checkpoint`), in a folder beside the database: a
+training on this machine writes one at the end of every epoch, so an interrupted job (or one
+whose worker died) can be resumed where it was, by another job that takes its checkpoint over.
+A checkpoint is deleted when its job finishes, is cancelled or is discarded; nothing else
+deletes one.
 """
 
 from __future__ import annotations
@@ -15,13 +21,17 @@ import socket
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from nn.core.checkpoint import CheckpointError, read_progress
 
 from .database import Database, utc_now
 from .job_states import JobState
+from .tasks import Task, TrainTask, task_from_json, task_to_json
 
-INTERRUPTED_WHY = "the server stopped before this run finished; nothing of it was saved"
+INTERRUPTED_WHY = "the server stopped before this run finished"
 COLUMNS = "id, created, task, state, message, run_id"
+CHECKPOINTS = "checkpoints"  # the folder beside the database
+ENDED = (JobState.FINISHED, JobState.CANCELLED, JobState.DISCARDED)  # their checkpoints go
 
 
 @dataclass(frozen=True)
@@ -30,10 +40,31 @@ class JobEntry:
 
     id: int
     created: str  # ISO 8601, UTC
-    task: dict[str, Any]  # what the job does, in words (as `services.jobs.describe` puts it)
+    task: Task
+    place: str | None  # the Dask scheduler it ran on; None: this machine
     state: JobState
     message: str | None  # why it failed or was interrupted
     run_id: int | None  # the run it saved, once it has
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """A training that stopped before its end and was not let go: what a person may resume."""
+
+    job: JobEntry
+    epochs_done: int  # as of its checkpoint
+    epochs: int
+    why_not: str | None  # why it cannot be resumed (no checkpoint, a damaged one); None: it can
+
+    @property
+    def task(self) -> TrainTask:
+        assert isinstance(self.job.task, TrainTask)  # only trainings are listed
+        return self.job.task
+
+
+def checkpoint_file(database: Path, job_id: int) -> Path:
+    """Where the training of job `job_id` keeps its checkpoint (a worker writes it there)."""
+    return Path(database).parent / CHECKPOINTS / f"job-{job_id}.npz"
 
 
 class Journal:
@@ -43,14 +74,28 @@ class Journal:
         self.database = Database(path)
         self.path = self.database.path
 
-    def open_job(self, task: dict[str, Any]) -> int:
-        """Note a job this process is now responsible for, waiting; its id."""
+    def open_job(self, task: Task, place: str | None = None) -> int:
+        """Note a job this process is now responsible for, waiting; its id.
+
+        A task that resumes an interrupted job takes that job's checkpoint over, and the old
+        job is marked resumed, in the same step: the training is always some job's.
+        """
+        entry = task_to_json(task) | ({"place": place} if place else {})
         with self.database.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO jobs (created, task, state, host, pid) VALUES (?, ?, ?, ?, ?)",
-                (utc_now(), json.dumps(task), JobState.WAITING, socket.gethostname(), os.getpid()),
+                (utc_now(), json.dumps(entry), JobState.WAITING, socket.gethostname(), os.getpid()),
             )
-        return cursor.lastrowid
+            job_id = cursor.lastrowid
+            resumed = task.resumed_from if isinstance(task, TrainTask) else None
+            if resumed is not None:
+                why = f"resumed as job {job_id}"
+                db.execute(
+                    "UPDATE jobs SET state = ?, message = ? WHERE id = ?", (JobState.RESUMED, why, resumed)
+                )
+        if resumed is not None and self.checkpoint(resumed).exists():
+            self.checkpoint(resumed).replace(self.checkpoint(job_id))
+        return job_id
 
     def update_job(
         self, job_id: int, state: JobState, message: str | None = None, run_id: int | None = None
@@ -60,6 +105,42 @@ class Journal:
                 "UPDATE jobs SET state = ?, message = ?, run_id = ? WHERE id = ?",
                 (JobState(state), message, run_id, job_id),
             )
+        if state in ENDED:
+            self.checkpoint(job_id).unlink(missing_ok=True)
+
+    def discard(self, job_id: int) -> None:
+        """Let an interrupted or failed training go, and its checkpoint with it."""
+        self.update_job(job_id, JobState.DISCARDED, "discarded")
+
+    def checkpoint(self, job_id: int) -> Path:
+        return checkpoint_file(self.path, job_id)
+
+    def interrupted(self) -> list[Interrupted]:
+        """Every training that stopped before its end and was neither resumed nor discarded,
+        newest first: interrupted by a server that stopped, or failed with a checkpoint left
+        (its worker died)."""
+        found = []
+        for job in self.jobs([JobState.INTERRUPTED, JobState.FAILED]):
+            if not isinstance(job.task, TrainTask):
+                continue
+            checkpoint = self.checkpoint(job.id)
+            if job.state is JobState.FAILED and not checkpoint.exists():
+                continue  # failed before it trained: its error, in words, is all there is
+            found.append(self._interrupted(job, checkpoint))
+        return found
+
+    def _interrupted(self, job: JobEntry, checkpoint: Path) -> Interrupted:
+        epochs = job.task.config.training.epochs
+        if job.place is not None:
+            why = f"it ran on the Dask cluster at {job.place}, whose workers keep no checkpoints here"
+            return Interrupted(job, 0, epochs, why)
+        if not checkpoint.exists():  # it had not started: resumed, it starts from the beginning
+            return Interrupted(job, 0, epochs, None)
+        try:
+            progress = read_progress(checkpoint)
+        except CheckpointError as exc:
+            return Interrupted(job, 0, epochs, str(exc))
+        return Interrupted(job, progress.epochs_done, progress.epochs, None)
 
     def jobs(
         self, states: Collection[JobState] | None = None, ids: Collection[int] | None = None
@@ -96,10 +177,11 @@ class Journal:
 
     def _entry(self, row: tuple) -> JobEntry:
         try:
-            task, state = json.loads(row[2]), JobState(row[3])
-        except ValueError as exc:  # malformed JSON, or a state no job can be in
+            data = json.loads(row[2])
+            task, state = task_from_json(data), JobState(row[3])
+        except (ValueError, TypeError, KeyError) as exc:  # malformed JSON or task, an unknown state
             raise self.database.damaged(f"job {row[0]} cannot be read ({exc})") from None
-        return JobEntry(row[0], row[1], task, state, row[4], row[5])
+        return JobEntry(row[0], row[1], task, data.get("place"), state, row[4], row[5])
 
 
 def _alive(pid: int) -> bool:
@@ -111,4 +193,12 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:  # someone else's process: alive
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Killed, and not yet reaped by its parent: it still answers `kill(pid, 0)`, but runs nothing."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):  # no /proc (not Linux), or the process has just gone
+        return False

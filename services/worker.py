@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from nn.core.checkpoint import checkpointed, load_checkpoint
 from nn.core.data import MNIST, load_mnist
 from nn.core.engine import start_training
 from nn.core.errors import DigitLabError
@@ -40,6 +41,7 @@ from nn.explain.inside import first_layer_features
 from nn.explain.projection import last_hidden_map, map_sample
 
 from .finetune import FineTune
+from .journal import checkpoint_file
 from .messages import (
     Done,
     Failed,
@@ -82,15 +84,26 @@ def should_keep(end: TrainingEnd | None) -> bool:
 Send = Callable[[Report], None]  # how a job reports, whatever carries it
 
 
-def run_training(task: TrainTask, mnist: MNIST, stop: threading.Event, send: Send) -> MLP | None:
+def run_training(
+    task: TrainTask, mnist: MNIST, stop: threading.Event, send: Send, checkpoint: Path | None = None
+) -> MLP | None:
     """Train per `task`, reporting through `send`; the model if it is worth keeping.
 
     The one training procedure of a task, wherever it runs: in a worker process of this
-    machine (which records the model itself) or on a Dask worker (which returns it).
+    machine (which records the model itself, and keeps a `checkpoint` of the training at the
+    start and after every epoch) or on a Dask worker (which returns it, and keeps none). A task
+    that resumes an interrupted job goes on from the checkpoint it took over, if there is one
+    (none: the job had not started), its earlier epochs reported first as if just trained.
     """
     training = start_training(task.config, mnist)
+    if task.resumed_from is not None and checkpoint is not None and checkpoint.exists():
+        training.restore(load_checkpoint(checkpoint).state)
+        for epoch in training.state().history:
+            send(Trained(epoch))
+
+    events = training.events(stop) if checkpoint is None else checkpointed(training, checkpoint, stop)
     snapshot(training.model, mnist, send)  # untrained: noise, until an epoch ends
-    forward(training.events(stop), training.model, mnist, send)
+    forward(events, training.model, mnist, send)
     return training.model if should_keep(training.result) else None
 
 
@@ -242,7 +255,8 @@ class Worker:
         return send
 
     def train(self, job_id: int, task: TrainTask) -> None:
-        model = run_training(task, self.mnist, self.stop, self.sender(job_id))
+        checkpoint = checkpoint_file(self.places.runs_db, job_id)
+        model = run_training(task, self.mnist, self.stop, self.sender(job_id), checkpoint)
         if model is not None:
             add = functools.partial(record, self.places.store(), task, model)
             self.send(job_id, Saved(keep(model, add, self.places.models_dir, self.sender(job_id))))

@@ -14,14 +14,19 @@ hostile checkpoint is a `CheckpointError` saying what is wrong, and nothing is t
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import threading
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from tokenize import TokenError
 from typing import Any
 
 import numpy as np
 
+from .engine import Training
 from .errors import DigitLabError, ModelFileError
+from .events import EpochEnd, Event
 from .network import MLP
 from .optimizers import OptimizerState, make_optimizer
 from .persistence import model_arrays, model_from_arrays, read_arrays, write_atomically
@@ -29,11 +34,20 @@ from .record import READERS
 from .training import TrainingState
 
 STATE = "training_state"  # the JSON entry
+MAX_STATE_BYTES = 64 * 1024 * 1024  # far above the JSON of 1,000 epochs' history
 AVERAGE = "average"  # the optimizer's running averages: average0, average1, …
 
 
 class CheckpointError(DigitLabError):
     """A checkpoint cannot be used: missing, damaged, or not of the run it claims to be."""
+
+
+@dataclass(frozen=True)
+class CheckpointProgress:
+    """How far the training in a checkpoint had got."""
+
+    epochs_done: int
+    epochs: int
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,17 @@ def save_checkpoint(model: MLP, state: TrainingState, path: str | Path) -> Path:
     return write_atomically(path, lambda f: np.savez(f, **arrays))
 
 
+def checkpointed(training: Training, path: Path, stop: threading.Event | None = None) -> Iterator[Event]:
+    """`training.events(stop)`, with its checkpoint written to `path` before the first epoch and at
+    the end of every epoch, before that epoch's `EpochEnd` is passed on: whoever hears of an epoch
+    can count on its checkpoint."""
+    save_checkpoint(training.model, training.state(), path)
+    for event in training.events(stop):
+        if isinstance(event, EpochEnd):
+            save_checkpoint(training.model, training.state(), path)
+        yield event
+
+
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Read a checkpoint written by `save_checkpoint`, or raise `CheckpointError` saying why not."""
     try:
@@ -76,6 +101,31 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     except (ValueError, TypeError, KeyError, RecursionError) as exc:  # json's errors are ValueErrors
         raise CheckpointError(f"the checkpoint {path} cannot be used: {exc}") from None
     return Checkpoint(model, state)
+
+
+def read_progress(path: str | Path) -> CheckpointProgress:
+    """How far a checkpoint's training had got, read from its state alone (not its weights: a page
+    lists interrupted runs on every rerun); `CheckpointError` if that cannot be read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if archive.getinfo(f"{STATE}.npy").file_size > MAX_STATE_BYTES:
+                raise ValueError(f"its {STATE!r} entry is larger than any training's state")
+        with np.load(path, allow_pickle=False) as arrays:
+            entries = json.loads(str(arrays[STATE]))
+        config = READ["config"]("config", entries["config"])
+        done = READ["epochs_done"]("epochs_done", entries["epochs_done"])
+    except (
+        OSError,
+        ValueError,
+        TypeError,
+        KeyError,
+        EOFError,
+        zipfile.BadZipFile,
+        SyntaxError,
+        TokenError,
+    ) as exc:
+        raise CheckpointError(f"the checkpoint {path} cannot be read ({exc})") from None
+    return CheckpointProgress(done, config.epochs)
 
 
 def _state(entries: Any, model: MLP, averages: list[np.ndarray]) -> TrainingState:

@@ -71,7 +71,7 @@ def test_a_sweep_on_the_cluster_records_every_returned_model_in_the_apps_store(r
     assert view.best() is view.ranked()[0] and view.place == f"the Dask cluster at {runner.address}"
     jobs = runner.journal.jobs()
     assert {j.state for j in jobs} == {JobState.FINISHED}
-    assert {j.task["place"] for j in jobs} == {runner.address}
+    assert {j.place for j in jobs} == {runner.address}
     assert all(
         job.progress().features.shape == (16 if p["hidden"] == (16,) else 8, 28, 28)
         for job, p in zip(sweep.jobs, grid.points())

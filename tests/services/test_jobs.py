@@ -287,8 +287,8 @@ def test_a_worker_whose_server_is_killed_mid_run_leaves_quietly(store, tmp_path)
 
 def test_jobs_left_by_a_server_that_died_are_marked_interrupted_when_the_next_starts(store, make_runner):
     script = (
-        "import sys; from services.journal import Journal; "
-        "print(Journal(sys.argv[1]).open_job({'kind': 'train'}))"
+        "import sys; from services.journal import Journal; from services.tasks import TrainTask; "
+        "from nn.core.config import RunConfig; print(Journal(sys.argv[1]).open_job(TrainTask(RunConfig())))"
     )
     gone = subprocess.run(
         [sys.executable, "-c", script, str(store.path)],

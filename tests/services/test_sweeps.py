@@ -28,6 +28,7 @@ from services.sweeps import (
     reopen,
     start,
 )
+from services.tasks import TrainTask
 
 TINY = RunConfig.from_values(dict(hidden=(16,), epochs=1, train_size=500, val_size=100, seed=1))
 TIMEOUT = 300
@@ -195,7 +196,7 @@ def test_the_store_records_a_sweep_and_the_jobs_of_its_points(
     first = sweep_store.add("first", grid.to_dict(), "here")
     second = sweep_store.add("second", grid.to_dict(), "tcp://10.0.0.5:8786")
     assert first.job_ids == []
-    jobs = [journal.open_job({"kind": "train"}) for _ in range(2)]
+    jobs = [journal.open_job(TrainTask(TINY)) for _ in range(2)]
     sweep_store.set_jobs(first.id, jobs)
     assert [s.name for s in sweep_store.sweeps()] == ["second", "first"]
     again = sweep_store.get(first.id)
@@ -301,7 +302,7 @@ def test_a_sweep_running_in_another_process_reopens_as_such(
 ) -> None:
     grid = Grid(TINY, (Axis("lr", (0.1, 0.2)),))
     record = sweep_store.add("from the command line", grid.to_dict(), "this machine")
-    jobs = [journal.open_job({"kind": "train"}) for _ in range(2)]
+    jobs = [journal.open_job(TrainTask(TINY)) for _ in range(2)]
     sweep_store.set_jobs(record.id, jobs)
     journal.update_job(jobs[0], JobState.RUNNING)
     view = reopen(sweep_store, journal, store, record.id)
