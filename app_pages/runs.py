@@ -9,7 +9,7 @@ from nn.core.persistence import load_model
 from nn.export.to_onnx import onnx_bytes
 from services.database import RunStoreError
 from services.runs import MAX_UPLOAD_BYTES, RunStore
-from ui import runs, session
+from ui import interrupted, runs, session
 
 UPLOADS = "runs_uploads"  # bumping this gives the uploader a new key, which empties it
 UPLOAD_MB = MAX_UPLOAD_BYTES // 2**20
@@ -31,6 +31,7 @@ kind, message = st.session_state.pop(runs.NOTICE, (None, None))
 if kind:
     (st.success if kind == "success" else st.error)(message)
 
+interrupted.show("runs")
 active = session.active_model()
 if not recorded:
     st.info(

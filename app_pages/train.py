@@ -4,7 +4,7 @@ import streamlit as st
 
 from services.job_states import JobState
 from services.jobs import Progress
-from ui import cache, live, params, session, train_figures
+from ui import cache, interrupted, live, params, session, train_figures
 from ui.hints import show_hints
 from ui.jobs import figures_every, progress_every, started_since_drawn, stop_button, waiting_note
 from ui.layer_maps import sample
@@ -43,6 +43,7 @@ if problems:
     st.error("Some settings cannot work together: see the messages in the sidebar.", icon=":material/error:")
 if blocked:
     st.error(blocked, icon=":material/error:")
+interrupted.show("train")
 
 
 @st.fragment(run_every=drawn_every)

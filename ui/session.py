@@ -78,10 +78,16 @@ def start_training(config: RunConfig) -> None:
 
     The sidebar has already explained an invalid configuration next to its controls.
     """
+    if not config.problems():
+        submit_run(TrainTask(config))
+
+
+def submit_run(task: TrainTask) -> None:
+    """Queue `task` (a new run, or one going on from an interrupted run's checkpoint) as this
+    session's run, unless one is on."""
     current = trainer()
-    if (current is not None and current.running) or config.problems():
-        return
-    st.session_state[TRAINER] = cache.runner().submit(TrainTask(config))
+    if current is None or not current.running:
+        st.session_state[TRAINER] = cache.runner().submit(task)
 
 
 def job_runner_problem() -> str | None:
