@@ -129,6 +129,25 @@ class Journal:
             found.append(self._interrupted(job, checkpoint))
         return found
 
+    def carried_on(self, job_ids: Collection[int]) -> dict[int, JobEntry]:
+        """Each of `job_ids` → the job its training is now in: itself, or the job that resumed it
+        (and so on, if that one was interrupted and resumed in turn)."""
+        every = self.jobs()
+        by_id = {job.id: job for job in every}
+        successor = {
+            job.task.resumed_from: job
+            for job in every
+            if isinstance(job.task, TrainTask) and job.task.resumed_from is not None
+        }
+        found = {}
+        for job_id in job_ids:
+            job = by_id.get(job_id)
+            while job is not None and job.state is JobState.RESUMED and job.id in successor:
+                job = successor[job.id]
+            if job is not None:
+                found[job_id] = job
+        return found
+
     def _interrupted(self, job: JobEntry, checkpoint: Path) -> Interrupted:
         epochs = job.task.config.training.epochs
         if job.place is not None:

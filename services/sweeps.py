@@ -360,7 +360,7 @@ def reopen(store: SweepStore, journal: Journal, run_store: RunStore, sweep_id: i
         grid = Grid.from_dict(record.definition)
     except SweepError as exc:
         raise SweepError([f"sweep {record.id} ({record.name}) cannot be reopened: {exc}"]) from None
-    jobs = {job.id: job for job in journal.jobs(ids=record.job_ids)} if record.job_ids else {}
+    jobs = journal.carried_on(record.job_ids)  # a point's run resumed after a restart: where it went on
     runs = run_store.runs_by_id([j.run_id for j in jobs.values() if j.run_id is not None]) if jobs else {}
     rows = []
     for index, point in enumerate(grid.points()):

@@ -166,3 +166,17 @@ def test_what_cannot_be_resumed_says_why_and_can_still_be_discarded(journal: Jou
     assert not journal.checkpoint(damaged).exists() and damaged not in {
         i.job.id for i in journal.interrupted()
     }
+
+
+def test_a_job_resumed_twice_is_followed_to_where_its_training_went_on(journal: Journal) -> None:
+    first, other = journal.open_job(TRAIN), journal.open_job(TRAIN)
+    journal.interrupt_orphaned_jobs()
+    second = journal.open_job(TrainTask(TRAIN.config, source="cli", resumed_from=first))
+    journal.interrupt_orphaned_jobs()
+    third = journal.open_job(TrainTask(TRAIN.config, source="cli", resumed_from=second))
+    journal.update_job(third, JobState.FINISHED, run_id=4)
+    carried = journal.carried_on([first, other, 99])
+    assert {k: (v.id, v.state, v.run_id) for k, v in carried.items()} == {
+        first: (third, JobState.FINISHED, 4),
+        other: (other, JobState.INTERRUPTED, None),
+    }
