@@ -24,6 +24,7 @@ from nn.core.config import PARAMETERS
 from nn.core.network import MLP
 from services.locations import MODELS_DIR_ENV, RUNS_DB_ENV
 from services.runs import RunStore
+from tests.support.cli import digitlab
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,18 +59,7 @@ def test_train_shows_progress_within_an_epoch_on_a_terminal_only() -> None:
     leader, follower = pty.openpty()
     with os.fdopen(leader, "rb", buffering=0) as terminal:
         done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "digitlab",
-                "train",
-                "--epochs",
-                "1",
-                "--train-size",
-                "3000",
-                "--batch-size",
-                "10",
-            ],
+            digitlab("train", "--epochs", "1", "--train-size", "3000", "--batch-size", "10"),
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=follower,
@@ -260,18 +250,7 @@ def test_predict_without_images_is_a_usage_error(capsys: pytest.CaptureFixture) 
 
 def test_ctrl_c_stops_after_the_current_batch_and_still_saves_the_model(tmp_path: Path) -> None:
     path = tmp_path / "interrupted.npz"
-    command = [
-        sys.executable,
-        "-m",
-        "digitlab",
-        "train",
-        "--epochs",
-        "500",
-        "--train-size",
-        "5000",
-        "--save",
-        str(path),
-    ]
+    command = digitlab("train", "--epochs", "500", "--train-size", "5000", "--save", path)
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first_epoch = process.stdout.readline()  # blocks until an epoch has been trained

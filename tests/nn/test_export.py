@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import pytest
 from nn import MLP, ModelFileError, ModelRecord, load_model, save_model
 from nn.core.network import as_batch
 from nn.export.to_onnx import export, onnx_bytes
+from tests.support.cli import digitlab
 
 REPO = Path(__file__).resolve().parents[2]
 PARITY = 1e-5
@@ -27,7 +27,7 @@ def session(source: Path | bytes) -> onnxruntime.InferenceSession:
 
 def run_export(*args: str | Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "digitlab", "export", *map(str, args)],
+        digitlab("export", *args),
         cwd=REPO,
         capture_output=True,
         text=True,

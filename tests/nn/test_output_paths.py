@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from nn import load_model
 from nn.core.errors import OutputPathError
 from nn.core.persistence import check_writable
 from services.runs import RunStore
+from tests.support.cli import digitlab
 
 REPO = Path(__file__).resolve().parents[2]
 QUICK = ["--epochs", "1", "--train-size", "100", "--hidden", "8"]
@@ -23,7 +23,7 @@ QUICK = ["--epochs", "1", "--train-size", "100", "--hidden", "8"]
 def run_train(*args: str | Path) -> tuple[subprocess.CompletedProcess, float]:
     start = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "digitlab", "train", *map(str, args)],
+        digitlab("train", *args),
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 from nn.core.config import PARAMETERS
@@ -13,6 +12,7 @@ from services.locations import MODELS_DIR_ENV, RUNS_DB_ENV
 from services.runs import RunStore
 from services.sweep_store import SweepStore
 from services.sweeps import HONEST_CHOICE
+from tests.support.cli import digitlab
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = ("--hidden", "16", "--train-size", "500", "--val-size", "100", "--epochs", "1", "--workers", "2")
@@ -21,7 +21,7 @@ SMALL = ("--hidden", "16", "--train-size", "500", "--val-size", "100", "--epochs
 def sweep(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     env = os.environ | {RUNS_DB_ENV: str(tmp_path / "runs.sqlite"), MODELS_DIR_ENV: str(tmp_path / "models")}
     return subprocess.run(
-        [sys.executable, "-m", "digitlab", "sweep", *args],
+        digitlab("sweep", *args),
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 from nn.core.config import RunConfig
 from nn.core.persistence import load_model
@@ -13,6 +12,7 @@ from services.jobs import JobRunner
 from services.locations import ROOT
 from services.runs import RunStore
 from services.tasks import TrainTask
+from tests.support.cli import digitlab
 
 TIMEOUT = 300
 
@@ -20,18 +20,7 @@ TIMEOUT = 300
 def test_the_cli_and_two_workers_recording_at_once_leave_a_consistent_store(tmp_path):
     store = RunStore(tmp_path / "runs.sqlite", tmp_path / "models")
     env = {**os.environ, "DIGITLAB_RUNS_DB": str(store.path), "DIGITLAB_MODELS_DIR": str(store.models_dir)}
-    command = [
-        sys.executable,
-        "-m",
-        "digitlab",
-        "train",
-        "--epochs",
-        "1",
-        "--train-size",
-        "300",
-        "--hidden",
-        "8",
-    ]
+    command = digitlab("train", "--epochs", "1", "--train-size", "300", "--hidden", "8")
     runner = JobRunner(2, cores=2, store=store, user_digits_dir=tmp_path / "digits")
     try:
         jobs = [

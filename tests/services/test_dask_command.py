@@ -24,6 +24,7 @@ from services.cluster import DaskRunner
 from services.job_states import JobState
 from services.runs import RunStore
 from services.tasks import TrainTask
+from tests.support.cli import digitlab
 
 REPO = Path(__file__).resolve().parents[2]
 DASK = Path(sys.executable).parent / "dask"  # as the README runs it: .venv/bin/dask
@@ -81,7 +82,7 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_the_sweep_command_runs_on_a_cluster_started_with_the_dask_command(scheduler: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "digitlab", "sweep", "--scheduler", scheduler, "--lr", "0.03", "0.1", *GRID],
+        digitlab("sweep", "--scheduler", scheduler, "--lr", "0.03", "0.1", *GRID),
         cwd=REPO,
         capture_output=True,
         text=True,

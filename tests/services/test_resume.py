@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import pytest
 from nn.core.persistence import load_model
 from services.job_states import JobState
 from services.journal import Journal
+from tests.support.cli import digitlab
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = ("--epochs", "4", "--train-size", "2000", "--hidden", "16", "--batch-size", "50")
@@ -35,13 +35,13 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def train(env: dict[str, str], *flags: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "digitlab", "train", *flags]
+    command = digitlab("train", *flags)
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
 def kill_after_epoch(env: dict[str, str], epoch: int, *flags: str) -> str:
     """Start a run and SIGKILL it once it has reported `epoch`; what it printed."""
-    command = [sys.executable, "-m", "digitlab", "train", *flags]
+    command = digitlab("train", *flags)
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
     printed = []
     for line in process.stdout:
