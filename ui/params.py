@@ -52,6 +52,11 @@ def hyperparameter_sidebar() -> tuple[RunConfig, dict[str, str]]:
     return config, problems
 
 
+def set_value(name: str, value: object) -> None:
+    """Set the sidebar's control of parameter `name` (call before the sidebar is drawn: a callback)."""
+    st.session_state[_key(PARAMETERS[name])] = value
+
+
 def _key(spec: Parameter, part: str | int | None = None) -> str:
     """A control's session-state key: hp_<name>, and hp_<name>_<part> for a widths' parts."""
     return f"hp_{spec.name}" if part is None else f"hp_{spec.name}_{part}"

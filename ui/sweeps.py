@@ -31,7 +31,7 @@ from services.sweeps import (
     parse_values,
 )
 
-from . import cache
+from . import cache, params
 from .runs import NOTICE, make_active, overlay_chart
 
 CURRENT = "sweep_pick"  # the sweep picker's key: the id of the sweep the page shows
@@ -204,8 +204,9 @@ def start(grid: Grid, name: str) -> None:
 
 
 def hold_out_validation() -> None:
-    """Button callback: set the sidebar's validation images to the suggested number."""
-    st.session_state["hp_val_size"] = VALIDATION_SUGGESTED
+    """Button callback: set the sidebar's validation images to the suggested number (a sweep ranks
+    its runs on held-out images, `services.sweeps.Grid.problems`)."""
+    params.set_value("val_size", VALIDATION_SUGGESTED)
 
 
 def sweep_choices(store: SweepStore) -> dict[int, str]:

@@ -21,12 +21,14 @@ RUN_TIMEOUT_S = 180
 
 
 def choose_tiny_network(page: Page, epochs: int) -> None:
-    """One hidden layer of 32 on 10,000 images, one image per step: seconds per epoch, not less."""
+    """One hidden layer of 32 on 20,000 images, one image per step: about 2 s per epoch here, so that
+    the figures, redrawn at most every 3 s, are seen more than once while the run trains (with
+    10,000 images, 0.9 s epochs, a whole run sometimes fitted between two redraws)."""
     set_number(page, "Epochs", epochs)
     set_number(page, "Hidden layers", 1)
     expect(page.get_by_label("Layer 2 width", exact=True)).to_have_count(0)
     set_number(page, "Layer 1 width", 32)
-    set_number(page, "Training images", 10_000)
+    set_number(page, "Training images", 20_000)
     set_number(page, "Batch size", 1)
     set_number(page, "Learning rate", 0.01)
 
@@ -69,7 +71,7 @@ def test_training_redraws_the_loss_chart_as_epochs_end(page: Page, app_url: str,
     newest = max((app_models_dir / "runs").glob("*.npz"), key=lambda p: p.stat().st_mtime)
     model = load_model(newest)
     training = model.record.training
-    assert (model.config.hidden, training.epochs, training.train_size) == ((32,), 8, 10_000)
+    assert (model.config.hidden, training.epochs, training.train_size) == ((32,), 8, 20_000)
     assert (training.batch_size, training.lr) == (1, 0.01)
 
 

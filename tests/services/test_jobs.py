@@ -226,7 +226,7 @@ def dead(pid: int) -> bool:
     """Gone, or dead and not yet reaped by the runner (state Z)."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # reaped between the open and the read
         return True
 
 
