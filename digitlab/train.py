@@ -123,7 +123,12 @@ def resumed_task(which: str) -> TrainTask:
     [interrupted] = chosen
     if interrupted.why_not:
         raise ResumeError(f"job {interrupted.job.id} cannot be resumed: {interrupted.why_not}")
-    print(f"resuming job {interrupted.job.id} after epoch {interrupted.epochs_done} of {interrupted.epochs}")
+    if interrupted.epochs_done is None:
+        print(f"starting job {interrupted.job.id} again from the beginning: it kept no checkpoint")
+    else:
+        print(
+            f"resuming job {interrupted.job.id} after epoch {interrupted.epochs_done} of {interrupted.epochs}"
+        )
     return replace(interrupted.task, resumed_from=interrupted.job.id)
 
 

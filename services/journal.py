@@ -52,9 +52,9 @@ class Interrupted:
     """A training that stopped before its end and was not let go: what a person may resume."""
 
     job: JobEntry
-    epochs_done: int  # as of its checkpoint
+    epochs_done: int | None  # as of its checkpoint; None: it has none (resumed, it starts over)
     epochs: int
-    why_not: str | None  # why it cannot be resumed (no checkpoint, a damaged one); None: it can
+    why_not: str | None  # why it cannot be resumed (a Dask run, a damaged checkpoint); None: it can
 
     @property
     def task(self) -> TrainTask:
@@ -152,13 +152,13 @@ class Journal:
         epochs = job.task.config.training.epochs
         if job.place is not None:
             why = f"it ran on the Dask cluster at {job.place}, whose workers keep no checkpoints here"
-            return Interrupted(job, 0, epochs, why)
-        if not checkpoint.exists():  # it had not started: resumed, it starts from the beginning
-            return Interrupted(job, 0, epochs, None)
+            return Interrupted(job, None, epochs, why)
+        if not checkpoint.exists():  # it had not started (or ran before checkpoints): it starts over
+            return Interrupted(job, None, epochs, None)
         try:
             progress = read_progress(checkpoint)
         except CheckpointError as exc:
-            return Interrupted(job, 0, epochs, str(exc))
+            return Interrupted(job, None, epochs, str(exc))
         return Interrupted(job, progress.epochs_done, progress.epochs, None)
 
     def jobs(

@@ -35,13 +35,13 @@ def what_happened(item: Interrupted) -> str:
         if item.job.state is JobState.INTERRUPTED
         else "when its worker process died"
     )
-    where = (
-        f"at epoch {item.epochs_done} of {item.epochs}"
-        if item.epochs_done
-        else "before its first epoch ended"
-    )
-    told = f"interrupted {where} {when}"
-    return told if item.why_not is None else f"{told}; it cannot be resumed: {item.why_not}"
+    if item.why_not is not None:
+        return f"interrupted {when}; it cannot be resumed: {item.why_not}"
+    if item.epochs_done is None:
+        return f"interrupted {when}, with no checkpoint kept: Resume starts it again from the beginning"
+    if item.epochs_done == 0:
+        return f"interrupted before its first epoch ended {when}"
+    return f"interrupted at epoch {item.epochs_done} of {item.epochs} {when}"
 
 
 def interrupted_runs() -> list[Interrupted]:

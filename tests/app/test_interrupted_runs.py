@@ -88,3 +88,18 @@ def test_a_run_whose_checkpoint_is_damaged_says_so_and_offers_only_discard(journ
     [line] = [line for line in lines(app) if "interrupted at epoch" in line or "cannot be resumed" in line]
     assert "cannot be resumed: the checkpoint" in line and "cannot be read" in line
     assert [b.disabled for b in app.button if b.label == "Resume"] == [True]
+
+
+def test_a_run_with_no_checkpoint_says_resume_starts_it_again(journal) -> None:
+    job = journal.open_job(TASK)  # left waiting: it never trained, so it kept no checkpoint
+    app = open_page("app_pages/train.py")
+    [line] = [line for line in lines(app) if "no checkpoint" in line]
+    assert line.endswith("interrupted when the server stopped, with no checkpoint kept: "
+                         "Resume starts it again from the beginning.")  # fmt: skip
+    [resume] = [b for b in app.button if b.label == "Resume"]
+    assert not resume.disabled
+    resume.click().run()
+    trainer = app.session_state[session.TRAINER]
+    assert trainer.join(TIMEOUT) and trainer.progress().state is JobState.FINISHED
+    assert [e.epoch for e in trainer.progress().epochs] == [1, 2, 3, 4]
+    assert journal.jobs(ids=[job])[0].state is JobState.RESUMED
