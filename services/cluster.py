@@ -87,16 +87,19 @@ def train_on_worker(task: TrainTask, topic: str, job_id: int, key: str) -> dict[
     send = _reporter(worker, topic, job_id)
     send(Started(worker.address))
     stop, over = threading.Event(), threading.Event()
-    _watch(Event(f"{key}-stop"), stop, over)
+    watcher = _watch(Event(f"{key}-stop"), stop, over)
     try:
         model = run_training(task, load_mnist(), stop, send)
     finally:
         over.set()
+        watcher.join()  # its last wait ends within STOP_POLL_SECONDS
     return model_arrays(model) if model is not None else None
 
 
-def _watch(remote: Any, stop: threading.Event, over: threading.Event) -> None:
-    """Set `stop` when the client sets the Dask event `remote`, until the run is `over`."""
+def _watch(remote: Any, stop: threading.Event, over: threading.Event) -> threading.Thread:
+    """Set `stop` when the client sets the Dask event `remote`, until the run is `over`; the
+    watching thread, which the task waits for: a wait still pending at the scheduler when the
+    cluster closes is logged there as an error."""
     remote.is_set()  # binds the worker's client in the task's own thread, where Dask finds it
 
     def watch() -> None:
@@ -108,7 +111,9 @@ def _watch(remote: Any, stop: threading.Event, over: threading.Event) -> None:
         except (OSError, RuntimeError):  # the worker or the scheduler is closing: no Stop can come
             return
 
-    threading.Thread(target=watch, name="digitlab stop watch", daemon=True).start()
+    watcher = threading.Thread(target=watch, name="digitlab stop watch", daemon=True)
+    watcher.start()
+    return watcher
 
 
 def _reporter(worker: Any, topic: str, job_id: int) -> Send:
