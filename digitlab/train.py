@@ -42,7 +42,7 @@ from services.job_states import JobState
 from services.journal import Journal
 from services.runs import Run, RunStore
 from services.tasks import TrainTask
-from services.worker import record as record_run
+from services.worker import save_run
 
 LATEST = "latest"  # `--resume` alone
 
@@ -162,10 +162,10 @@ class Journalled:
             self.journal.update_job(self.id, state, message, run.id if run else None)
 
 
-def record(model: MLP, task: TrainTask) -> Run | None:
+def save_as_run(model: MLP, task: TrainTask) -> Run | None:
     """Put the run in the run store, so the app's Compare runs page lists it too."""
     try:
-        run = record_run(RunStore(), task, model)
+        run = save_run(RunStore(), task, model)
     except (DigitLabError, OSError) as exc:  # the model is trained: warn, and keep it elsewhere
         why = reason(exc) if isinstance(exc, OSError) else exc
         print(f"warning: the run was not recorded: {why}", file=sys.stderr)
@@ -190,7 +190,7 @@ def keep(model: MLP, task: TrainTask, save: Path | None) -> tuple[bool, Run | No
             print(f"saved {saved}")
         except OSError as exc:
             print(f"error: could not write {save}: {reason(exc)}", file=sys.stderr)
-    run = record(model, task)
+    run = save_as_run(model, task)
     if saved is None and run is None:
         rescue(model)
     elif save and saved is None:

@@ -54,7 +54,7 @@ from .jobs import Job, JobRunner, PagesServed, Progress
 from .messages import Done, Features, Mapped, Report, Saved, Started, Trained
 from .runs import RunStore
 from .tasks import Task, TrainTask
-from .worker import Send, features, keep, record, run_training
+from .worker import Send, features, keep, run_training, save_run
 
 CONNECT_SECONDS = 10
 STOP_POLL_SECONDS = 0.5  # how soon a running task sees Stop, at the latest
@@ -333,7 +333,7 @@ class DaskRunner:
 
     def _recorded(self, remote: Remote, model: MLP) -> list[Report]:
         """Record a returned model as its task says: what the job then reports, as a local worker would."""
-        add = functools.partial(record, self.store, remote.job.task, model)
+        add = functools.partial(save_run, self.store, remote.job.task, model)
         saved = keep(model, add, self.store.models_dir, functools.partial(self._take, remote))
         return [Saved(saved), Features(features(model))]
 

@@ -126,7 +126,7 @@ def snapshot(model: MLP, mnist: MNIST, send: Send) -> None:
     send(Mapped(last_hidden_map(model, mnist.test_images[sample], mnist.test_labels[sample], score=False)))
 
 
-def record(store: RunStore, task: TrainTask, model: MLP) -> Run:
+def save_run(store: RunStore, task: TrainTask, model: MLP) -> Run:
     """Save and record a trained model as `task` says; make it active if the task asks."""
     saved = store.add(model, source=task.source, name=task.name, details=task.details)
     if task.activate:
@@ -135,7 +135,7 @@ def record(store: RunStore, task: TrainTask, model: MLP) -> Run:
 
 
 def keep(model: MLP, add: Callable[[], Run], models_dir: Path, send: Send) -> Run:
-    """Record a trained model as a run (`add`); if no disk takes it, send it to the page to download."""
+    """Save a trained model as a run (`add`); if no disk takes it, send it to the page to download."""
     try:
         return add()
     except (OSError, DigitLabError) as exc:
@@ -258,7 +258,7 @@ class Worker:
         checkpoint = checkpoint_file(self.places.runs_db, job_id)
         model = run_training(task, self.mnist, self.stop, self.sender(job_id), checkpoint)
         if model is not None:
-            add = functools.partial(record, self.places.store(), task, model)
+            add = functools.partial(save_run, self.places.store(), task, model)
             self.send(job_id, Saved(keep(model, add, self.places.models_dir, self.sender(job_id))))
 
     def finetune(self, job_id: int, task: FineTuneTask) -> None:
