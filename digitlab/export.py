@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from nn.core.config import N_CLASSES, N_INPUTS
 from nn.core.errors import DigitLabError
-from nn.core.network import N_CLASSES, N_INPUTS
 from nn.core.persistence import check_writable, load_model
 from nn.export import to_onnx
 

@@ -109,7 +109,7 @@ class Run:
 
     @property
     def architecture(self) -> str:
-        return "-".join(map(str, (784, *self.config.model.hidden, 10))) if self.config else "?"
+        return self.config.model.architecture if self.config else "?"
 
 
 class RunStore:

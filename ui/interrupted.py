@@ -24,8 +24,7 @@ def label(item: Interrupted) -> str:
     config = item.task.config
     if item.task.name:
         return item.task.name
-    layers = "-".join(map(str, (784, *config.model.hidden, 10)))
-    return f"{layers} · {config.training.optimizer} lr {config.training.lr:g}"
+    return f"{config.model.architecture} · {config.training.optimizer} lr {config.training.lr:g}"
 
 
 def what_happened(item: Interrupted) -> str:

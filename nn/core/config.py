@@ -39,6 +39,7 @@ AUGMENTATIONS = ("none", "affine", "elastic", "pen")  # recipes in nn/augment.py
 DTYPES = ("float32", "float64")
 
 MNIST_TRAIN_SIZE = 60_000
+N_INPUTS, N_CLASSES = 784, 10  # a 28×28 image in, a score for each digit out
 MAX_LAYER_WIDTH = 8192
 MAX_HIDDEN_LAYERS = 32  # far deeper than a plain MLP can be trained without normalisation
 # 50 million weights is 200 MB of float32 parameters, times four with Adam's moments and the
@@ -374,10 +375,20 @@ class ModelConfig(_Settings):
     dtype: str = "float32"
     seed: int = 0  # of the first weights
 
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        """Every layer's width, input and output included: (784, 128, 64, 10)."""
+        return (N_INPUTS, *map(int, self.hidden), N_CLASSES)
+
+    @property
+    def architecture(self) -> str:
+        """The layer sizes as people write them: "784-128-64-10"."""
+        return "-".join(map(str, self.layer_sizes))
+
     def _combination_problems(self, found: dict[str, str]) -> dict[str, str]:
         if "hidden" in found:
             return {}
-        weights = sum(a * b for a, b in itertools.pairwise((784, *self.hidden, 10)))
+        weights = sum(a * b for a, b in itertools.pairwise(self.layer_sizes))
         if weights <= MAX_WEIGHTS:
             return {}
         gigabytes = weights * 4 * 4 / 1e9

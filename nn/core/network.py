@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import ModelConfig, TrainConfig
+from .config import N_INPUTS, ModelConfig, TrainConfig
 from .layers import Dense, ReLU
 from .losses import cross_entropy, softmax
 from .record import ModelRecord
 from .training import train
 
-N_INPUTS, N_CLASSES = 784, 10
 PREDICT_CHUNK = 4096  # rows per forward pass at inference: bounds memory for any N
 
 
@@ -45,7 +44,7 @@ class MLP:
         dtype = np.dtype(dtype)
         self.config = ModelConfig(hidden=tuple(hidden), init=init, dtype=dtype.name, seed=seed).validate()
         self.record = ModelRecord()  # nothing has happened to it yet
-        self.layer_sizes = (N_INPUTS, *(int(h) for h in hidden), N_CLASSES)
+        self.layer_sizes = self.config.layer_sizes
         self.dtype = dtype
         shapes = list(zip(self.layer_sizes, self.layer_sizes[1:]))
         self.n_weights = sum(a * b for a, b in shapes)

@@ -28,9 +28,9 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from .config import MAX_HIDDEN_LAYERS, MAX_WEIGHTS, Group, ModelConfig, parameters
+from .config import MAX_HIDDEN_LAYERS, MAX_WEIGHTS, N_CLASSES, N_INPUTS, Group, ModelConfig, parameters
 from .errors import ConfigError, ModelFileError, OutputPathError
-from .network import MLP, N_CLASSES, N_INPUTS
+from .network import MLP
 from .record import ModelRecord
 
 FORMAT = "digitlab-mlp-v2"
@@ -218,7 +218,7 @@ def _model_from_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> MLP:
         raise bad(str(exc)) from None
     if (config.hidden, config.dtype) != (shape.hidden, shape.dtype):
         raise bad(
-            f"its config describes a {'-'.join(map(str, (N_INPUTS, *config.hidden, N_CLASSES)))} "
+            f"its config describes a {config.architecture} "
             f"{config.dtype} network, but its weights are {'-'.join(map(str, sizes))} {shape.dtype}"
         )
     model = MLP.from_config(config)

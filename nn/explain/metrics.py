@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-N_CLASSES = 10
+from nn.core.config import N_CLASSES
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int = N_CLASSES) -> np.ndarray:

@@ -26,8 +26,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from nn.core.config import N_CLASSES, N_INPUTS
 from nn.core.errors import OutputPathError
-from nn.core.network import MLP, N_CLASSES, N_INPUTS
+from nn.core.network import MLP
 from nn.core.persistence import check_writable, reason, write_atomically
 
 OPSET = 17  # every current runtime reads it; nothing here needs a newer operator
