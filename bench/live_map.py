@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 
 from nn import load_mnist, load_model
 from nn.core.config import RunConfig, TrainConfig
-from nn.core.engine import start_training
 from nn.core.network import MLP
 from nn.core.training import EpochEnd
+from nn.engines import start_training
 from nn.explain.projection import last_hidden_map, map_sample
 from ui.layer_maps import map_picture, sample
 from ui.pixels import png

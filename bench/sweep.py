@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 
 from nn.core.config import PRESETS
 from nn.core.data import load_mnist
-from nn.core.engine import start_training
+from nn.engines import start_training
 from services.jobs import JobRunner, Runner
 from services.runs import RunStore
 from services.sweep_store import SweepStore

@@ -33,11 +33,12 @@ from pathlib import Path
 from nn.core.checkpoint import checkpointed, load_checkpoint
 from nn.core.config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, RunConfig
 from nn.core.data import load_mnist
-from nn.core.engine import Training, start_training
+from nn.core.engine import Training
 from nn.core.errors import DigitLabError
 from nn.core.events import BatchProgress, EpochEnd, Event, TrainingEnd
 from nn.core.network import MLP
 from nn.core.persistence import check_writable, reason, save_model
+from nn.engines import start_training
 from services.job_states import JobState
 from services.journal import Journal
 from services.runs import Run, RunStore

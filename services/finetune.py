@@ -22,12 +22,13 @@ import numpy as np
 from nn.core import augment
 from nn.core.config import AUGMENTATIONS, TrainConfig
 from nn.core.data import MNIST, load_mnist, subset
-from nn.core.engine import ENGINES, Engine, Training
+from nn.core.engine import Engine, Training
 from nn.core.errors import ConfigError
 from nn.core.events import Event, TrainingEnd
 from nn.core.network import MLP
 from nn.core.record import FineTuneMix, FineTuneRecord, ModelRecord
 from nn.core.training import TrainingData
+from nn.engines import engine_named
 
 from .user_digits import Split
 
@@ -61,7 +62,8 @@ class FineTuneSettings:
 
 
 class FineTune:
-    """A copy of `model` and the mixed data it will be fine-tuned on, by `engine`.
+    """A copy of `model` and the mixed data it will be fine-tuned on, by `engine` (None: the one
+    the settings name).
 
     Once trained, `account` is how it went (`FineTuneRecord`), written into the copy's record too.
     """
@@ -72,7 +74,7 @@ class FineTune:
         digits: Split,
         settings: FineTuneSettings | None = None,
         mnist: MNIST | None = None,
-        engine: Engine = ENGINES["numpy"],
+        engine: Engine | None = None,
     ):
         if len(digits.train_labels) == 0:
             raise ValueError("add some of your own digits first: there is nothing to fine-tune on")
@@ -89,6 +91,7 @@ class FineTune:
         mine = _distorted_copies(digits.train_images, digits.train_labels, self.repeats, mix.distortion, rng)
         self.images = np.concatenate([rehearsal[0], mine[0]])
         self.labels = np.concatenate([rehearsal[1], mine[1]])
+        engine = engine or engine_named(settings.training.engine)
         self.before = model
         self.model = _copy(model, engine)
         self.n_user = (len(digits.train_labels), len(digits.held_out_labels))

@@ -32,11 +32,11 @@ from threadpoolctl import ThreadpoolController
 
 from nn.core.checkpoint import checkpointed, load_checkpoint
 from nn.core.data import MNIST, load_mnist
-from nn.core.engine import start_training
 from nn.core.errors import DigitLabError
 from nn.core.events import EpochEnd, Event, TrainingEnd
 from nn.core.network import MLP
 from nn.core.persistence import load_model, model_bytes, reason
+from nn.engines import start_training
 from nn.explain.inside import first_layer_features
 from nn.explain.projection import last_hidden_map, map_sample
 

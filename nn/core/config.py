@@ -37,6 +37,8 @@ SCHEDULES = ("constant", "linear", "cosine", "step")
 INITS = ("he", "small")
 AUGMENTATIONS = ("none", "affine", "elastic", "pen")  # recipes in nn/augment.py
 DTYPES = ("float32", "float64")
+# What trains the network (`nn.engines`): this package's own NumPy, or Keras 3 on TensorFlow.
+ENGINE_NAMES = ("numpy", "tensorflow")
 
 MNIST_TRAIN_SIZE = 60_000
 N_INPUTS, N_CLASSES = 784, 10  # a 28×28 image in, a score for each digit out
@@ -82,6 +84,7 @@ class Parameter:
     maximum: float | None = None
     step: float | None = None  # how far the app's +/- buttons move it
     choices: tuple[str, ...] | None = None
+    choice_labels: Mapping[str, str] | None = None  # how the app names a choice, if not by itself
     unset: str | None = None  # OPTIONAL_INT: what leaving it unset means, e.g. "all"
     max_layers: int | None = None  # WIDTHS: the most layers a network may have
     app_max_layers: int | None = None  # WIDTHS: the most the app's sidebar offers (fewer)
@@ -258,6 +261,17 @@ PARAMETERS: dict[str, Parameter] = {
             advanced=True,
         ),
         Parameter(
+            "engine",
+            Group.TRAINING,
+            Kind.CHOICE,
+            "Engine",
+            "what trains the network: numpy (backpropagation written by hand, on the CPU) or "
+            "tensorflow (the same network and updates in Keras 3, on a GPU when there is one)",
+            choices=ENGINE_NAMES,
+            choice_labels={"numpy": "NumPy (from scratch)", "tensorflow": "TensorFlow"},
+            suggested_values=ENGINE_NAMES,
+        ),
+        Parameter(
             "seed",
             Group.MODEL | Group.TRAINING,  # one number seeds the first weights and the shuffling
             Kind.INT,
@@ -415,6 +429,7 @@ class TrainConfig(_Settings):
     seed: int = 0  # of the shuffling, the distortions and the training subset
     train_size: int | None = None  # None: all of MNIST's training images
     val_size: int = 0
+    engine: str = "numpy"  # what trains: nn.engines
 
     def _combination_problems(self, found: dict[str, str]) -> dict[str, str]:
         if "val_size" in found or "train_size" in found:

@@ -7,9 +7,10 @@ weights, optimizer, schedule position, random generators, history), and hands ba
 as an `MLP`, which model files keep and every page reads. The worker pool, the Dask runner, the
 command line and fine-tuning talk to this interface only.
 
-`NumpyEngine` is the first: this package's own hand-written backpropagation. Another engine
-(a framework, on a GPU) builds the same network with the same first weights, trains it on the
-same batches, and copies its weights back into the `MLP` it hands back.
+`NumpyEngine` is the first: this package's own hand-written backpropagation. The other
+(`nn.framework`: Keras 3, on a GPU when there is one) builds the same network with the same first
+weights, trains it on the same batches by the same update rules, and copies its weights back into
+the `MLP` it hands back. `nn.engines` finds an engine by the name a `TrainConfig` gives.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ import threading
 from collections.abc import Iterator
 from typing import Protocol
 
-from .config import ModelConfig, RunConfig, TrainConfig
-from .data import MNIST
+from .config import ModelConfig, TrainConfig
 from .events import Event, TrainingEnd
 from .network import MLP
 from .training import NumpyTraining, TrainingData, TrainingState
@@ -77,14 +77,3 @@ class NumpyEngine:
 
     def start(self, model: MLP, config: TrainConfig, data: TrainingData) -> NumpyTraining:
         return NumpyTraining(model, config, data)
-
-
-ENGINES: dict[str, Engine] = {engine.name: engine for engine in (NumpyEngine(),)}
-
-
-def start_training(config: RunConfig, mnist: MNIST, engine: Engine = ENGINES["numpy"]) -> Training:
-    """A run of `config` on MNIST: its network built, its images chosen (`TrainingData.for_run`)."""
-    config.validate()
-    return engine.start(
-        engine.build(config.model), config.training, TrainingData.for_run(config.training, mnist)
-    )

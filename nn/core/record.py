@@ -4,7 +4,8 @@ A model's `config` (`nn.core.config.ModelConfig`) says how the network is built.
 `ModelRecord`, says what has happened to it since: the training settings, one `EpochEnd` per
 epoch, when (UTC) and for how long it trained, how the run ended, its test accuracy; for a
 fine-tune, how its base was trained and the fine-tune's own account (`FineTuneRecord`); and, once
-fitted, the softmax temperature that calibrates its probabilities. The training loop writes it, every
+fitted, the softmax temperature that calibrates its probabilities; and where it trained (the engine
+is in its training config, the device here). The training loop writes it, every
 reader reads typed fields, and `nn.core.persistence` stores it as JSON.
 
 `from_dict` is the only way a record comes in from outside (a file): every value is checked
@@ -89,6 +90,7 @@ class ModelRecord:
     base_training: TrainConfig | None = None  # a fine-tune's: how the model it started from was trained
     finetune: FineTuneRecord | None = None  # a fine-tune's own account
     temperature: float | None = None  # fitted softmax temperature; None: not calibrated
+    device: str | None = None  # where its last training computed, in words (`Engine.device`)
 
     @property
     def first_training(self) -> TrainConfig | None:
@@ -149,6 +151,12 @@ def _utc_time(name: str, value: Any) -> str:
         aware = False
     if not aware:
         raise ValueError(f"{name} must be an ISO 8601 time with its UTC offset (got {_shown(value)})")
+    return value
+
+
+def _text(name: str, value: Any, longest: int = 200) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= longest:
+        raise ValueError(f"{name} must be a text of 1 to {longest} characters (got {_shown(value)})")
     return value
 
 
@@ -259,4 +267,5 @@ READERS: dict[str, Callable[[str, Any], Any]] = {
     "base_training": _optional(_train_config),
     "finetune": _optional(_finetune),
     "temperature": _optional(partial(_number, low=TEMPERATURE_RANGE[0], high=TEMPERATURE_RANGE[1])),
+    "device": _optional(_text),
 }

@@ -42,6 +42,7 @@ DIVERGED_LOSS = 1e4
 # the ReLUs die. An epoch whose average loss is half as high again as both the run's first batch
 # and blind guessing (ln 10; a fine-tuned model starts far below it) is heading the wrong way.
 OVERSHOOT = 1.5
+EXPLODED = f"the loss exploded (NaN, infinite or over {DIVERGED_LOSS:g})"
 
 
 LabelledSet = tuple[np.ndarray, np.ndarray]
@@ -107,25 +108,26 @@ class TrainingState:
     starting_loss: float  # the first batch's, which tells an overshooting run (`OVERSHOOT`)
 
 
-class NumpyTraining:
-    """One network trained by one `TrainConfig`: `events()` trains, `state()` and `restore()`
-    carry it across a stop, a crash or a restart.
+class BaseTraining:
+    """What every engine's training does alike (`nn.core.engine.Training`): its bookkeeping.
+
+    It keeps the history, the time spent and the first batch's loss, draws every random number
+    (shuffling, distortions) from one NumPy generator, takes and restores a `TrainingState`,
+    ends the same ways (`stopped`, `diverged`) and writes the model's `record` at the end. An
+    engine says how it trains an epoch (`_epochs`) and where its weights and optimizer live.
 
     Setting `stop` (from any thread) ends `events()` after the current batch, keeping the
     weights learned so far. A loss that explodes ends it at once and restores the weights of
     the last completed epoch. Either way the last event is a `TrainingEnd`, after which
     `model.record` describes the training: `config`, one `EpochEnd` per completed epoch (after
-    those of any earlier training of the same model), when it started (UTC), for how long, how
-    it ended and (given test images) the test accuracy. A softmax temperature fitted before is
-    dropped: it belonged to the old weights.
+    those of any earlier training of the same model), when it started (UTC), for how long, where,
+    how it ended and (given test images) the test accuracy. A softmax temperature fitted before
+    is dropped: it belonged to the old weights.
     """
 
-    def __init__(self, model: Trainable, config: TrainConfig, data: TrainingData):
-        self.model, self.config, self.data = model, config.validate(), data
+    def __init__(self, model: Trainable, config: TrainConfig, data: TrainingData, device: str):
+        self.model, self.config, self.data, self.device = model, config.validate(), data, device
         self.rng = np.random.default_rng(config.seed)
-        self.optimizer = make_optimizer(
-            config.optimizer, model.params, model.grads, model.n_weights, config.weight_decay, config.momentum
-        )
         self.epochs_done = 0
         self.history: list[EpochEnd] = list(model.record.history)
         self.seconds = 0.0
@@ -133,12 +135,31 @@ class NumpyTraining:
         self.starting_loss = 0.0
         self.result: TrainingEnd | None = None
 
+    # -- what an engine provides -------------------------------------------------------------
+
+    def _epochs(self, stop: threading.Event | None, started: float) -> Iterator[Event]:
+        """Train the epochs after `epochs_done`, yielding progress; last a `TrainingEnd`."""
+        raise NotImplementedError
+
+    def _optimizer_state(self) -> OptimizerState:
+        raise NotImplementedError
+
+    def _restore(self, params: np.ndarray, optimizer: OptimizerState) -> None:
+        """Take these weights (flat, as `MLP.params`) and this optimizer state."""
+        raise NotImplementedError
+
+    def _params(self) -> np.ndarray:
+        """A copy of the weights now, flat as `MLP.params`."""
+        return self.model.params.copy()
+
+    # -- the same for every engine -----------------------------------------------------------
+
     def state(self) -> TrainingState:
         """A copy of where the training is; taken between epochs (as an `EpochEnd` is yielded)."""
         return TrainingState(
             self.config,
-            self.model.params.copy(),
-            self.optimizer.state(),
+            self._params(),
+            self._optimizer_state(),
             self.rng.bit_generator.state,
             self.epochs_done,
             tuple(self.history),
@@ -153,8 +174,7 @@ class NumpyTraining:
             raise ValueError("the saved training state belongs to another training config")
         if state.params.shape != self.model.params.shape:
             raise ValueError(f"the saved weights {state.params.shape} do not fit this network")
-        self.model.params[...] = state.params
-        self.optimizer.restore(state.optimizer)
+        self._restore(state.params, state.optimizer)
         self.rng.bit_generator.state = state.rng
         self.epochs_done, self.history = state.epochs_done, list(state.history)
         self.seconds, self.started, self.starting_loss = state.seconds, state.started, state.starting_loss
@@ -172,6 +192,15 @@ class NumpyTraining:
                 self._describe(event)
             yield event
 
+    def overshot(self, epoch_loss: float) -> bool:
+        """Whether an epoch's mean loss says the steps are heading the wrong way (`OVERSHOOT`)."""
+        return epoch_loss > OVERSHOOT * max(self.starting_loss, math.log(self.model.layer_sizes[-1]))
+
+    def overshoot_end(self, epoch: int, epoch_loss: float, seconds: float, lr: float) -> TrainingEnd:
+        start = self.starting_loss
+        why = f"its average loss {epoch_loss:.2f} is far worse than at the start ({start:.2f})"
+        return diverged(epoch, seconds, lr, why)
+
     def _describe(self, end: TrainingEnd) -> None:
         test = self.data.test
         self.model.record = replace(
@@ -184,7 +213,31 @@ class NumpyTraining:
             epochs_done=end.epochs_done,
             test_accuracy=self.model.score(*test) if test is not None else None,  # of these weights
             temperature=None,
+            device=self.device,
         )
+
+
+class NumpyTraining(BaseTraining):
+    """One network trained by one `TrainConfig` with this package's own backpropagation.
+
+    `events()` trains, `state()` and `restore()` carry it across a stop, a crash or a restart
+    (`BaseTraining`); the optimizer updates `model.params` in place, batch after batch.
+    """
+
+    def __init__(
+        self, model: Trainable, config: TrainConfig, data: TrainingData, device: str = "NumPy on the CPU"
+    ):
+        super().__init__(model, config, data, device)
+        self.optimizer = make_optimizer(
+            config.optimizer, model.params, model.grads, model.n_weights, config.weight_decay, config.momentum
+        )
+
+    def _optimizer_state(self) -> OptimizerState:
+        return self.optimizer.state()
+
+    def _restore(self, params: np.ndarray, optimizer: OptimizerState) -> None:
+        self.model.params[...] = params
+        self.optimizer.restore(optimizer)
 
     def _epochs(self, stop: threading.Event | None, started: float) -> Iterator[Event]:
         model, config, rng = self.model, self.config, self.rng
@@ -214,8 +267,7 @@ class NumpyTraining:
                 self.starting_loss = self.starting_loss or loss
                 if not loss < DIVERGED_LOSS:  # also true for NaN
                     model.params[...] = snapshot
-                    why = f"the loss exploded (NaN, infinite or over {DIVERGED_LOSS:g})"
-                    yield _diverged(epoch, time.perf_counter() - started, config.lr, why)
+                    yield diverged(epoch, time.perf_counter() - started, config.lr, EXPLODED)
                     return
                 lr = learning_rate(config.schedule, config.lr, (epoch - 1 + b / batches) / config.epochs)
                 self.optimizer.step(lr)
@@ -224,14 +276,12 @@ class NumpyTraining:
                 if (b + 1) % report_every == 0 and b + 1 < batches:
                     yield BatchProgress(epoch, config.epochs, b + 1, batches, loss_sum / min(n, (b + 1) * bs))
                 if stop is not None and stop.is_set():
-                    yield _stopped(epoch, epoch - 1, time.perf_counter() - started)
+                    yield stopped(epoch, epoch - 1, time.perf_counter() - started)
                     return
             epoch_loss = loss_sum / n
-            if epoch_loss > OVERSHOOT * max(self.starting_loss, math.log(model.layer_sizes[-1])):
+            if self.overshot(epoch_loss):
                 model.params[...] = snapshot
-                start = self.starting_loss
-                why = f"its average loss {epoch_loss:.2f} is far worse than at the start ({start:.2f})"
-                yield _diverged(epoch, time.perf_counter() - started, config.lr, why)
+                yield self.overshoot_end(epoch, epoch_loss, time.perf_counter() - started, config.lr)
                 return
             yield EpochEnd(
                 epoch=epoch,
@@ -243,9 +293,7 @@ class NumpyTraining:
                 seconds=time.perf_counter() - epoch_start,
                 lr=lr,
             )
-        yield TrainingEnd(
-            "completed", config.epochs, time.perf_counter() - started, f"trained {config.epochs} epochs"
-        )
+        yield completed(config.epochs, time.perf_counter() - started)
 
 
 def train(
@@ -262,7 +310,11 @@ def train(
     return NumpyTraining(model, config, TrainingData((images, labels), validation, test)).events(stop)
 
 
-def _diverged(epoch: int, seconds: float, lr: float, why: str) -> TrainingEnd:
+def completed(epochs: int, seconds: float) -> TrainingEnd:
+    return TrainingEnd("completed", epochs, seconds, f"trained {epochs} epochs")
+
+
+def diverged(epoch: int, seconds: float, lr: float, why: str) -> TrainingEnd:
     return TrainingEnd(
         "diverged",
         epoch - 1,
@@ -273,7 +325,7 @@ def _diverged(epoch: int, seconds: float, lr: float, why: str) -> TrainingEnd:
     )
 
 
-def _stopped(epoch: int, epochs_done: int, seconds: float) -> TrainingEnd:
+def stopped(epoch: int, epochs_done: int, seconds: float) -> TrainingEnd:
     return TrainingEnd(
         "stopped",
         epochs_done,

@@ -8,8 +8,8 @@ import pytest
 
 from nn.core.checkpoint import save_checkpoint
 from nn.core.config import ModelConfig, RunConfig, TrainConfig
-from nn.core.engine import start_training
 from nn.core.events import EpochEnd
+from nn.engines import start_training
 from services.job_states import JobState
 from services.journal import Journal
 from services.locations import RUNS_DB_ENV

@@ -11,9 +11,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nn.core.config import RunConfig
-from nn.core.engine import start_training
 from nn.core.persistence import load_model, save_model
 from nn.core.preprocess import mnist_style
+from nn.engines import start_training
 from nn.robustness.adversarial import accuracy_under_attack, attack_one, smallest_flipping_epsilon
 from nn.robustness.calibration import calibrate
 from services.locations import MODELS_DIR_ENV

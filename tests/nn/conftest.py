@@ -8,7 +8,7 @@ import pytest
 
 from nn import MLP, RunConfig, TrainConfig, load_mnist, load_model, save_model
 from nn.core.data import MNIST
-from nn.core.engine import start_training
+from nn.engines import start_training
 
 QUICK_CONFIG = RunConfig(
     training=TrainConfig(epochs=2)

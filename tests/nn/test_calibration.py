@@ -9,8 +9,9 @@ import pytest
 
 from nn import MLP, ModelFileError, ModelRecord, RunConfig, TrainConfig, load_model, save_model
 from nn.core.data import subset
-from nn.core.engine import Training, start_training
+from nn.core.engine import Training
 from nn.core.losses import softmax
+from nn.engines import start_training
 from nn.robustness.calibration import (
     calibrate,
     coverage,

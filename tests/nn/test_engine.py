@@ -9,9 +9,10 @@ import pytest
 
 from nn.core.checkpoint import STATE, CheckpointError, load_checkpoint, save_checkpoint
 from nn.core.config import ModelConfig, RunConfig, TrainConfig
-from nn.core.engine import ENGINES, Engine, start_training
+from nn.core.engine import Engine, NumpyEngine
 from nn.core.events import EpochEnd, TrainingEnd
 from nn.core.training import TrainingData
+from nn.engines import start_training
 
 SMALL = RunConfig(ModelConfig(hidden=(16,)), TrainConfig(epochs=3, lr=0.05, batch_size=50, train_size=1000))
 
@@ -64,7 +65,7 @@ def test_a_state_is_refused_by_a_training_of_another_config(mnist) -> None:
 
 
 def test_the_numpy_engine_builds_the_configured_network_and_trains_it_through_the_interface(mnist) -> None:
-    engine: Engine = ENGINES["numpy"]
+    engine: Engine = NumpyEngine()
     model = engine.build(SMALL.model)
     assert model.layer_sizes == (784, 16, 10) and model.config == SMALL.model
     data = TrainingData.for_run(SMALL.training, mnist)
@@ -85,7 +86,7 @@ def test_a_checkpoint_file_carries_a_training_across_processes_bit_for_bit(mnist
             save_checkpoint(first.model, first.state(), tmp_path / "run.ckpt.npz")
             break
     checkpoint = load_checkpoint(tmp_path / "run.ckpt.npz")
-    resumed = ENGINES["numpy"].start(
+    resumed = NumpyEngine().start(
         checkpoint.model, run_config.training, TrainingData.for_run(SMALL.training, mnist)
     )
     resumed.restore(checkpoint.state)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from nn import MLP, ModelRecord, RunConfig, TrainConfig, load_mnist, load_model
-from nn.core.engine import start_training
 from nn.core.training import EpochEnd
+from nn.engines import start_training
 from nn.explain.hints import DEAD_SAMPLE, dead_unit_share, diagnose, run_hints
 
 SHIPPED = "models/default.npz"

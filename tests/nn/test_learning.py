@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from nn import MLP, RunConfig, TrainConfig
-from nn.core.engine import Training, start_training
+from nn.core.engine import Training
 from nn.core.training import BatchProgress, EpochEnd, train
+from nn.engines import start_training
 
 
 def run_to_end(config: RunConfig, mnist) -> Training:

@@ -7,7 +7,7 @@ import pytest
 from digitlab.train import config_from_args, main, parse_args
 from nn import MLP, load_model
 from nn.core.config import PRESET_DESCRIPTIONS, PRESETS, RunConfig
-from nn.core.engine import start_training
+from nn.engines import start_training
 
 
 def test_presets_are_valid_and_described() -> None:

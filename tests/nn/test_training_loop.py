@@ -11,8 +11,9 @@ import pytest
 
 import nn.core.training
 from nn import MLP, ConfigError, ModelConfig, RunConfig, TrainConfig
-from nn.core.engine import Training, start_training
+from nn.core.engine import Training
 from nn.core.training import BatchProgress, EpochEnd, TrainingEnd, train
+from nn.engines import start_training
 
 SMALL = {"hidden": (32,), "train_size": 3000}
 

@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from nn import MLP, load_model
 from nn.core.config import ModelConfig, TrainConfig
-from nn.core.engine import ENGINES, Training
+from nn.core.engine import NumpyEngine, Training
 from nn.core.errors import ConfigError
 from nn.core.events import TrainingEnd
 from nn.core.preprocess import mnist_style
@@ -124,7 +124,7 @@ class RecordingEngine:
     name, label = "recording", "Recording"
 
     def __init__(self) -> None:
-        self.numpy = ENGINES["numpy"]
+        self.numpy = NumpyEngine()
         self.calls: list[str] = []
 
     def device(self) -> str:

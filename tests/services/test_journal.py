@@ -12,8 +12,8 @@ import pytest
 from nn.core.checkpoint import save_checkpoint
 from nn.core.config import ModelConfig, RunConfig, TrainConfig
 from nn.core.data import load_mnist
-from nn.core.engine import start_training
 from nn.core.events import EpochEnd
+from nn.engines import start_training
 from services.database import SCHEMA_VERSION, RunStoreError
 from services.finetune import FineTuneSettings
 from services.job_states import JobState

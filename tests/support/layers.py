@@ -14,7 +14,17 @@ from pathlib import Path
 
 SKIPPED = {".venv", ".git", "data", "models", "node_modules"}
 TESTING = ("numpy", "pytest", "playwright", "PIL", "onnx", "onnxruntime", "streamlit", "plotly", "pandas")
-OPTIONAL = ("distributed", "dask", "msgpack", "threadpoolctl", "torch", "tensorflow", "keras", "starlette")
+OPTIONAL = (
+    "distributed",
+    "dask",
+    "msgpack",
+    "threadpoolctl",
+    "torch",
+    "tensorflow",
+    "keras",
+    "jax",
+    "starlette",
+)
 
 
 @dataclass(frozen=True)
@@ -35,14 +45,16 @@ class Rule:
         return top in sys.stdlib_module_names or top in self.libraries
 
 
-ENGINE = ("nn.core", "nn.explain", "nn.robustness", "nn.export", "nn")
+ENGINE = ("nn.core", "nn.explain", "nn.robustness", "nn.export", "nn.framework", "nn")
+KERAS = ("keras", "tensorflow", "torch", "jax")  # Keras 3 and the backends it may run on
 APP = ("ui", "services", *ENGINE)
 # The most specific rule first: a module follows the first rule that covers it.
 RULES: tuple[Rule, ...] = (
     Rule("nn.core", ("nn.core",), ("numpy", "PIL")),
     Rule("nn.explain", ("nn.core", "nn.explain"), ("numpy",)),
     Rule("nn.robustness", ("nn.core", "nn.explain", "nn.robustness"), ("numpy",)),
-    Rule("nn.export", ("nn.core", "nn.export"), ("numpy", "onnx")),
+    Rule("nn.framework", ("nn.core", "nn.framework"), ("numpy", *KERAS)),
+    Rule("nn.export", ("nn.core", "nn.framework", "nn.export"), ("numpy", "onnx", *KERAS)),
     Rule("nn", ENGINE),  # the package's front door re-exports the core
     Rule("services", ("services", *ENGINE), ("numpy", "threadpoolctl", "distributed", "dask")),
     Rule(
