@@ -50,6 +50,7 @@ from . import locations, worker
 from .job_states import JobState
 from .journal import Journal
 from .messages import (
+    Computing,
     Done,
     Failed,
     Features,
@@ -97,6 +98,7 @@ class Progress:
     layer_map: LayerMap | None = None  # the last hidden layer's map of the fixed test sample, likewise
     unsaved: bytes | None = None  # the model as an .npz file, when no disk would take it
     threads: int | None = None  # the BLAS threads its worker computes with, as the worker last said
+    device: str | None = None  # where its training computes, in words, once it has started
 
     @property
     def running(self) -> bool:
@@ -110,6 +112,8 @@ class Progress:
                 return replace(self, state=JobState.RUNNING)
             case ThreadsUsed(count):
                 return replace(self, threads=count)
+            case Computing(device):
+                return replace(self, device=device)
             case Trained(BatchProgress() as batch):
                 return replace(self, batch=batch)
             case Trained(EpochEnd() as epoch):
@@ -207,7 +211,7 @@ class Job:
 
 
 @contextmanager
-def _no_page_script_as_main() -> Iterator[None]:
+def no_page_script_as_main() -> Iterator[None]:
     """Hide the page script from `spawn` while a worker starts.
 
     Streamlit runs every page script as the `__main__` module, and `spawn` re-imports
@@ -264,7 +268,7 @@ class Slot:
         self.process = context.Process(
             target=worker.main, args=(child, threads, places), name="digitlab-worker", daemon=True
         )
-        with _no_page_script_as_main():
+        with no_page_script_as_main():
             self.process.start()
         child.close()  # the worker's end lives in the worker: an EOF here then means it has gone
         self.job: Job | None = None

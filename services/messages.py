@@ -31,6 +31,13 @@ class Started:
 
 
 @dataclass(frozen=True)
+class Computing:
+    """Where the job's training computes, in words (`Engine.device`): "TensorFlow 2.21.0 on GPU 0: …"."""
+
+    device: str
+
+
+@dataclass(frozen=True)
 class ThreadsUsed:
     """The BLAS threads the worker now computes with: the job's truth, whatever it was asked."""
 

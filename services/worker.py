@@ -43,6 +43,7 @@ from nn.explain.projection import last_hidden_map, map_sample
 from .finetune import FineTune
 from .journal import checkpoint_file
 from .messages import (
+    Computing,
     Done,
     Failed,
     Features,
@@ -85,7 +86,12 @@ Send = Callable[[Report], None]  # how a job reports, whatever carries it
 
 
 def run_training(
-    task: TrainTask, mnist: MNIST, stop: threading.Event, send: Send, checkpoint: Path | None = None
+    task: TrainTask,
+    mnist: MNIST,
+    stop: threading.Event,
+    send: Send,
+    checkpoint: Path | None = None,
+    threads: int | None = None,
 ) -> MLP | None:
     """Train per `task`, reporting through `send`; the model if it is worth keeping.
 
@@ -94,8 +100,10 @@ def run_training(
     start and after every epoch) or on a Dask worker (which returns it, and keeps none). A task
     that resumes an interrupted job goes on from the checkpoint it took over, if there is one
     (none: the job had not started), its earlier epochs reported first as if just trained.
+    A framework engine computes on `threads` CPU threads (None: its own choice).
     """
-    training = start_training(task.config, mnist)
+    training = start_training(task.config, mnist, threads)
+    send(Computing(training.device))
     if task.resumed_from is not None and checkpoint is not None and checkpoint.exists():
         training.restore(load_checkpoint(checkpoint).state)
         for epoch in training.state().history:
@@ -256,7 +264,9 @@ class Worker:
 
     def train(self, job_id: int, task: TrainTask) -> None:
         checkpoint = checkpoint_file(self.places.runs_db, job_id)
-        model = run_training(task, self.mnist, self.stop, self.sender(job_id), checkpoint)
+        model = run_training(
+            task, self.mnist, self.stop, self.sender(job_id), checkpoint, self.threads_applied
+        )
         if model is not None:
             add = functools.partial(save_run, self.places.store(), task, model)
             self.send(job_id, Saved(keep(model, add, self.places.models_dir, self.sender(job_id))))

@@ -29,6 +29,7 @@ class Training(Protocol):
     """One network's training by one engine, under way."""
 
     model: MLP  # the network as Digit Lab keeps it; current after every epoch and at the end
+    device: str  # where it computes, in words (`Engine.device`)
     result: TrainingEnd | None  # how it ended, once it has
 
     def events(self, stop: threading.Event | None = None) -> Iterator[Event]:
