@@ -9,7 +9,7 @@ engines take the same step from the same gradient, to the last bit in float64.
 Keras calls `update_step` once per variable with its gradient; a kernel (2-D) is a weight
 matrix, a vector a bias, which L2 leaves alone. The learning rate is Keras' own variable, set
 before every batch from `nn.core.schedules` (`nn.framework.training`); in float64 training the
-optimizer must be made while Keras' float type is float64, or that variable rounds it (`floatx`).
+optimizer is made while Keras' float type is float64 (`floatx`), or that variable would round it.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class _Rule(keras.optimizers.Optimizer):
     def penalised(self, gradient: Any, variable: Any) -> Any:  # backend tensors
         gradient = ops.cast(gradient, variable.dtype)
         if self.l2 and len(variable.shape) == 2:
-            return ops.add(gradient, ops.multiply(ops.cast(self.l2, variable.dtype), variable))
+            return ops.add(gradient, ops.multiply(_constant(self.l2, variable.dtype), variable))
         return gradient
 
 
@@ -62,7 +62,7 @@ class Momentum(_Rule):
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
         g = self.penalised(gradient, variable)
         v = self.velocities[self._get_variable_index(variable)]
-        decayed = ops.multiply(v, ops.cast(self.momentum, variable.dtype))
+        decayed = ops.multiply(v, _constant(self.momentum, variable.dtype))
         self.assign(v, ops.subtract(decayed, ops.multiply(g, ops.cast(learning_rate, variable.dtype))))
         self.assign_add(variable, v)
 
@@ -93,35 +93,41 @@ class Adam(_Rule):
         self.assign(
             m,
             ops.add(
-                ops.multiply(m, ops.cast(self.beta1, dtype)), ops.multiply(ops.cast(1 - self.beta1, dtype), g)
+                ops.multiply(m, _constant(self.beta1, dtype)),
+                ops.multiply(_constant(1 - self.beta1, dtype), g),
             ),
         )
         squared = ops.multiply(g, g)
         self.assign(
             v,
             ops.add(
-                ops.multiply(v, ops.cast(self.beta2, dtype)),
-                ops.multiply(ops.cast(1 - self.beta2, dtype), squared),
+                ops.multiply(v, _constant(self.beta2, dtype)),
+                ops.multiply(_constant(1 - self.beta2, dtype), squared),
             ),
         )
         t = ops.cast(self.iterations + 1, dtype)
-        correction = ops.sqrt(1 - ops.power(ops.cast(self.beta2, dtype), t)) / (
-            1 - ops.power(ops.cast(self.beta1, dtype), t)
+        correction = ops.sqrt(1 - ops.power(_constant(self.beta2, dtype), t)) / (
+            1 - ops.power(_constant(self.beta1, dtype), t)
         )
         step_size = ops.multiply(ops.cast(learning_rate, dtype), correction)
         self.assign_sub(
-            variable, ops.divide(ops.multiply(step_size, m), ops.add(ops.sqrt(v), ops.cast(self.eps, dtype)))
+            variable, ops.divide(ops.multiply(step_size, m), ops.add(ops.sqrt(v), _constant(self.eps, dtype)))
         )
+
+
+def _constant(value: float, dtype: Any) -> Any:
+    """A Python float as a tensor of `dtype`, rounded once: `ops.cast(0.001, "float64")` would go
+    through float32 first, and a float64 step would be off by 5e-8."""
+    return ops.convert_to_tensor(value, dtype=dtype)
 
 
 RULES: dict[str, type[_Rule]] = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
 
 
-def make_optimizer(config: TrainConfig, dtype: str) -> _Rule:
-    """The optimizer `config` names, for a network in `dtype`."""
+def make_optimizer(config: TrainConfig) -> _Rule:
+    """The optimizer `config` names (made under `floatx` of the network's precision)."""
     options = {"momentum": config.momentum} if config.optimizer == "momentum" else {}
-    with floatx(dtype):
-        return RULES[config.optimizer](config.weight_decay, **options)
+    return RULES[config.optimizer](config.weight_decay, **options)
 
 
 def running_averages(optimizer: _Rule) -> list[list[keras.Variable]]:

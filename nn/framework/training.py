@@ -45,7 +45,7 @@ from nn.core.training import (
 from . import backends
 from .batches import Batches
 from .network import copy_weights, flat, logits_network, unflat
-from .optimizers import make_optimizer, running_averages
+from .optimizers import floatx, make_optimizer, running_averages
 
 EVALUATION_BATCH = 4096  # images per forward pass when measuring accuracy
 
@@ -57,13 +57,16 @@ class KerasTraining(BaseTraining):
         super().__init__(model, config, data, device)
         dtype = model.dtype.name
         self.network = logits_network(model)
-        self.optimizer = make_optimizer(config, dtype)
-        self.network.compile(
-            optimizer=self.optimizer,
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype=dtype),
-            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-            jit_compile=backends.jit_compile(),
-        )
+        # Keras makes the learning rate, the loss and the metrics in its default float type: in
+        # float32 a float64 network's loss (and so every gradient) would be rounded to float32.
+        with floatx(dtype):
+            self.optimizer = make_optimizer(config)
+            self.network.compile(
+                optimizer=self.optimizer,
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                jit_compile=backends.jit_compile(),
+            )
         self.optimizer.build(self.network.trainable_variables)
         self.batches = Batches(*data.train, config, self.rng, dtype)
 
