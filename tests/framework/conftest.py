@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
-from nn import load_mnist
+from nn import MLP, load_mnist, load_model
 from nn.core.data import MNIST
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no banner per test
@@ -15,3 +16,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: n
 @pytest.fixture(scope="session")
 def mnist() -> MNIST:
     return load_mnist()
+
+
+@pytest.fixture
+def shipped() -> MLP:
+    """The shipped model, fresh for each test (tests may change its record)."""
+    return load_model(Path(__file__).resolve().parents[2] / "models" / "default.npz")
