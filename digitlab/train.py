@@ -257,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         else:  # refused before MNIST is read
             task = TrainTask(config_from_args(args).validate(), source="cli", activate=False)
         training = start_training(task.config, load_mnist())
+        print(f"training on {training.device}", file=sys.stderr, flush=True)
         job = Journalled(task)
         with stop_on_ctrl_c() as stop:
             for event in job.events(training, stop):
