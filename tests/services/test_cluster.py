@@ -113,6 +113,20 @@ def test_stop_ends_a_cluster_run_after_its_batch_and_keeps_the_model(runner) -> 
     assert load_model(progress.saved.model_path).record.status == "stopped"
 
 
+def test_a_sweep_across_both_engines_runs_on_the_cluster_and_says_where_each_trained(runner, store) -> None:
+    grid = Grid(TINY, (Axis("engine", ("numpy", "tensorflow")),))
+    sweep = start(grid, runner, SweepStore(store.path))
+    assert sweep.join(TIMEOUT)
+    rows = sweep.view().rows
+    assert [row.state for row in rows] == [JobState.FINISHED] * 2, [row.message for row in rows]
+    records = [load_model(row.run.model_path).record for row in rows]
+    assert [r.training.engine for r in records] == ["numpy", "tensorflow"]
+    assert [job.progress().device for job in sweep.jobs] == [r.device for r in records]
+    assert records[0].device == "NumPy on the CPU" and records[1].device.startswith("TensorFlow 2.")
+    # The same settings, the same batches, the same update rule: nearly the same network.
+    assert abs(rows[0].val_accuracy - rows[1].val_accuracy) <= 0.03
+
+
 class Scheduler:
     """Stands in for a Dask worker's `log_event` and the scheduler behind it: keeps what a task
     logs on a topic as msgpack carries it to the client."""
