@@ -83,9 +83,11 @@ def _configure_tensorflow(threads: int | None) -> None:
             tf.config.experimental.set_memory_growth(gpu, True)
     if threads:
         # Refused once TensorFlow has computed anything: the first run's count stays (see above).
+        # Inter-op 1: one operation at a time, each on `threads` threads, so the worker computes on
+        # the cores the pool gave it and no more (a dense network has little to run side by side).
         with contextlib.suppress(RuntimeError):
             tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
 def _configure_torch(threads: int | None) -> None:
