@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from nn.core import augment
-from nn.core.config import AUGMENTATIONS, TrainConfig
+from nn.core.config import PARAMETERS, TrainConfig
 from nn.core.data import MNIST, load_mnist, subset
 from nn.core.engine import Engine, Training
 from nn.core.errors import ConfigError
@@ -57,8 +57,9 @@ class FineTuneSettings:
 
     def __post_init__(self) -> None:
         self.training.validate()  # refused where it is made, before it waits for a worker
-        if self.mix.distortion not in AUGMENTATIONS:
-            raise ConfigError({"distortion": f"must be one of {', '.join(AUGMENTATIONS)}"})
+        problem = PARAMETERS["augment"].problem(self.mix.distortion)
+        if problem:
+            raise ConfigError({"distortion": problem})
 
 
 class FineTune:

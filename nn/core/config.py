@@ -35,7 +35,8 @@ from .errors import ConfigError
 OPTIMIZERS = ("sgd", "momentum", "adam")
 SCHEDULES = ("constant", "linear", "cosine", "step")
 INITS = ("he", "small")
-AUGMENTATIONS = ("none", "affine", "elastic", "pen")  # recipes in nn/augment.py
+# Recipes in nn/core/augment.py; a run may combine several: "affine+noise+blur".
+AUGMENTATIONS = ("none", "affine", "elastic", "pen", "noise", "blur", "stroke")
 DTYPES = ("float32", "float64")
 # What trains the network (`nn.engines`): this package's own NumPy, or Keras 3 on TensorFlow.
 ENGINE_NAMES = ("numpy", "tensorflow")
@@ -66,6 +67,7 @@ class Kind(enum.Enum):
     CHOICE = "one of a few names"
     WIDTHS = "a tuple of layer widths, each a whole number"
     OPTIONAL_INT = "a whole number, or nothing (`unset` says what nothing means)"
+    COMBINATION = "the first choice (none), or one or more of the others joined by +"
 
 
 @dataclass(frozen=True)
@@ -252,11 +254,12 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter(
             "augment",
             Group.TRAINING,
-            Kind.CHOICE,
+            Kind.COMBINATION,
             "Data augmentation",
             "random distortions of the training images, fresh every epoch: affine (rotate, scale, "
             "shear, shift), elastic (affine plus a smooth random wobble), pen (affine plus random "
-            "stroke thickness and blur)",
+            "stroke thickness and blur), noise, blur, stroke (thicker or thinner); combine them "
+            "with +, e.g. affine+noise+blur",
             choices=AUGMENTATIONS,
             advanced=True,
         ),
@@ -569,6 +572,14 @@ def _check_choice(spec: Parameter, value: Any) -> str | None:
     return None
 
 
+def _check_combination(spec: Parameter, value: Any) -> str | None:
+    nothing, *names = spec.choices
+    parts = value.split(COMBINED_BY) if isinstance(value, str) else [value]
+    if value == nothing or (set(parts) <= set(names) and len(set(parts)) == len(parts)):
+        return None
+    return f"must be {nothing}, or one or more of {', '.join(names)} joined by {COMBINED_BY} (got {value!r})"
+
+
 def _check_number(spec: Parameter, value: Any, *, whole: bool) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"must be a number (got {value!r})"
@@ -627,6 +638,8 @@ def _widths_sweep_flag(spec: Parameter) -> dict[str, Any]:
     }
 
 
+COMBINED_BY = "+"  # how a COMBINATION's names are joined
+
 KINDS: dict[Kind, KindSpec] = {
     Kind.INT: KindSpec(
         check=_check_int,
@@ -651,6 +664,14 @@ KINDS: dict[Kind, KindSpec] = {
         flag=lambda spec: {"choices": spec.choices},
         sweep_flag=lambda spec: {"choices": spec.choices, "nargs": "+"},
         values_in_words="choices among {choices}",
+    ),
+    Kind.COMBINATION: KindSpec(
+        check=_check_combination,
+        read=str,
+        show=str,
+        flag=lambda spec: {"metavar": COMBINED_BY.join(spec.choices[1:3]) + "…"},
+        sweep_flag=lambda spec: {"nargs": "+", "metavar": "NAME[+NAME…]"},
+        values_in_words="{choices}, or several joined by " + COMBINED_BY,
     ),
     Kind.WIDTHS: KindSpec(
         check=_check_widths,

@@ -24,7 +24,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from .config import AUGMENTATIONS, TrainConfig
+from .config import PARAMETERS, TrainConfig
 from .errors import ConfigError
 from .events import STATUSES, EpochEnd
 
@@ -40,7 +40,7 @@ class FineTuneMix:
     mnist_size: int  # MNIST images rehearsed alongside the user's
     user_share: float  # the user's (repeated, distorted) digits' share of the mix
     max_repeats: int  # so that three digits are not each copied a thousand times
-    distortion: str  # how the copies are distorted, once: one of nn.core.config.AUGMENTATIONS
+    distortion: str  # how the copies are distorted, once: an augmentation, as TrainConfig.augment
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,13 @@ def _text(name: str, value: Any, longest: int = 200) -> str:
     return value
 
 
+def _augmentation(name: str, value: Any) -> str:
+    problem = PARAMETERS["augment"].problem(value)
+    if problem:
+        raise ValueError(f"{name} {problem}")
+    return value
+
+
 def _train_config(name: str, value: Any) -> TrainConfig:
     try:
         return TrainConfig.from_dict(value).validate()
@@ -238,7 +245,7 @@ _MIX_READERS: dict[str, Callable[[str, Any], Any]] = {
     "mnist_size": _count,
     "user_share": partial(_number, low=0, high=1),
     "max_repeats": _count,
-    "distortion": _choice(AUGMENTATIONS),
+    "distortion": _augmentation,
 }
 _FINETUNE_READERS: dict[str, Callable[[str, Any], Any]] = {
     "mix": _object(FineTuneMix, _MIX_READERS),

@@ -70,28 +70,15 @@ def _scale(images: np.ndarray, zoom: float, rng: np.random.Generator) -> np.ndar
 
 
 def _noise(images: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    noisy = images + rng.normal(0.0, sigma * 255, images.shape).astype(np.float32)
-    return np.clip(noisy, 0, 255, out=noisy)
+    return augment.add_noise(images.astype(np.float32), np.full(len(images), sigma), rng)
 
 
 def _thickness(images: np.ndarray, pixels: float, rng: np.random.Generator) -> np.ndarray:
-    """Whole passes of a one-pixel dilation (erosion when negative), then the fraction left."""
-    pixels_done, out = 0.0, images.astype(np.float32)
-    while abs(pixels) - pixels_done > 1e-9:
-        part = min(1.0, abs(pixels) - pixels_done)
-        out = augment.change_thickness(out, np.full(len(out), np.copysign(part, pixels)))
-        pixels_done += part
-    return out
+    return augment.thicken(images.astype(np.float32), np.full(len(images), pixels))
 
 
 def _blur(images: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    """Repeated [1 2 1]/4 blurs: each adds ½ to the variance of a Gaussian, so σ² = passes / 2."""
-    passes, out = 2 * sigma**2, images.astype(np.float32)
-    while passes > 1e-9:
-        part = min(1.0, passes)
-        out = augment.blur(out, np.full(len(out), part))
-        passes -= part
-    return out
+    return augment.gaussian_blur(images.astype(np.float32), np.full(len(images), sigma))
 
 
 CORRUPTIONS: dict[str, Corruption] = {

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from nn import MLP
-from nn.core.augment import RECIPES, _elastic_displacement, change_thickness, distort
+from nn.core.augment import RECIPES, _elastic_displacement, change_thickness, distort, recipe
 from nn.core.config import AUGMENTATIONS, TrainConfig
 from nn.core.data import MNIST
 from nn.core.preprocess import mnist_style
 from nn.core.training import EpochEnd, train
+from nn.robustness.corruptions import corrupt
 
 KINDS = [kind for kind in AUGMENTATIONS if kind != "none"]
+GEOMETRIC = ["affine", "elastic", "pen"]  # they move the ink; the others change how it looks
+STEADINESS = ["noise", "blur", "stroke"]
 SAMPLE = 2000
 
 
@@ -22,7 +27,40 @@ def digits(mnist: MNIST) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_every_configurable_kind_has_a_recipe() -> None:
-    assert set(KINDS) == set(RECIPES)
+    assert set(KINDS) == set(RECIPES) == set(GEOMETRIC + STEADINESS)
+
+
+def test_recipes_combine_by_name_each_strength_the_larger() -> None:
+    combined = recipe("pen+noise+blur")
+    assert combined == replace(RECIPES["pen"], noise=0.5, blur_sigma=2.0)
+    assert recipe("noise+affine") == replace(RECIPES["affine"], noise=0.5)
+    for bad in ("noise+noise", "none+affine", "affine+", "wobble"):
+        with pytest.raises(ValueError, match="joined by"):
+            recipe(bad)
+    assert TrainConfig(augment="elastic+stroke").problems() == {}
+    assert "joined by +" in TrainConfig(augment="affine+affine").problems()["augment"]
+
+
+def test_noise_adds_gaussian_noise_of_up_to_its_strength_per_image(digits) -> None:
+    images, _ = digits
+    out = distort(images, np.random.default_rng(0), "noise").astype(float) / 255
+    background = images == 0  # only the noise that adds ink survives the clip there: E[x²] = σ²/2
+    sigma = np.array([np.sqrt(2 * np.mean(o[m] ** 2)) for o, m in zip(out, background)])
+    assert (
+        sigma.max() < 0.5 * 1.1 and sigma.min() < 0.03 and 0.2 < np.median(sigma) < 0.3
+    )  # uniform in [0, 0.5]
+
+
+def test_blur_and_stroke_vary_per_image_within_their_strengths(digits) -> None:
+    images, _ = digits
+    peak = images.max(axis=(1, 2)).astype(int)
+    blurred = distort(images, np.random.default_rng(0), "blur").max(axis=(1, 2)).astype(int)
+    blurriest = corrupt(images, "blur", 2.0).max(axis=(1, 2)).astype(int)  # the strongest it draws
+    assert np.all(blurred >= blurriest - 1) and np.all(blurred <= peak)
+    assert np.mean(blurred < 0.8 * peak) > 0.25 and np.mean(blurred > 0.95 * peak) > 0.05
+    thicker = distort(images, np.random.default_rng(1), "stroke").astype(float).sum(axis=(1, 2))
+    ratio = thicker / images.sum(axis=(1, 2))
+    assert ratio.min() < 0.7 and ratio.max() > 1.4  # up to a pixel thinner, or thicker
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -47,7 +85,7 @@ def test_same_seed_same_distortion_other_seed_other_distortion(digits, kind: str
     assert not np.array_equal(first, distort(images, np.random.default_rng(8), kind))
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", GEOMETRIC)
 def test_actually_changes_almost_every_image(digits, kind: str) -> None:
     images, _ = digits
     out = distort(images, np.random.default_rng(0), kind)
@@ -55,7 +93,7 @@ def test_actually_changes_almost_every_image(digits, kind: str) -> None:
     assert np.mean(changed > 255 * 10) > 0.95  # more than ten pixels' worth of ink moved
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", GEOMETRIC)
 def test_ink_stays_in_the_frame_and_near_the_centre(digits, kind: str) -> None:
     images, _ = digits
     out = distort(images, np.random.default_rng(0), kind).astype(float)
@@ -72,7 +110,7 @@ def test_ink_stays_in_the_frame_and_near_the_centre(digits, kind: str) -> None:
     assert np.mean(np.abs(rows - 13.5) < 4) > 0.98
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", GEOMETRIC)
 def test_distorted_digits_keep_their_class(trained_model: MLP, digits, kind: str) -> None:
     """A network that never saw a distorted digit still reads most of them correctly.
 

@@ -17,6 +17,7 @@ PYTHON_TYPES = {
     Kind.INT: int,
     Kind.FLOAT: float,
     Kind.CHOICE: str,
+    Kind.COMBINATION: str,
     Kind.WIDTHS: tuple,
     Kind.OPTIONAL_INT: int,
 }
@@ -54,8 +55,8 @@ def test_the_table_says_everything_about_every_parameter() -> None:
             assert spec.unset, f"{name}: what leaving it unset means"
         else:
             assert isinstance(default, PYTHON_TYPES[spec.kind]), name
-        if spec.kind is Kind.CHOICE:
-            assert default in spec.choices and spec.step is None and spec.minimum is None, name
+        if spec.kind in (Kind.CHOICE, Kind.COMBINATION):
+            assert spec.problem(default) is None and spec.step is None and spec.minimum is None, name
         else:
             assert spec.choices is None, name
             assert spec.minimum is not None and spec.maximum is not None and spec.step, name

@@ -10,7 +10,14 @@ from digitlab.train import build_parser, config_from_args, parse_args
 from nn.core.config import PARAMETERS, PRESETS, Kind, Parameter, RunConfig
 
 # The argparse type each kind of parameter is read with (choices are checked by name instead).
-READ_AS = {Kind.INT: int, Kind.FLOAT: float, Kind.WIDTHS: int, Kind.OPTIONAL_INT: int, Kind.CHOICE: None}
+READ_AS = {
+    Kind.INT: int,
+    Kind.FLOAT: float,
+    Kind.WIDTHS: int,
+    Kind.OPTIONAL_INT: int,
+    Kind.CHOICE: None,
+    Kind.COMBINATION: None,
+}
 
 
 def flag_of(parser: argparse.ArgumentParser, name: str) -> argparse.Action:
@@ -21,6 +28,8 @@ def a_new_value(spec: Parameter, value: object) -> list[str]:
     """Command-line words giving a valid value other than `value`, worked out from the table alone."""
     if spec.kind is Kind.CHOICE:
         return [next(choice for choice in reversed(spec.choices) if choice != value)]
+    if spec.kind is Kind.COMBINATION:  # all but the first choice (none), joined
+        return ["+".join(spec.choices[1:])]
     if spec.kind is Kind.WIDTHS:
         return [str(value[0] + int(spec.step)), "7"]
     if value is None:
@@ -38,7 +47,7 @@ def test_every_parameter_has_a_flag_shaped_by_its_kind_defaulting_to_the_preset(
         assert flag.option_strings == ["--" + name.replace("_", "-")]
         assert flag.help.startswith(spec.help)
         assert flag.type is READ_AS[spec.kind], name
-        assert flag.choices == spec.choices, name
+        assert flag.choices == (spec.choices if spec.kind is Kind.CHOICE else None), name
         assert (flag.nargs == "+") == (spec.kind is Kind.WIDTHS), name
         default = defaults[name]
         assert flag.default == (list(default) if spec.kind is Kind.WIDTHS else default), name
