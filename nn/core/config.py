@@ -38,6 +38,7 @@ INITS = ("he", "small")
 # Recipes in nn/core/augment.py; a run may combine several: "affine+noise+blur".
 AUGMENTATIONS = ("none", "affine", "elastic", "pen", "noise", "blur", "stroke")
 DTYPES = ("float32", "float64")
+PREPARATIONS = ("none", "deskew")  # what a network does to every image before reading it (nn/core/deskew.py)
 # What trains the network (`nn.engines`): this package's own NumPy, or Keras 3 on TensorFlow.
 ENGINE_NAMES = ("numpy", "tensorflow")
 
@@ -310,6 +311,16 @@ PARAMETERS: dict[str, Parameter] = {
             not_swept="it is the validation split itself",
         ),
         Parameter(
+            "prepare",
+            Group.MODEL,
+            Kind.CHOICE,
+            "Input preparation",
+            "what the network does to every image it reads, in training and after: deskew stands "
+            "each digit upright by its image moments (LeCun et al. 1998)",
+            choices=PREPARATIONS,
+            advanced=True,
+        ),
+        Parameter(
             "dtype",
             Group.MODEL,
             Kind.CHOICE,
@@ -380,7 +391,8 @@ class _Settings(_Checked):
 
 @dataclass(frozen=True)
 class ModelConfig(_Settings):
-    """The network's own settings: its shape, how its first weights are drawn, its precision.
+    """The network's own settings: its shape, how its first weights are drawn, its precision, and
+    what it does to every image before reading it (`prepare`).
 
     The defaults are the 784-128-64-10 network with He initialisation, in float32.
     """
@@ -391,6 +403,7 @@ class ModelConfig(_Settings):
     init: str = "he"
     dtype: str = "float32"
     seed: int = 0  # of the first weights
+    prepare: str = "none"  # what it does to every image first: nn.core.deskew
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:

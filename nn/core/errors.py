@@ -22,6 +22,10 @@ class OutputPathError(DigitLabError):
     """A file cannot be written where it was asked for: a missing or read-only folder, a directory."""
 
 
+class ExportError(DigitLabError):
+    """A model that a format cannot hold as it is (the preparation of its inputs, say)."""
+
+
 class ConfigError(DigitLabError, ValueError):
     """One or more hyper-parameters are invalid.
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import N_INPUTS, ModelConfig, TrainConfig
+from .deskew import deskew
 from .layers import Dense, ReLU
 from .losses import cross_entropy, softmax
 from .record import ModelRecord
@@ -40,9 +41,12 @@ class MLP:
         init: str = "he",
         seed: int = 0,
         dtype: str | np.dtype = "float32",
+        prepare: str = "none",
     ):
         dtype = np.dtype(dtype)
-        self.config = ModelConfig(hidden=tuple(hidden), init=init, dtype=dtype.name, seed=seed).validate()
+        self.config = ModelConfig(
+            hidden=tuple(hidden), init=init, dtype=dtype.name, seed=seed, prepare=prepare
+        ).validate()
         self.record = ModelRecord()  # nothing has happened to it yet
         self.layer_sizes = self.config.layer_sizes
         self.dtype = dtype
@@ -58,7 +62,9 @@ class MLP:
     @classmethod
     def from_config(cls, config: ModelConfig) -> MLP:
         """The network `config` describes, with its first weights drawn from `config.seed`."""
-        return cls(config.hidden, init=config.init, seed=config.seed, dtype=config.dtype)
+        return cls(
+            config.hidden, init=config.init, seed=config.seed, dtype=config.dtype, prepare=config.prepare
+        )
 
     def _build_layers(self, shapes: list[tuple[int, int]]) -> None:
         weight_grads = _views(self.grads, shapes)
@@ -90,6 +96,21 @@ class MLP:
 
     # -- the maths -------------------------------------------------------------------------
 
+    @property
+    def deskews(self) -> bool:
+        """Whether it stands every image upright before reading it (`nn.core.deskew`)."""
+        return self.config.prepare == "deskew"
+
+    def prepare(self, images: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Images in any accepted layout as this network reads them: a (N, 784) float batch,
+        deskewed if it deskews; and whether it was one image. Every way in goes through here,
+        so an image is always prepared as the network was trained."""
+        if not self.deskews:
+            return as_batch(images, self.dtype)
+        pixels, single = as_batch(images, np.float32)
+        as_bytes = np.rint(pixels.reshape(-1, 28, 28) * 255).clip(0, 255).astype(np.uint8)
+        return as_batch(deskew(as_bytes), self.dtype)[0], single
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Logits (N, 10) for a batch of flattened, [0, 1]-scaled images (N, 784)."""
         for layer in self.layers:
@@ -110,8 +131,13 @@ class MLP:
         goes on to the input, which is what an adversarial attack follows. It runs on detached
         layers (`detached_layers`): the same weights and maths, private scratch state, so it is safe
         beside predictions with the same model; and it leaves `grads` alone, computing none.
+
+        A network that deskews reads the deskewed image: the gradient is the one at that image,
+        passed to the raw pixels as if deskewing were the identity (a shear moves pixels but
+        hardly changes which way each one pushes the loss: Athalye et al. 2018's "backward pass
+        differentiable approximation", which attacks such preprocessing as well as any).
         """
-        x, _ = as_batch(images, self.dtype)
+        x, _ = self.prepare(images)
         layers = self.detached_layers()
         logits = x
         for layer in layers:
@@ -143,7 +169,7 @@ class MLP:
         divided by the model's `temperature` first: the answer stays the same, its confidence
         becomes one that can be trusted (see `nn.robustness.calibration`).
         """
-        batch, single = as_batch(images, self.dtype)
+        batch, single = self.prepare(images)
         probs = np.empty((len(batch), self.layer_sizes[-1]), self.dtype)
         temperature = self.temperature
         for start in range(0, len(batch), PREDICT_CHUNK):
@@ -170,7 +196,8 @@ class MLP:
         return self
 
     def __repr__(self) -> str:
-        return f"MLP({'-'.join(map(str, self.layer_sizes))}, {self.dtype.name})"
+        deskewed = ", deskewed" if self.deskews else ""
+        return f"MLP({'-'.join(map(str, self.layer_sizes))}, {self.dtype.name}{deskewed})"
 
 
 def as_batch(images: np.ndarray, dtype: np.dtype | str = "float32") -> tuple[np.ndarray, bool]:

@@ -245,9 +245,14 @@ def _parse_json(entry: np.ndarray, name: str, bad: Callable[[str], ModelFileErro
     return value
 
 
+# ModelConfig fields added after the format, with what a file written before them meant.
+ADDED_SINCE = {"prepare": "none"}  # it read its images as they were
+
+
 def _description_v2(entries: dict[str, dict], shape: ModelConfig) -> tuple[ModelConfig, ModelRecord]:
-    """`config` states every ModelConfig field (a missing seed would silently become 0)."""
-    config = entries["config"]
+    """`config` states every ModelConfig field (a missing seed would silently become 0), except
+    the ones added since, which a file written before them could not state (`ADDED_SINCE`)."""
+    config = ADDED_SINCE | entries["config"]
     if set(config) != set(shape.to_dict()):
         raise ValueError(f"'config' must give exactly {', '.join(shape.to_dict())}")
     return _model_config(config), _record("record", entries["record"])

@@ -28,6 +28,7 @@ import numpy as np
 from . import augment
 from .config import TrainConfig
 from .data import MNIST, subset, train_validation_split
+from .deskew import deskew
 from .events import BatchProgress, EpochEnd, Event, TrainingEnd
 from .optimizers import OptimizerState, make_optimizer
 from .record import ModelRecord
@@ -59,11 +60,34 @@ class Trainable(Protocol):
     grads: np.ndarray
     n_weights: int  # the weights come first in `params`, then the biases
     dtype: np.dtype
+    deskews: bool  # it reads every image deskewed (`nn.core.deskew`), in training too
     layer_sizes: tuple[int, ...]
     record: ModelRecord
 
     def loss_and_gradients(self, x: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]: ...
     def score(self, images: np.ndarray, labels: np.ndarray) -> float: ...
+
+
+class EpochImages:
+    """The images each epoch trains on, as uint8 rows (N, 784): distorted afresh by `augment`,
+    then deskewed if the network deskews, as it will deskew every image it reads later. Without
+    distortions the deskewed set is the same every epoch, so it is made once."""
+
+    def __init__(self, images: np.ndarray, augment_kind: str, deskews: bool):
+        if deskews and images.dtype != np.uint8:  # deskewing resamples bytes, as MNIST's are
+            images = np.rint(np.clip(images, 0, 1) * 255).astype(np.uint8)
+        self.images, self.augment, self.deskews = images, augment_kind, deskews
+        self.scale = 1 / 255 if images.dtype == np.uint8 else 1.0  # to the [0, 1] the network reads
+        self.fixed = self._prepared(images) if augment_kind == "none" else None
+
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        if self.fixed is not None:
+            return self.fixed
+        return self._prepared(augment.distort(self.images, rng, self.augment))
+
+    def _prepared(self, images: np.ndarray) -> np.ndarray:
+        images = deskew(images) if self.deskews else images
+        return images.reshape(len(images), -1)
 
 
 @dataclass(frozen=True)
@@ -231,6 +255,7 @@ class NumpyTraining(BaseTraining):
         self.optimizer = make_optimizer(
             config.optimizer, model.params, model.grads, model.n_weights, config.weight_decay, config.momentum
         )
+        self.epoch_images = EpochImages(data.train[0], config.augment, model.deskews)
 
     def _optimizer_state(self) -> OptimizerState:
         return self.optimizer.state()
@@ -245,7 +270,7 @@ class NumpyTraining(BaseTraining):
         n, bs = len(labels), config.batch_size
         batches = math.ceil(n / bs)
         report_every = max(1, batches // PROGRESS_UPDATES_PER_EPOCH)
-        scale = 1 / 255 if images.dtype == np.uint8 else 1.0
+        scale = self.epoch_images.scale
         # Every batch is converted into this one array: with a fresh one per batch, epochs at batch
         # size 2048 took 8–11 % longer (presumably because its pages were mapped afresh every time).
         batch = np.empty((bs, images[0].size), model.dtype)
@@ -256,7 +281,7 @@ class NumpyTraining(BaseTraining):
             order = rng.permutation(n)
             # Batches are gathered through `order` straight from the images (distorted or not):
             # cheaper than shuffling a copy of the whole set (47 MB for MNIST) every epoch.
-            pixels = augment.distort(images, rng, config.augment).reshape(n, -1)
+            pixels = self.epoch_images.draw(rng)
             predicted = np.empty(n, np.intp)  # counted once per epoch, not once per batch
             loss_sum = 0.0
             for b in range(batches):

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nn.core.losses import cross_entropy
-from nn.core.network import MLP, as_batch
+from nn.core.network import MLP
 
 from .stepwise import scratch_copy
 
@@ -63,7 +63,7 @@ def check_gradients(
     weights with a resolvable gradient, its largest gradients are checked instead.
     """
     net = scratch_copy(model, "float64")
-    x, _ = as_batch(image, "float64")
+    x, _ = net.prepare(image)
     y = np.array([label])
     net.loss_and_gradients(x, y)
     rng = np.random.default_rng(seed)

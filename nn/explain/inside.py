@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nn.core.layers import ReLU
-from nn.core.network import MLP, as_batch
+from nn.core.network import MLP
 
 SIDE = 28
 
@@ -29,7 +29,7 @@ def activations(model: MLP, images: np.ndarray) -> list[np.ndarray]:
 
     One image (28×28 or 784) gives 1-D arrays, a batch gives (N, width) arrays.
     """
-    x, single = as_batch(images, model.dtype)
+    x, single = model.prepare(images)
     outputs = []
     for layer in model.detached_layers():
         x = layer.forward(x)

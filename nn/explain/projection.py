@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nn.core.network import MLP, as_batch
+from nn.core.network import MLP
 
 from .inside import activations, layer_names
 
@@ -116,7 +116,7 @@ def map_sample(labels: np.ndarray, size: int = MAP_SAMPLE, seed: int = 0) -> np.
 
 def layer_representations(model: MLP, images: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """(name, values) for the pixels and then every layer's output (hidden after ReLU, then logits)."""
-    pixels, _ = as_batch(images, model.dtype)
+    pixels, _ = model.prepare(images)
     names = ["pixels (784)", *layer_names(model)]
     return list(zip(names, [pixels, *activations(model, images)]))
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nn.core.losses import softmax
-from nn.core.network import MLP, as_batch
+from nn.core.network import MLP
 
 from .inside import SIDE
 
@@ -37,7 +37,7 @@ class Saliency:
 
 def saliency(model: MLP, image: np.ndarray, target: int | None = None, versus: int | None = None) -> Saliency:
     """Explain `target` (default: the prediction) against `versus` (default: the best other digit)."""
-    x, single = as_batch(image, model.dtype)
+    x, single = model.prepare(image)
     if not single:
         raise ValueError(f"saliency explains one image at a time, got a batch of {len(x)}")
     layers = model.detached_layers()

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from nn.core.losses import cross_entropy, softmax
-from nn.core.network import MLP, as_batch
+from nn.core.network import MLP
 from nn.core.optimizers import SGD
 
 from .inside import layer_names
@@ -79,7 +79,7 @@ class Trace:
 
 def trace(model: MLP, image: np.ndarray, label: int) -> Trace:
     """Forward and backward for one image (28×28 or 784; uint8 or [0, 1]) without changing `model`."""
-    x, _ = as_batch(image, model.dtype)
+    x, _ = model.prepare(image)
     layers = model.detached_layers()
     dense, relus = layers[0::2], [*layers[1::2], None]
     inputs, zs, outputs = [], [], []
@@ -187,7 +187,7 @@ def sgd_steps(model: MLP, image: np.ndarray, label: int, lr: float, steps: int =
     """
     if not lr > 0 or steps < 1:
         raise ValueError(f"need a positive learning rate and at least one step (got lr={lr}, steps={steps})")
-    x, _ = as_batch(image, model.dtype)
+    x, _ = model.prepare(image)
     y = np.array([label])
     optimizer = SGD(model.params, model.grads, model.n_weights)
     for _ in range(steps):

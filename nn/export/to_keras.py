@@ -20,6 +20,7 @@ from pathlib import Path
 from nn.core.errors import OutputPathError
 from nn.core.network import MLP
 from nn.core.persistence import check_writable, reason, write_atomically
+from nn.export import exportable
 from nn.framework.network import classifier
 
 SUFFIX = ".keras"  # Keras refuses to save a model under any other name
@@ -27,6 +28,7 @@ SUFFIX = ".keras"  # Keras refuses to save a model under any other name
 
 def keras_bytes(model: MLP) -> bytes:
     """The `.keras` file's contents, for a download."""
+    exportable(model, "Keras")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"model{SUFFIX}"
         classifier(model).save(path)

@@ -30,6 +30,7 @@ from nn.core.config import N_CLASSES, N_INPUTS
 from nn.core.errors import OutputPathError
 from nn.core.network import MLP
 from nn.core.persistence import check_writable, reason, write_atomically
+from nn.export import exportable
 
 OPSET = 17  # every current runtime reads it; nothing here needs a newer operator
 IR_VERSION = 8  # the IR version that goes with opset 17
@@ -38,6 +39,7 @@ INPUT, OUTPUT = "pixels", "probabilities"
 
 def to_onnx(model: MLP) -> onnx.ModelProto:
     """The model as a checked ONNX graph: pixels [N, 784] in, probabilities [N, 10] out."""
+    exportable(model, "ONNX")
     nodes, weights, current = [], [], INPUT
     last = len(model.weights) - 1
     for i, (W, b) in enumerate(zip(model.weights, model.biases)):

@@ -13,7 +13,7 @@ import inspect
 
 import numpy as np
 
-from nn.core.network import MLP, as_batch
+from nn.core.network import MLP
 
 from .comparison import GradientComparison
 from .network import flat, logits_network
@@ -23,7 +23,7 @@ def tensorflow_gradients(model: MLP, image: np.ndarray, label: int) -> list[np.n
     import tensorflow as tf
 
     network = logits_network(model)  # the same layers and weights, in Keras
-    x = tf.constant(as_batch(image, model.dtype)[0])
+    x = tf.constant(model.prepare(image)[0])
     with tf.GradientTape() as tape:  # records every operation on the weights...
         logits = network(x)
         loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=[label], logits=logits))
@@ -35,7 +35,7 @@ def compare_gradients(model: MLP, image: np.ndarray, label: int, device: str) ->
     """TensorFlow's gradients of the loss of `image` labelled `label` against `model`'s own."""
     by_hand = MLP.from_config(model.config)  # a scratch copy: the model's gradient buffer is left alone
     by_hand.params[...] = model.params
-    x, _ = as_batch(image, model.dtype)
+    x, _ = model.prepare(image)
     by_hand.loss_and_gradients(x, np.array([label]))
     by_framework = flat(model, tensorflow_gradients(model, image, label))
     return GradientComparison(

@@ -68,18 +68,16 @@ class KerasTraining(BaseTraining):
                 jit_compile=backends.jit_compile(),
             )
         self.optimizer.build(self.network.trainable_variables)
-        self.batches = Batches(*data.train, config, self.rng, dtype)
+        self.batches = Batches(*data.train, config, self.rng, dtype, model.deskews)
 
     def accuracy(self, images: np.ndarray, labels: np.ndarray) -> float:
         """Accuracy of the network as it is now, computed by the framework (on its device)."""
-        x = images.reshape(len(images), -1)
-        scale = 1 / 255 if x.dtype == np.uint8 else 1.0
         right = 0
-        for start in range(0, len(x), EVALUATION_BATCH):
-            chunk = np.multiply(x[start : start + EVALUATION_BATCH], scale, dtype=self.model.dtype)
+        for start in range(0, len(images), EVALUATION_BATCH):
+            chunk, _ = self.model.prepare(images[start : start + EVALUATION_BATCH])
             logits = keras.ops.convert_to_numpy(self.network(chunk, training=False))
             right += int(np.count_nonzero(logits.argmax(axis=1) == labels[start : start + EVALUATION_BATCH]))
-        return right / len(x)
+        return right / len(images)
 
     # -- the state, in nn.core's layout ----------------------------------------------------------
 

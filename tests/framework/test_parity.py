@@ -40,9 +40,10 @@ LEARNING_RATES = {"sgd": 0.1, "momentum": 0.05, "adam": 0.002}
 def trained(engine: Engine, mnist: MNIST, steps: int, **settings: object) -> tuple[MLP, list]:
     """The small default-shaped network after `steps` batches of 64 by `engine`, and its events."""
     dtype = str(settings.pop("dtype", "float32"))
+    prepare = str(settings.pop("prepare", "none"))
     config = TrainConfig(epochs=1, batch_size=BATCH, schedule="constant", **settings)  # type: ignore[arg-type]
     images, labels = mnist.train_images[: steps * BATCH], mnist.train_labels[: steps * BATCH]
-    model = engine.build(ModelConfig(hidden=(128, 64), dtype=dtype, seed=3))
+    model = engine.build(ModelConfig(hidden=(128, 64), dtype=dtype, seed=3, prepare=prepare))
     training = engine.start(model, config, TrainingData((images, labels)))
     events = list(training.events())
     assert training.result is not None and training.result.status == "completed"
@@ -87,6 +88,13 @@ def test_each_rule_is_nn_cores_given_the_same_gradients(mnist, optimizer) -> Non
         numpy_rule.step(LEARNING_RATES[optimizer])
     copy_weights(network, by_keras)
     assert relative_difference(by_keras, by_hand) < 1e-6
+
+
+def test_a_deskewing_network_sees_the_same_deskewed_batches_in_both_engines(mnist) -> None:
+    settings = {"optimizer": "momentum", "lr": 0.05, "augment": "affine", "prepare": "deskew"}
+    by_hand, _ = trained(NumpyEngine(), mnist, 3, **settings)
+    by_keras, _ = trained(KerasEngine(threads=1), mnist, 3, **settings)
+    assert by_keras.deskews and relative_difference(by_keras, by_hand) < 1e-6
 
 
 def test_the_frameworks_gradients_are_its_own_not_the_hand_written_ones(mnist, monkeypatch) -> None:

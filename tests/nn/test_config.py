@@ -35,7 +35,9 @@ def test_each_config_holds_exactly_the_parameters_of_its_group_and_the_seed_is_i
     model_fields = [f.name for f in dataclasses.fields(ModelConfig)]
     training_fields = [f.name for f in dataclasses.fields(TrainConfig)]
     assert (
-        set(model_fields) == {p.name for p in parameters(Group.MODEL)} == {"hidden", "init", "dtype", "seed"}
+        set(model_fields)
+        == {p.name for p in parameters(Group.MODEL)}
+        == {"hidden", "init", "dtype", "seed", "prepare"}
     )
     assert set(training_fields) == {p.name for p in parameters(Group.TRAINING)}
     assert set(model_fields) & set(training_fields) == {"seed"}
