@@ -265,6 +265,19 @@ PARAMETERS: dict[str, Parameter] = {
             advanced=True,
         ),
         Parameter(
+            "adversarial",
+            Group.TRAINING,
+            Kind.FLOAT,
+            "Adversarial training ε",
+            "adversarial training (Goodfellow et al. 2015): every batch also trains on its own FGSM "
+            "images of this ε, attacked afresh against the weights of the moment; 0 is off",
+            0.0,
+            0.3,
+            step=0.01,
+            advanced=True,
+            suggested_values=(0.0, 0.05, 0.1),
+        ),
+        Parameter(
             "engine",
             Group.TRAINING,
             Kind.CHOICE,
@@ -445,9 +458,15 @@ class TrainConfig(_Settings):
     seed: int = 0  # of the shuffling, the distortions and the training subset
     train_size: int | None = None  # None: all of MNIST's training images
     val_size: int = 0
+    adversarial: float = 0.0  # ε of the FGSM images each batch also trains on; 0: none
     engine: str = "numpy"  # what trains: nn.engines
 
     def _combination_problems(self, found: dict[str, str]) -> dict[str, str]:
+        if self.adversarial and self.engine != "numpy" and "adversarial" not in found:
+            return {
+                "adversarial": f"adversarial training needs the numpy engine ({self.engine} does not "
+                "do it yet)"
+            }
         if "val_size" in found or "train_size" in found:
             return {}
         available = self.train_size or MNIST_TRAIN_SIZE

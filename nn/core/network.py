@@ -137,7 +137,10 @@ class MLP:
         hardly changes which way each one pushes the loss: Athalye et al. 2018's "backward pass
         differentiable approximation", which attacks such preprocessing as well as any).
         """
-        x, _ = self.prepare(images)
+        return self.prepared_input_gradient(self.prepare(images)[0], labels)
+
+    def prepared_input_gradient(self, x: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`input_gradient` of a batch already prepared (`prepare`): what adversarial training takes."""
         layers = self.detached_layers()
         logits = x
         for layer in layers:
