@@ -38,20 +38,22 @@ if not recorded:
         "No runs recorded yet: train one on the Train page, or upload a model below.", icon=":material/info:"
     )
 else:
-    header = st.columns([4, 4, 1, 1, 1, 2])
-    for column, title in zip(header, ("run", "network and settings", "epochs", "test acc.", "time", "from")):
+    widths = [4, 4, 3, 1.3, 1.3, 1, 2]
+    titles = ("run", "network and settings", "engine and device", "epochs", "test acc.", "time", "from")
+    for column, title in zip(st.columns(widths), titles):
         column.markdown(f"**{title}**")
     ticked = []
     for run in recorded:
-        cells = st.columns([4, 4, 1, 1, 1, 2])
+        cells = st.columns(widths)
         star = " ★" if runs.is_active(run, active.path if active else None) else ""
         if cells[0].checkbox(f"{run.name}{star}", key=f"compare_{run.id}"):
             ticked.append(run)
         cells[1].caption(f"{run.architecture} · {runs.settings_summary(run)}")
-        cells[2].caption(str(len(run.history)))
-        cells[3].caption(f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "—")
-        cells[4].caption(f"{run.seconds:.0f} s" if run.seconds is not None else "—")
-        cells[5].caption(f"{run.source}, {datetime.fromisoformat(run.created).astimezone():%d %b %H:%M}")
+        cells[2].caption(runs.engine_and_device(run))
+        cells[3].caption(str(len(run.history)))
+        cells[4].caption(f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "—")
+        cells[5].caption(f"{run.seconds:.0f} s" if run.seconds is not None else "—")
+        cells[6].caption(f"{run.source}, {datetime.fromisoformat(run.created).astimezone():%d %b %H:%M}")
     st.caption("★ the active model, used by every page.")
     if ticked:
         st.plotly_chart(runs.curves_chart(ticked), width="stretch")
@@ -61,17 +63,17 @@ else:
     st.subheader("Manage a run")
     by_id = {run.id: run for run in recorded}
     chosen = by_id[st.selectbox("Run", list(by_id), format_func=lambda i: by_id[i].name)]
-    act, download, as_onnx, rename, delete = st.columns(5)
-    act.button("Make active", icon=":material/check_circle:", on_click=runs.make_active, args=(chosen,))
+    actions = st.container(horizontal=True)  # each button as wide as its words, in this order
+    actions.button("Make active", icon=":material/check_circle:", on_click=runs.make_active, args=(chosen,))
     if chosen.model_path.is_file():
-        download.download_button(
+        actions.download_button(
             "Download .npz",
             chosen.model_path.read_bytes,  # read only when clicked: a model can be tens of MB
             file_name=f"{chosen.model_path.stem}.npz",
             mime="application/octet-stream",
             icon=":material/download:",
         )
-        as_onnx.download_button(
+        actions.download_button(
             "Download .onnx",
             lambda: onnx_bytes(load_model(chosen.model_path)),  # built only when clicked
             file_name=f"{chosen.model_path.stem}.onnx",
@@ -80,13 +82,17 @@ else:
             help="the same network for onnxruntime, Netron and other tools: input 'pixels' [N, 784] "
             "in 0–1, output 'probabilities' [N, 10]",
         )
+        with actions:
+            keras_problem = runs.keras_download(chosen)
+        if keras_problem:
+            st.error(keras_problem, icon=":material/error:")
     else:
-        download.warning("Its model file is missing.")
-    with rename.popover("Rename", icon=":material/edit:"):
+        actions.warning("Its model file is missing.")
+    with actions.popover("Rename", icon=":material/edit:"):
         key = f"new_name_{chosen.id}"
         st.text_input("New name", value=chosen.name, key=key)
         st.button("Save name", on_click=runs.rename, args=(store, chosen, key))
-    with delete.popover("Delete", icon=":material/delete:"):
+    with actions.popover("Delete", icon=":material/delete:"):
         st.write(f"Delete “{chosen.name}” and its model file? This cannot be undone.")
         st.button("Delete for good", type="primary", on_click=runs.delete, args=(store, chosen))
 

@@ -207,3 +207,30 @@ st.caption(
     "are too small for the finite difference to check finely: the loss is rounded to 10⁻¹⁶, "
     "so there rounding alone gives errors of 10⁻⁶ to 10⁻⁴."
 )
+
+# -- 7. the same step in TensorFlow ------------------------------------------------------------------
+st.header("7 · The same step in TensorFlow")
+st.caption(
+    "Section 4 computed every gradient by hand: the chain rule, layer by layer, written in NumPy. "
+    "A framework does it by **automatic differentiation**: TensorFlow's `GradientTape` records the "
+    "forward pass and plays it backwards. Here it computes the gradients of this digit's loss for "
+    "the same network and weights, in a process of its own, so the two can be set side by side."
+)
+comparison = stepwise.tensorflow_comparison(model, active.path, example)
+if comparison is not None:
+    tensorflow_code, numpy_code = st.columns(2)
+    tensorflow_code.markdown("**TensorFlow**: the function that ran")
+    tensorflow_code.code(comparison.code, language="python")
+    numpy_code.markdown("**NumPy, by hand**: `nn.core`'s backward pass, from its source")
+    numpy_code.code(stepwise.numpy_gradient_code(), language="python")
+    difference, relative = st.columns(2)
+    difference.metric("Largest difference, TensorFlow − NumPy", f"{comparison.largest_difference:.3g}")
+    relative.metric("Relative to the largest gradient", stepwise.relative_difference(comparison))
+    st.caption(
+        f"Computed by {comparison.device}. Both engines compute in the model's "
+        f"{model.dtype.name}, with about {np.finfo(model.dtype).precision} significant digits, and "
+        "round differently. Where the network is sure of a digit, p is close to 1 and the output's "
+        "δ = p − 1 keeps only the digits in which p differs from 1: then the two answers can part "
+        "in their third digit. On a digit the network finds hard (try a random mistake) they agree "
+        "to about a millionth of the largest gradient."
+    )

@@ -68,7 +68,9 @@ def live_progress() -> None:
     elif progress.running and polled:
         live.progress_view(current, progress)  # figures too, by the browser; it reruns this when the run ends
         return
-    elif progress.running:
+    elif device := live.device_line(progress):
+        st.caption(device)  # "Training on TensorFlow 2.21.0 on the CPU…", as the browser shows it above
+    if progress.state is JobState.RUNNING:
         within, text = live.progress_line(progress)
         st.progress(within, text=text)
     if metrics := live.epoch_metrics(progress):

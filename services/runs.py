@@ -64,16 +64,18 @@ class SweepPoint:
 
 @dataclass(frozen=True)
 class RunDetails:
-    """What a run's row says that its model's record does not: for a sweep's run, its grid point."""
+    """What a run's row says beyond its columns: for a sweep's run, its grid point; and where it was
+    trained (`device`, as its model's record says too), so that listing runs reads no model file."""
 
     sweep_point: SweepPoint | None = None
+    device: str | None = None  # set by `RunStore.add` from the record: "NumPy on the CPU", …
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON values, as the `details` column has always held them."""
-        point = self.sweep_point
-        if point is None:
-            return {}
-        return {"sweep": point.sweep_id, "point": point.index, "values": point.values}
+        """Plain JSON values, as the `details` column has always held them (a device since engines)."""
+        point, data = self.sweep_point, {}
+        if point is not None:
+            data |= {"sweep": point.sweep_id, "point": point.index, "values": point.values}
+        return data | ({"device": self.device} if self.device is not None else {})
 
     @classmethod
     def from_dict(cls, data: Any) -> RunDetails:
@@ -81,14 +83,17 @@ class RunDetails:
         if not isinstance(data, dict):
             raise ValueError("its details must be a JSON object")
         data = {key: value for key, value in data.items() if key not in FINETUNE_DETAILS}
+        device = data.pop("device", None)
+        if device is not None and not isinstance(device, str):
+            raise ValueError("its device must be words")
         if not data:
-            return cls()
+            return cls(device=device)
         if set(data) != {"sweep", "point", "values"} or not isinstance(data["values"], dict):
             raise ValueError(f"its details must give a sweep, a point and values (got {sorted(data)})")
         sweep_id, index = data["sweep"], data["point"]
         if not all(isinstance(n, int) and not isinstance(n, bool) for n in (sweep_id, index)):
             raise ValueError("its sweep and point must be whole numbers")
-        return cls(SweepPoint(sweep_id, index, data["values"]))
+        return cls(SweepPoint(sweep_id, index, data["values"]), device)
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,16 @@ class Run:
     @property
     def architecture(self) -> str:
         return self.config.model.architecture if self.config else "?"
+
+    @property
+    def engine(self) -> str | None:
+        """What trained it ("numpy", "tensorflow"); None when unknown (an upload that did not say)."""
+        return self.config.training.engine if self.config else None
+
+    @property
+    def device(self) -> str | None:
+        """Where it was trained, in words; None for a run recorded before engines said so."""
+        return self.details.device
 
 
 class RunStore:
@@ -145,7 +160,7 @@ class RunStore:
             "test_accuracy": record.test_accuracy,
             "seconds": record.train_seconds,
             "status": record.status or "completed",
-            "details": json.dumps((details or RunDetails()).to_dict()),
+            "details": json.dumps(replace(details or RunDetails(), device=record.device).to_dict()),
         }
         model_path = save_model(model, self._new_model_path(model))
         row["model_file"] = model_path.name

@@ -4,12 +4,13 @@ Every Streamlit rerun, even of a fragment holding only a progress bar, costs the
 0.1 s of CPU (React redrawing the page) and the server a few hundredths, on the cores the run
 trains on; redrawing the figures costs more. So while a run trains, the Train page's progress and
 figures are one small component that asks the server for `/api/live/<token>` once a second and
-redraws only itself: no Streamlit rerun at all until the run ends. The answer carries the bar and
-the numbers every time, and the figures (`ui.train_figures`) only when they have changed since the
-page last drew them, drawn again at most every `FIGURES_SECONDS`. When the run's state changes (it
-has ended), the component reruns the page, which then shows the outcome as before. Beside one
-streaming run, Chromium now takes 0.03-0.06 of a core, against 0.08-0.11 with the figures from
-Streamlit and 0.22 with the progress too (README).
+redraws only itself: no Streamlit rerun at all until the run ends. The answer carries the bar,
+the numbers and where the run computes (`device_line`) every time, and the figures
+(`ui.train_figures`) only when they have changed since the page last drew them, drawn again at
+most every `FIGURES_SECONDS`. When the run's state changes (it has ended), the component reruns
+the page, which then shows the outcome as before. Beside one streaming run, Chromium now takes
+0.03-0.06 of a core, against 0.08-0.11 with the figures from Streamlit and 0.22 with the progress
+too (README).
 
 The route is served by `streamlit_app.py`'s `st.App`. Where the page runs without it (AppTest,
 or `streamlit run app_navigation.py`), `served()` is False and the page redraws its progress and figures
@@ -35,10 +36,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from nn.core.config import PARAMETERS
+from nn.core.engine import NumpyEngine
 from services.job_states import JobState
 from services.jobs import Job, Progress
 
-from . import cache
+from . import cache, params
 from .jobs import FIGURES_SECONDS, PROGRESS_SECONDS
 from .layer_maps import Sample, sample
 from .train_figures import (
@@ -76,6 +79,20 @@ def progress_line(progress: Progress) -> tuple[float, str]:
     return within, text + (" · stopping…" if progress.stopping else "")
 
 
+def device_line(progress: Progress) -> str | None:
+    """Where the run computes, as its worker said when its training started; until then, for an
+    engine that takes seconds to load, that it is loading, so the wait is explained. None while it
+    waits for a worker (or, for NumPy, in the instant before the worker says)."""
+    if progress.device is not None:
+        verb = "Training" if progress.running else "Trained" if progress.state is JobState.FINISHED else "Ran"
+        return f"{verb} on {progress.device}"
+    engine = progress.task.config.training.engine
+    if progress.state is JobState.RUNNING and engine != NumpyEngine.name:
+        name = params.shown(PARAMETERS["engine"], engine)
+        return f"{name} is starting in the worker: loading it takes a few seconds."
+    return None
+
+
 def epoch_metrics(progress: Progress) -> list[tuple[str, str]]:
     """The last finished epoch's numbers, as (label, value); none before the first epoch ends."""
     if not progress.epochs:
@@ -94,7 +111,13 @@ def answer(progress: Progress) -> dict[str, Any]:
     if progress.state is not JobState.RUNNING:
         return {"state": progress.state}
     within, text = progress_line(progress)
-    return {"state": progress.state, "within": within, "text": text, "metrics": epoch_metrics(progress)}
+    return {
+        "state": progress.state,
+        "within": within,
+        "text": text,
+        "device": device_line(progress) or "",
+        "metrics": epoch_metrics(progress),
+    }
 
 
 @dataclass
@@ -196,6 +219,7 @@ def _since(request: Request) -> int:
 
 
 _HTML = f"""<div class="digitlab-live">
+  <p class="device"></p>
   <p class="text"></p>
   <div class="bar" role="progressbar" aria-label="Training progress" aria-valuemin="0" aria-valuemax="100">
     <div class="fill"></div>
@@ -219,6 +243,7 @@ _HTML = f"""<div class="digitlab-live">
 
 _CSS = """
 .digitlab-live p { margin: 0; }
+.digitlab-live .device { margin-bottom: 0.5rem; font-size: 0.875rem; opacity: 0.6; }
 .digitlab-live .text { margin-bottom: 0.25rem; font-size: 0.875rem; }
 .digitlab-live .bar { height: 0.5rem; border-radius: 0.25rem; overflow: hidden;
   background: var(--st-secondary-background-color, #f0f2f6); }
@@ -244,7 +269,8 @@ _JS = """
 export default function ({ data, parentElement, setTriggerValue }) {
   const root = parentElement.querySelector(".digitlab-live");
   const part = (selector) => root.querySelector(selector);
-  const text = part(".text"), bar = part(".bar"), fill = part(".fill"), metrics = part(".metrics");
+  const device = part(".device"), text = part(".text");
+  const bar = part(".bar"), fill = part(".fill"), metrics = part(".metrics");
   let timer = null, over = false, seq = 0;
   function cell(className, content) {
     const element = document.createElement("div");
@@ -253,6 +279,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
     return element;
   }
   function drawProgress(answer) {
+    device.textContent = answer.device;
     text.textContent = answer.text;
     fill.style.width = `${answer.within * 100}%`;
     bar.setAttribute("aria-valuenow", Math.round(answer.within * 100));

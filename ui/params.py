@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import streamlit as st
@@ -83,8 +84,18 @@ def _fill_missing(config: RunConfig) -> None:
         st.session_state.setdefault(key, value)
 
 
+def shown(spec: Parameter, value: Any) -> str:
+    """A value as the app names it: a choice by its label where the table gives one ("NumPy (from
+    scratch)" for numpy), any other value as a person writes it (`Parameter.show`). The session,
+    the config and the command line keep the plain name; only what a person reads changes."""
+    labels = spec.choice_labels or {}
+    return labels[value] if value in labels else spec.show(value)
+
+
 def _choice(spec: Parameter) -> str:
-    return st.selectbox(spec.label, spec.choices, help=spec.help, key=_key(spec))
+    return st.selectbox(
+        spec.label, spec.choices, format_func=partial(shown, spec), help=spec.help, key=_key(spec)
+    )
 
 
 def _number(spec: Parameter, number: type, **options: Any) -> Any:

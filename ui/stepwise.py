@@ -5,10 +5,18 @@ Every number comes from `nn.explain.stepwise` / `nn.explain.gradcheck`; this mod
 scratch network the page steps on lives in `st.session_state[SCRATCH]`, one per browser
 session, tied to the model file (path and modification time) it was copied from: choosing
 another model, or the file changing, starts a fresh copy. The saved model is never touched.
+
+The same gradients by TensorFlow come from the framework's own process
+(`services.framework_calls.compare_step`: the server never loads TensorFlow), only when asked,
+and are kept in `st.session_state[TENSORFLOW]` per model file and digit, so a rerun (any click)
+shows them again without asking again. Beside them is `nn.core`'s own code, read from its source.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,15 +26,22 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from nn.core.data import MNIST
+from nn.core.layers import Dense, ReLU
+from nn.core.losses import cross_entropy
 from nn.core.network import MLP
 from nn.explain.gradcheck import GradientCheck, check_gradients
 from nn.explain.stepwise import NeuronSum, SoftmaxSteps, Trace, WeightChange, scratch_copy, sgd_steps
+from nn.framework.comparison import GradientComparison
+from services.framework_calls import FrameworkError, compare_step
 
 from .charts import DIGITS
 from .inside import DIVERGING, DRAWN_DIGIT, image_axes
 
 SCRATCH = "step_scratch"
 MISTAKE = "step_mistake"  # (model path, test index) of the random mistake shown
+TENSORFLOW = "step_tensorflow"  # {(model file, its mtime, the digit's hash, label): GradientComparison}
+# nn.core's code that computes the gradients TensorFlow's tape is compared with, in the order it runs.
+BACKWARD_PASS = (MLP.loss_and_gradients, cross_entropy, MLP.backward, ReLU.backward, Dense.backward)
 SOURCES = ("your drawing", "a test image", "a random mistake")
 TOP_TERMS = 6
 CHANGES_SHOWN = 10
@@ -298,3 +313,48 @@ def gradient_check(model: MLP, example: Example, seed: int) -> list[GradientChec
     return cached_gradient_check(
         model.params.tobytes(), model.layer_sizes, model.dtype.name, example.image, example.label, seed
     )
+
+
+# -- the same step in TensorFlow ------------------------------------------------------------------
+
+
+def tensorflow_comparison(model: MLP, path: Path, example: Example) -> GradientComparison | None:
+    """TensorFlow's gradients of `example` beside `model`'s (saved at `path`): a button until asked,
+    then the answer, kept for this model file and digit. A failure is shown in words."""
+    done = st.session_state.setdefault(TENSORFLOW, {})
+    key = (str(path), path.stat().st_mtime, _digest(example.image), example.label)
+    slot = st.empty()  # the button, gone once it has done its work
+    if key not in done and slot.button(
+        "Compute the same gradients in TensorFlow",
+        icon=":material/compare_arrows:",
+        help="in a process of its own; the first time takes a few seconds, while TensorFlow loads",
+    ):
+        try:
+            with st.spinner("TensorFlow is computing the gradients…"):
+                done[key] = compare_step(model, example.image, example.label)
+        except FrameworkError as exc:
+            st.error(f"TensorFlow could not compute them: {exc}", icon=":material/error:")
+        else:
+            slot.empty()
+    return done.get(key)
+
+
+def _digest(image: np.ndarray) -> str:
+    """A digit told apart by its pixels (a drawing has no number), not held in full by the key."""
+    return hashlib.sha256(np.ascontiguousarray(image).tobytes()).hexdigest()
+
+
+def numpy_gradient_code() -> str:
+    """`nn.core`'s backward pass as its source files have it, each function headed by where it is."""
+    return "\n\n".join(
+        f"# {function.__module__}: {function.__qualname__}\n{textwrap.dedent(inspect.getsource(function))}"
+        for function in BACKWARD_PASS
+    )
+
+
+def relative_difference(comparison: GradientComparison) -> str:
+    """The largest difference between the engines as a share of the largest gradient; "—" if every
+    gradient is 0 (a digit the network is certain of), when there is nothing to be a share of."""
+    if comparison.largest_gradient == 0:
+        return "—"
+    return f"{comparison.largest_difference / comparison.largest_gradient:.1e}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import plotly.graph_objects as go
@@ -69,8 +70,8 @@ def label(name: str) -> str:
 
 
 def show(name: str, value: Any) -> str:
-    """A value of parameter `name` as a person writes it: 0.03, 128-64, adam."""
-    return PARAMETERS[name].show(value)
+    """A value of parameter `name` as the sidebar names it: 0.03, 128-64, adam, TensorFlow."""
+    return params.shown(PARAMETERS[name], value)
 
 
 def status_table(view: SweepView) -> list[dict[str, Any]]:
@@ -255,7 +256,13 @@ def setup_form(config: RunConfig, problems: dict[str, str], book: Sweeps) -> Non
 def _values_input(name: str, config: RunConfig) -> Any:
     spec = PARAMETERS[name]
     if spec.kind is Kind.CHOICE:
-        return st.multiselect(spec.label, spec.choices, default=list(spec.choices), key=f"sweep_{name}")
+        return st.multiselect(
+            spec.label,
+            spec.choices,
+            default=list(spec.choices),
+            format_func=partial(params.shown, spec),
+            key=f"sweep_{name}",
+        )
     return st.text_input(
         spec.label,
         value=spec.text(spec.suggested_values or (config.values()[name],)),
@@ -303,7 +310,7 @@ def _across_grid(view: SweepView) -> None:
         fixed[axis.name] = st.selectbox(
             label(axis.name),
             axis.values,
-            format_func=PARAMETERS[axis.name].show,
+            format_func=partial(show, axis.name),
             key=f"heat_{axis.name}",
         )
     st.plotly_chart(heatmap_chart(view, names[1], names[0], fixed), width="stretch")

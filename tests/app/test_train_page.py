@@ -219,7 +219,8 @@ def test_every_parameter_gets_its_control_from_the_table_alone_and_its_value_rea
         assert control.label == spec.label, name
         assert (key in tucked_away) == spec.advanced, name
         if spec.kind is Kind.CHOICE:
-            assert list(control.options) == list(spec.choices) and control.help == spec.help, name
+            shown = [(spec.choice_labels or {}).get(choice, choice) for choice in spec.choices]
+            assert list(control.options) == shown and control.help == spec.help, name
             control.set_value(expected.setdefault(name, a_new_value(spec, defaults[name])))
             continue
         if spec.kind is Kind.WIDTHS:  # the count, then one control per width

@@ -165,6 +165,18 @@ def test_a_sweeps_run_keeps_its_grid_point(store: RunStore) -> None:
     assert store.add(trained_like(), source="cli").details == RunDetails()
 
 
+def test_a_run_keeps_where_its_model_was_trained_without_reading_its_file(store: RunStore) -> None:
+    model = trained_like()
+    device = "TensorFlow on GPU 0"
+    model.record = replace(model.record, training=TrainConfig(engine="tensorflow"), device=device)
+    point = SweepPoint(sweep_id=1, index=0, values={"engine": "tensorflow"})
+    run = store.add(model, source="sweep", details=RunDetails(point))
+    run.model_path.unlink()  # what a listing shows comes from the row alone
+    assert (store.get(run.id).engine, store.get(run.id).device) == ("tensorflow", device)
+    assert store.get(run.id).details == RunDetails(point, device)
+    assert store.add(trained_like(), source="cli").device is None  # a record that does not say
+
+
 def test_a_fine_tunes_account_in_an_old_rows_details_is_passed_over(store: RunStore) -> None:
     """Fine-tunes kept their account in their row too, before it was typed; their file keeps it."""
     run = store.add(trained_like(), source="finetune")
@@ -255,6 +267,7 @@ def test_a_damaged_row_is_reported(store: RunStore) -> None:
         ),
         ("details", '{"sweep": 1}', "must give a sweep, a point and values"),
         ("details", '{"sweep": "one", "point": 0, "values": {}}', "whole numbers"),
+        ("details", '{"device": 1}', "its device must be words"),
     ],
 )
 def test_a_row_that_is_not_what_the_store_writes_is_reported(

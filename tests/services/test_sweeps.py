@@ -240,7 +240,7 @@ def test_a_sweep_in_the_local_pool_records_every_run_with_its_sweep(
     for row, point in zip(view.rows, grid.points()):
         assert row.point == point and row.run.source == "sweep"
         values = {"lr": point["lr"], "hidden": list(point["hidden"])}  # as JSON keeps them
-        assert row.run.details == RunDetails(SweepPoint(sweep.id, row.index, values))
+        assert row.run.details == RunDetails(SweepPoint(sweep.id, row.index, values), "NumPy on the CPU")
         model = load_model(row.run.model_path)
         assert (model.config.hidden, model.record.training.lr) == (point["hidden"], point["lr"])
         assert row.run.config == RunConfig(model.config, model.record.training)
