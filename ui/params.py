@@ -19,7 +19,15 @@ from typing import Any
 
 import streamlit as st
 
-from nn.core.config import PARAMETERS, PRESET_DESCRIPTIONS, PRESETS, Kind, Parameter, RunConfig
+from nn.core.config import (
+    COMBINED_BY,
+    PARAMETERS,
+    PRESET_DESCRIPTIONS,
+    PRESETS,
+    Kind,
+    Parameter,
+    RunConfig,
+)
 
 EXTRA_LAYER_WIDTH = 32  # the width of a layer added with the count control
 LAYER_COUNT_HELP = "how many layers sit between the 784 pixels and the 10 digit scores"
@@ -98,6 +106,17 @@ def _choice(spec: Parameter) -> str:
     )
 
 
+def _combination(spec: Parameter) -> str:
+    """Several choices at once (none chosen: the first, "none"), joined as the config spells them."""
+    nothing, *names = spec.choices
+    chosen = st.multiselect(spec.label, names, help=spec.help, key=_key(spec), placeholder=nothing)
+    return COMBINED_BY.join(chosen) or nothing
+
+
+def _combination_keys(spec: Parameter, value: str) -> dict[str, object]:
+    return {_key(spec): [] if value == spec.choices[0] else value.split(COMBINED_BY)}
+
+
 def _number(spec: Parameter, number: type, **options: Any) -> Any:
     """A number box within the parameter's limits, moving by its step, holding `number`s."""
     return st.number_input(
@@ -165,6 +184,7 @@ CONTROLS: dict[Kind, Control] = {
     Kind.INT: Control(_int, _one_key),
     Kind.FLOAT: Control(_float, _one_key),
     Kind.CHOICE: Control(_choice, _one_key),
+    Kind.COMBINATION: Control(_combination, _combination_keys),
     Kind.WIDTHS: Control(_widths, _widths_keys),
     Kind.OPTIONAL_INT: Control(_optional_int, _one_key),
 }

@@ -172,7 +172,7 @@ def test_choosing_a_preset_fills_every_control_and_leaves_them_editable(models_d
     assert (inputs["hp_hidden_0"].value, inputs["hp_hidden_1"].value) == best["hidden"]
     assert (inputs["hp_epochs"].value, inputs["hp_batch_size"].value) == (best["epochs"], best["batch_size"])
     assert inputs["hp_lr"].value == best["lr"]
-    assert selects["hp_augment"].value == best["augment"]
+    assert app.sidebar.multiselect(key="hp_augment").value == best["augment"].split("+")
     assert "99" in app.sidebar.caption[0].value  # the preset's description, with its accuracy
     inputs["hp_epochs"].set_value(3).run()
     app.sidebar.selectbox(key="hp_preset").set_value("classic").run()
@@ -209,8 +209,10 @@ def test_every_parameter_gets_its_control_from_the_table_alone_and_its_value_rea
     app = AppTest.from_function(sidebar_only, default_timeout=60).run()
     assert not app.exception
     [more] = app.sidebar.expander
-    tucked_away = {w.key for w in [*more.number_input, *more.selectbox]}
-    controls = {w.key: w for w in [*app.sidebar.number_input, *app.sidebar.selectbox]}
+    tucked_away = {w.key for w in [*more.number_input, *more.selectbox, *more.multiselect]}
+    controls = {
+        w.key: w for w in [*app.sidebar.number_input, *app.sidebar.selectbox, *app.sidebar.multiselect]
+    }
     defaults = PRESETS["default"].values()
     expected = {}
     for name, spec in PARAMETERS.items():
@@ -222,6 +224,12 @@ def test_every_parameter_gets_its_control_from_the_table_alone_and_its_value_rea
             shown = [(spec.choice_labels or {}).get(choice, choice) for choice in spec.choices]
             assert list(control.options) == shown and control.help == spec.help, name
             control.set_value(expected.setdefault(name, a_new_value(spec, defaults[name])))
+            continue
+        if spec.kind is Kind.COMBINATION:  # several of the choices after the first, "none"
+            assert list(control.options) == list(spec.choices[1:]) and control.help == spec.help, name
+            chosen = list(spec.choices[-2:])
+            control.set_value(chosen)
+            expected[name] = "+".join(chosen)
             continue
         if spec.kind is Kind.WIDTHS:  # the count, then one control per width
             control = controls.pop(f"hp_{name}_0")
