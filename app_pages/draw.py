@@ -47,6 +47,9 @@ st.session_state[DRAWN_DIGIT] = None if guess is None else guess.seen  # for the
 with seen_column:
     if guess is None:
         st.info("Draw a digit in the black square: the network's guess appears here.", icon=":material/draw:")
+    elif cache.model(active.path).deskews:
+        st.image(enlarge(guess.seen, 4), caption="Your digit, 28×28 pixels")
+        st.image(enlarge(guess.read, 4), caption="Deskewed: what this network reads")
     else:
         st.image(enlarge(guess.seen, 6), caption="What the network sees: 28×28 pixels")
 # The answer column is drawn before there is a drawing, with empty bars: the browser then loads

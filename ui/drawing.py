@@ -13,9 +13,10 @@ from nn.core.preprocess import mnist_style
 
 @dataclass(frozen=True)
 class Guess:
-    """The 28×28 image the network saw, its ten probabilities and its answer."""
+    """The 28×28 image the network saw, as it read it, its ten probabilities and its answer."""
 
-    seen: np.ndarray  # (28, 28) float32 in [0, 1]
+    seen: np.ndarray  # (28, 28) float32 in [0, 1]: the drawing prepared as MNIST's digits were
+    read: np.ndarray  # (28, 28): `seen` as the network reads it (deskewed, if it deskews)
     probs: np.ndarray  # (10,)
 
     @property
@@ -40,4 +41,5 @@ def classify_drawing(model: MLP, canvas_pixels: np.ndarray | None) -> Guess | No
         seen = mnist_style(canvas_pixels)
     except EmptyImageError:
         return None
-    return Guess(seen=seen, probs=model.predict_proba(seen))
+    read, _ = model.prepare(seen)
+    return Guess(seen=seen, read=read.reshape(28, 28), probs=model.predict_proba(seen))

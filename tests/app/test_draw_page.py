@@ -1,11 +1,14 @@
 """The Draw page without a browser: the hint on an empty canvas, classification, the clear button."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from nn.core.deskew import deskew
+from nn.core.network import MLP
 from tests.support.app_driver import button, open_page
 from tests.support.figures import values
 from ui.drawing import classify_drawing
@@ -65,3 +68,16 @@ def test_clear_gives_the_canvas_a_new_key(models_dir):
     after = canvas_keys()
     assert len(before) == len(after) == 1
     assert before != after
+
+
+def test_a_deskewing_model_reads_the_drawing_deskewed_and_the_page_can_show_both(shipped_model, mnist):
+    deskewing = MLP.from_config(replace(shipped_model.config, prepare="deskew"))
+    deskewing.params[...] = shipped_model.params
+    guess = classify_drawing(deskewing, as_canvas(mnist.test_images[0]))
+    plain = classify_drawing(shipped_model, as_canvas(mnist.test_images[0]))
+    np.testing.assert_array_equal(guess.seen, plain.seen)  # the drawing, prepared as MNIST's were
+    np.testing.assert_array_equal(plain.read, plain.seen)
+    expected = deskew(np.rint(plain.seen * 255).astype(np.uint8)[None])[0] / np.float32(255)
+    np.testing.assert_allclose(guess.read, expected, atol=1e-6)
+    assert not np.array_equal(guess.read, guess.seen)
+    np.testing.assert_allclose(guess.probs, shipped_model.predict_proba(expected), atol=1e-6)
