@@ -70,7 +70,9 @@ st.caption(
 st.header("Accuracy against ε")
 st.caption(
     "The same attacks on 1,000 fixed test images, at every ε from 0 to 0.3, for one or two models: "
-    "solid lines FGSM, dashed PGD."
+    "solid lines FGSM, dashed PGD. Compare a run trained with adversarial training (Train, More "
+    "settings, Adversarial training ε) with one trained without: what it buys under attack, and "
+    "what it costs at ε = 0."
 )
 chosen = st.multiselect(
     "Models to attack",
@@ -81,7 +83,10 @@ chosen = st.multiselect(
     key="attack_models",
 )
 if chosen:
-    curves = {by_path[p].label: robustness.attack_curves(Path(p)) for p in chosen}
+    named = {
+        p: f"{by_path[p].label} ({robustness.adversarial_training_of(cache.model(Path(p)))})" for p in chosen
+    }
+    curves = {named[p]: robustness.attack_curves(Path(p)) for p in chosen}
     st.plotly_chart(robustness.attack_chart(curves), width="stretch")
     st.caption("  \n".join(robustness.describe_attack_curves(name, c) for name, c in curves.items()))
 

@@ -294,15 +294,29 @@ def augmentation_of(model: MLP) -> str:
     return "no augmentation" if augment == "none" else f"augmentation “{augment}”"
 
 
+def adversarial_training_of(model: MLP) -> str:
+    """Whether a network was trained on adversarial images too, in words, from its record."""
+    training = model.record.first_training
+    if training is None:
+        return "training unknown"
+    return (
+        "no adversarial training"
+        if not training.adversarial
+        else f"adversarial training at ε {training.adversarial:g}"
+    )
+
+
 def describe_attack_curves(
     name: str, curves: Mapping[str, np.ndarray], at: Sequence[float] = REPORTED
 ) -> str:
-    """One line: the accuracy left at a few ε under each attack."""
+    """One line: the accuracy on the clean images (ε = 0), and what is left at a few ε under each
+    attack: what adversarial training buys, and what it costs."""
     where = [EPSILONS.index(e) for e in at]
     left = [
         f"{ATTACK_NAMES[m].split()[0]} " + " / ".join(f"{curves[m][i]:.1%}" for i in where) for m in ATTACKS
     ]
-    return f"**{name}** at ε = {' / '.join(f'{e:g}' for e in at)}: " + ", ".join(left)
+    clean = curves["fgsm"][EPSILONS.index(0.0)]  # no attack at all: every method starts there
+    return f"**{name}**: clean {clean:.1%}; at ε = {' / '.join(f'{e:g}' for e in at)}: " + ", ".join(left)
 
 
 def describe_smallest(epsilon: float | None, target: int | None) -> tuple[str, str]:
