@@ -6,12 +6,12 @@ import pytest
 
 from digitlab.train import config_from_args, main, parse_args
 from nn import MLP, load_model
-from nn.core.config import PRESET_DESCRIPTIONS, PRESETS, RunConfig
+from nn.core.config import PRESET_DESCRIPTIONS, PRESETS, REPRODUCTIONS, RunConfig
 from nn.engines import start_training
 
 
 def test_presets_are_valid_and_described() -> None:
-    assert list(PRESETS) == ["classic", "default", "best"]
+    assert list(PRESETS) == ["classic", "default", "best", *REPRODUCTIONS]
     assert set(PRESET_DESCRIPTIONS) == set(PRESETS)
     for name, config in PRESETS.items():
         assert isinstance(config, RunConfig) and config.validate() is config, name
@@ -38,6 +38,18 @@ def test_each_preset_is_the_recipe_it_claims() -> None:
     assert MLP.from_config(PRESETS["best"].model).params.nbytes < 5_000_000  # the app ships it
     for config in PRESETS.values():  # the presets train on all of MNIST and report test accuracy
         assert config.training.train_size is None and config.training.val_size == 0
+
+
+def test_each_reproduction_is_the_papers_network_and_says_both_errors() -> None:
+    shapes = {"lecun-300-100": (300, 100), "lecun-300-deskew": (300,), "simard-800-elastic": (800,)}
+    for name, reproduction in REPRODUCTIONS.items():
+        assert PRESETS[name].model.hidden == shapes[name]
+        assert 0 < reproduction.measured_error < 10, "measured here, one run, seed 0"
+        description = PRESET_DESCRIPTIONS[name]
+        assert f"{reproduction.published_error:g} % test error published" in description
+        assert f"{reproduction.measured_error:.2f} % here" in description
+    assert PRESETS["lecun-300-deskew"].model.prepare == "deskew"
+    assert PRESETS["simard-800-elastic"].training.augment == "elastic"
 
 
 def test_cli_preset_sets_the_defaults_and_flags_override_them() -> None:
@@ -74,6 +86,7 @@ def test_cli_trains_the_classic_preset_with_overrides(tmp_path, capsys: pytest.C
     [
         ("classic", {"train_size": 5000, "epochs": 2}),
         ("best", {"train_size": 5000, "epochs": 2}),
+        *((name, {"train_size": 5000, "epochs": 2}) for name in REPRODUCTIONS),
     ],
 )
 def test_preset_learns_in_a_short_run(mnist, name: str, changes: dict) -> None:
