@@ -32,6 +32,9 @@ from tests.support.app_driver import ROOT, SHIPPED_MODEL, button, open_page, ope
 from ui import live, runs, session, stepwise
 
 TRAIN_TIMEOUT = 300
+# A click that asks the framework process: its first call loads TensorFlow at the lowest priority,
+# which on a busy machine takes far longer than the few seconds it takes on an idle one.
+FRAMEWORK_TIMEOUT = 300
 TINY = dict(hidden=(16,), epochs=1, train_size=500)
 LABELS = ["NumPy (from scratch)", "TensorFlow"]
 TF_DEVICE = "TensorFlow 2.21.0 on the CPU"  # this machine has no GPU
@@ -129,7 +132,7 @@ def test_the_keras_download_answers_as_the_model_does(store, mnist, tmp_path):
     run = store.import_model(SHIPPED_MODEL.read_bytes(), name="default")
     app = open_runs()
     assert "Download .keras" not in labels(app)
-    button(app, PREPARE).click().run()
+    button(app, PREPARE).click().run(timeout=FRAMEWORK_TIMEOUT)
     assert not app.exception and not app.error
     assert "Download .keras" in labels(app) and PREPARE not in [b.label for b in app.button]
     key, data = app.session_state[runs.KERAS]
@@ -172,7 +175,7 @@ def test_step_by_step_sets_tensorflows_gradients_beside_numpys(models_dir, shipp
     app = open_page_alone(ROOT / "app_pages" / "step_by_step.py", models_dir / SHIPPED_MODEL.name)
     app.number_input[0].set_value(first_mistake(shipped_model, mnist)).run()
     assert not app.code
-    button(app, COMPUTE).click().run()
+    button(app, COMPUTE).click().run(timeout=FRAMEWORK_TIMEOUT)
     assert not app.exception and not app.error
     tensorflow, numpy = (c.value for c in app.code)
     assert "with tf.GradientTape() as tape:" in tensorflow and "tape.gradient(loss" in tensorflow

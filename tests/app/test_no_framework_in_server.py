@@ -46,11 +46,11 @@ assert trainer.progress().device.startswith("TensorFlow"), trainer.progress().de
 app.run()
 
 app = open_page("app_pages/runs.py")
-button(app, "Prepare .keras").click().run()
+button(app, "Prepare .keras").click().run(timeout={VISITOR_SECONDS})
 assert not app.error and "Download .keras" in [d.proto.label for d in app.get("download_button")]
 
 app = open_page("app_pages/step_by_step.py")
-button(app, "Compute the same gradients in TensorFlow").click().run()
+button(app, "Compute the same gradients in TensorFlow").click().run(timeout={VISITOR_SECONDS})
 assert not app.error and len(app.code) == 2
 
 loaded = sorted(name for name in sys.modules if name.split(".")[0].startswith({FRAMEWORKS!r}))
