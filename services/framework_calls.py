@@ -4,16 +4,18 @@ TensorFlow (seconds to load, hundreds of megabytes, and threads of its own).
 Two things the app offers need Keras: any model as a `.keras` file (Compare runs), and one
 digit's gradients by `tf.GradientTape` beside the hand-written ones (Step by step). Each is a
 call into one spawned process, kept between calls so that only the first pays for loading
-TensorFlow, running at the lowest priority as the training workers do. A model crosses as its
-plain arrays (`model_arrays`), checked on arrival like a file; a process that dies is replaced at
-the next call, and the call that was in it fails in words.
+TensorFlow, running at the lowest priority as the training workers do and ending with the
+server. A model crosses as its plain arrays (`model_arrays`), checked on arrival like a file; a
+process that dies is replaced at the next call, and the call that was in it fails in words.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
@@ -56,7 +58,7 @@ def _call(function: Callable[..., T], *args: Any) -> T:
     with _pool_lock:
         if _pool is None:
             _pool = concurrent.futures.ProcessPoolExecutor(
-                1, multiprocessing.get_context("spawn"), initializer=give_way
+                1, multiprocessing.get_context("spawn"), initializer=_serve, initargs=(os.getpid(),)
             )
         pool = _pool
         with no_page_script_as_main():  # the pool starts its process at a submit
@@ -76,6 +78,21 @@ def _call(function: Callable[..., T], *args: Any) -> T:
 
 # -- in the framework process ----------------------------------------------------------------------
 # Keras is imported here, in the functions the framework process runs, never in the server.
+
+SERVER_POLL_SECONDS = 2.0
+
+
+def _serve(server: int) -> None:
+    """Run below the server, and end with it: a server stopped by a signal never shuts its pool
+    down, and an idle process holding TensorFlow would be left behind for good."""
+    give_way()
+
+    def watch() -> None:
+        while os.getppid() == server:
+            time.sleep(SERVER_POLL_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="digitlab server watch", daemon=True).start()
 
 
 def _keras_file(arrays: dict[str, np.ndarray]) -> bytes:
