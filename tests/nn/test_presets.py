@@ -8,10 +8,11 @@ from digitlab.train import config_from_args, main, parse_args
 from nn import MLP, load_model
 from nn.core.config import PRESET_DESCRIPTIONS, PRESETS, REPRODUCTIONS, RunConfig
 from nn.engines import start_training
+from tests.support.app_driver import SHIPPED_MODEL as SHIPPED
 
 
 def test_presets_are_valid_and_described() -> None:
-    assert list(PRESETS) == ["classic", "default", "best", *REPRODUCTIONS]
+    assert list(PRESETS) == ["classic", "default", "best", "shipped", *REPRODUCTIONS]
     assert set(PRESET_DESCRIPTIONS) == set(PRESETS)
     for name, config in PRESETS.items():
         assert isinstance(config, RunConfig) and config.validate() is config, name
@@ -35,7 +36,9 @@ def test_each_preset_is_the_recipe_it_claims() -> None:
     assert config_from_args(parse_args([])) == PRESETS["default"], "no preset asked for: the default"
     assert best["augment"] != "none"
     assert min(best["hidden"]) > max(default["hidden"])
-    assert MLP.from_config(PRESETS["best"].model).params.nbytes < 5_000_000  # the app ships it
+    assert MLP.from_config(PRESETS["shipped"].model).params.nbytes < 5_000_000  # the app ships it
+    assert load_model(SHIPPED).config == PRESETS["shipped"].model, "the shipped model's recipe"
+    assert MLP.from_config(PRESETS["best"].model).params.nbytes < 20_000_000  # a model file up to 20 MB
     for config in PRESETS.values():  # the presets train on all of MNIST and report test accuracy
         assert config.training.train_size is None and config.training.val_size == 0
 
@@ -58,7 +61,7 @@ def test_cli_preset_sets_the_defaults_and_flags_override_them() -> None:
     best = PRESETS["best"]
     assert (config.training.epochs, config.training.lr) == (2, 0.01)
     assert config.model == best.model
-    assert (config.training.augment, config.training.batch_size) == ("pen", best.training.batch_size)
+    assert (config.training.augment, config.training.batch_size) == ("elastic", best.training.batch_size)
     assert parse_args(["--epochs", "3", "--preset", "classic"]).batch_size == 1  # any order
     assert parse_args([]).batch_size == RunConfig().training.batch_size
 
@@ -86,6 +89,7 @@ def test_cli_trains_the_classic_preset_with_overrides(tmp_path, capsys: pytest.C
     [
         ("classic", {"train_size": 5000, "epochs": 2}),
         ("best", {"train_size": 5000, "epochs": 2}),
+        ("shipped", {"train_size": 5000, "epochs": 2}),
         *((name, {"train_size": 5000, "epochs": 2}) for name in REPRODUCTIONS),
     ],
 )

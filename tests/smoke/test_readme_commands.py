@@ -46,7 +46,7 @@ APP = "serves the app until stopped: tests/browser/test_served_app.py starts it 
 NOT_RUN = {
     "bash scripts/app.sh": APP,
     "bash scripts/test.sh": "runs ruff and this very test suite",
-    "python -m digitlab train --preset best --save models/default.npz": (
+    "python -m digitlab train --preset shipped --save models/default.npz": (
         "overwrites the shipped model that the app and the tests read"
     ),
     ".venv/bin/dask scheduler": (
