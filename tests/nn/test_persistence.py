@@ -369,11 +369,9 @@ def test_the_shipped_model_in_the_old_layout_loads_into_the_typed_description() 
     training = model.record.training
     assert training == TrainConfig(epochs=30, lr=0.05, batch_size=128, schedule="cosine", augment="pen")
     # Nothing lost, nothing invented but what a file from before them leaves out: the engine
-    # (it was NumPy's) and the input preparation (none).
-    assert training.to_dict() | model.config.to_dict() == meta["config"] | {
-        "engine": "numpy",
-        "prepare": "none",
-    }
+    # (it was NumPy's), the input preparation (none) and adversarial training (none).
+    before_them = {"engine": "numpy", "prepare": "none", "adversarial": 0.0}
+    assert training.to_dict() | model.config.to_dict() == meta["config"] | before_them
     assert model.record.history == tuple(EpochEnd(**epoch) for epoch in meta["history"])
     assert len(model.record.history) == 30 and model.record.history[-1].test_accuracy == meta["test_accuracy"]
     assert (model.record.status, model.record.epochs_done) == ("completed", 30)
