@@ -9,7 +9,7 @@ from nn.core.persistence import load_model
 from nn.export.to_onnx import onnx_bytes
 from services.database import RunStoreError
 from services.runs import MAX_UPLOAD_BYTES, RunStore
-from ui import interrupted, runs, session
+from ui import cache, interrupted, runs, session
 
 UPLOADS = "runs_uploads"  # bumping this gives the uploader a new key, which empties it
 UPLOAD_MB = MAX_UPLOAD_BYTES // 2**20
@@ -73,19 +73,25 @@ else:
             mime="application/octet-stream",
             icon=":material/download:",
         )
-        actions.download_button(
-            "Download .onnx",
-            lambda: onnx_bytes(load_model(chosen.model_path)),  # built only when clicked
-            file_name=f"{chosen.model_path.stem}.onnx",
-            mime="application/octet-stream",
-            icon=":material/output:",
-            help="the same network for onnxruntime, Netron and other tools: input 'pixels' [N, 784] "
-            "in 0–1, output 'probabilities' [N, 10]",
-        )
-        with actions:
-            keras_problem = runs.keras_download(chosen)
-        if keras_problem:
-            st.error(keras_problem, icon=":material/error:")
+        if cache.model(chosen.model_path).deskews:
+            st.caption(
+                "No .onnx or .keras file for this run: its network deskews every image before "
+                "reading it, which neither format can do."
+            )
+        else:
+            actions.download_button(
+                "Download .onnx",
+                lambda: onnx_bytes(load_model(chosen.model_path)),  # built only when clicked
+                file_name=f"{chosen.model_path.stem}.onnx",
+                mime="application/octet-stream",
+                icon=":material/output:",
+                help="the same network for onnxruntime, Netron and other tools: input 'pixels' "
+                "[N, 784] in 0–1, output 'probabilities' [N, 10]",
+            )
+            with actions:
+                keras_problem = runs.keras_download(chosen)
+            if keras_problem:
+                st.error(keras_problem, icon=":material/error:")
     else:
         actions.warning("Its model file is missing.")
     with actions.popover("Rename", icon=":material/edit:"):

@@ -18,6 +18,6 @@ def exportable(model: MLP, format_name: str) -> None:
     """Raise `ExportError` if `model` cannot be written as `format_name` and mean the same."""
     if model.deskews:
         raise ExportError(
-            f"this model deskews every image before reading it, which a {format_name} file cannot do: "
+            f"this model deskews every image before reading it, which {format_name} cannot do: "
             "exported, it would read raw pixels and give other answers. Export a model without deskewing."
         )

@@ -28,7 +28,7 @@ SUFFIX = ".keras"  # Keras refuses to save a model under any other name
 
 def keras_bytes(model: MLP) -> bytes:
     """The `.keras` file's contents, for a download."""
-    exportable(model, "Keras")
+    exportable(model, "a .keras file")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"model{SUFFIX}"
         classifier(model).save(path)

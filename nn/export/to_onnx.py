@@ -39,7 +39,7 @@ INPUT, OUTPUT = "pixels", "probabilities"
 
 def to_onnx(model: MLP) -> onnx.ModelProto:
     """The model as a checked ONNX graph: pixels [N, 784] in, probabilities [N, 10] out."""
-    exportable(model, "ONNX")
+    exportable(model, "an ONNX file")
     nodes, weights, current = [], [], INPUT
     last = len(model.weights) - 1
     for i, (W, b) in enumerate(zip(model.weights, model.biases)):

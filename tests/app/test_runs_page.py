@@ -122,3 +122,14 @@ def test_the_shipped_model_can_be_uploaded_as_a_run(store, models_dir, shipped_m
     assert run.test_accuracy == shipped_model.score(mnist.test_images, mnist.test_labels)
     app = open_runs()
     assert app.checkbox[0].label == "default"
+
+
+def test_a_deskewing_run_offers_its_npz_only_and_says_why(store):
+    upright = MLP((8,), seed=0, prepare="deskew")
+    upright.record = ModelRecord(training=TrainConfig(epochs=1))
+    store.add(upright, source="cli", name="upright")
+    app = open_runs()
+    labels = [b.label for b in app.get("download_button")]
+    assert "Download .npz" in str(labels) and ".onnx" not in str(labels)
+    assert not [b for b in app.button if b.label == "Prepare .keras"]
+    assert any("deskews every image before reading it" in c.value for c in app.caption)
