@@ -12,7 +12,7 @@ TensorFlow: `nn.framework`, XLA off). Both start from the same weights and see t
 
 Every training runs in a fresh process on the same number of CPU threads (`--threads`, 2: this
 machine's cores): NumPy's BLAS through OPENBLAS_NUM_THREADS (and OMP_, MKL_), TensorFlow's
-intra- and inter-op pools through the engine's `threads`. Each trains 3 epochs, an epoch being
+intra-op pool through the engine's `threads` (inter-op 1). Each trains 3 epochs, an epoch being
 the wall time between the engine's `EpochEnd` events (`bench.engine_timing`), so it includes
 scoring the test set. The first epoch holds TensorFlow's tracing of its training step (and both
 engines' first touches of their memory): it is shown on its own, and s/epoch is the median of
