@@ -43,6 +43,11 @@ def slant(images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.clip(alpha, -MAX_SLANT, MAX_SLANT), mean_row, mean_col
 
 
+def as_bytes(pixels: np.ndarray) -> np.ndarray:
+    """Ink in [0, 1] as uint8 0–255, the bytes MNIST's images are (and `deskew` resamples)."""
+    return np.rint(np.clip(pixels, 0, 1) * 255).astype(np.uint8)
+
+
 def deskew(images: np.ndarray) -> np.ndarray:
     """uint8 images (N, 28, 28) sheared upright and centred by their moments, as uint8."""
     images = np.asarray(images)

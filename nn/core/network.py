@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import N_INPUTS, ModelConfig, TrainConfig
-from .deskew import deskew
+from .deskew import as_bytes, deskew
 from .layers import Dense, ReLU
 from .losses import cross_entropy, softmax
 from .record import ModelRecord
@@ -108,8 +108,7 @@ class MLP:
         if not self.deskews:
             return as_batch(images, self.dtype)
         pixels, single = as_batch(images, np.float32)
-        as_bytes = np.rint(pixels.reshape(-1, 28, 28) * 255).clip(0, 255).astype(np.uint8)
-        return as_batch(deskew(as_bytes), self.dtype)[0], single
+        return as_batch(deskew(as_bytes(pixels.reshape(-1, 28, 28))), self.dtype)[0], single
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Logits (N, 10) for a batch of flattened, [0, 1]-scaled images (N, 784)."""

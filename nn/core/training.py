@@ -28,7 +28,7 @@ import numpy as np
 from . import augment
 from .config import TrainConfig
 from .data import MNIST, subset, train_validation_split
-from .deskew import deskew
+from .deskew import as_bytes, deskew
 from .events import BatchProgress, EpochEnd, Event, TrainingEnd
 from .optimizers import OptimizerState, make_optimizer
 from .record import ModelRecord
@@ -76,7 +76,7 @@ class EpochImages:
 
     def __init__(self, images: np.ndarray, augment_kind: str, deskews: bool):
         if deskews and images.dtype != np.uint8:  # deskewing resamples bytes, as MNIST's are
-            images = np.rint(np.clip(images, 0, 1) * 255).astype(np.uint8)
+            images = as_bytes(images)
         self.images, self.augment, self.deskews = images, augment_kind, deskews
         self.scale = 1 / 255 if images.dtype == np.uint8 else 1.0  # to the [0, 1] the network reads
         self.fixed = self._prepared(images) if augment_kind == "none" else None
