@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .errors import EmptyImageError, ImageError
 
@@ -24,10 +24,12 @@ INK_THRESHOLD = 0.1  # pixels fainter than this are paper, not ink
 # click: blown up to 20 px it would be a solid square and get a confident, meaningless label.
 MIN_EXTENT_FRACTION, MIN_EXTENT_PIXELS = 0.03, 3
 MAX_IMAGE_PIXELS = 40_000_000
+LARGE_PICTURE = 100  # pixels on the shorter side: from here on, ink narrower than 3 px is a speck
 
 
 def to_ink(image: np.ndarray) -> np.ndarray:
-    """Grayscale float image in [0, 1] where 1 is ink, from gray, RGB or RGBA, either polarity.
+    """Grayscale float image in [0, 1] where 1 is the strongest ink and 0 the paper, from gray,
+    RGB or RGBA, either polarity.
 
     In a mostly transparent RGBA image the opaque pixels are the ink. Otherwise whether the ink
     is dark on light or light on dark is read from the background, i.e. the image's median: a
@@ -47,7 +49,21 @@ def to_ink(image: np.ndarray) -> np.ndarray:
     gray /= _full_scale(image)
     if alpha is not None and np.median(alpha) < 0.5:
         return alpha  # on a transparent background the opaque pixels are the ink, any colour
-    return 1.0 - gray if np.median(gray) > 0.5 else gray
+    return _paper_to_zero(1.0 - gray if np.median(gray) > 0.5 else gray)
+
+
+def _paper_to_zero(ink: np.ndarray) -> np.ndarray:
+    """Ink measured from the paper's own shade (the median) up to the strongest stroke.
+
+    A scan or photo has grey paper and grey pencil: read as they are, the paper is faint ink
+    everywhere, so the crop takes the whole sheet and the digit shrinks to a smudge. A canvas's
+    black background and white strokes stay exactly as they were. An image with no contrast
+    to speak of is not stretched, so that a blank photo stays blank instead of its grain becoming
+    ink.
+    """
+    paper, strongest = float(np.median(ink)), float(ink.max())
+    contrast = strongest - paper if strongest - paper >= INK_THRESHOLD else 1.0
+    return np.clip((ink - paper) / contrast, 0.0, 1.0)
 
 
 def mnist_style(image: np.ndarray, match_ink: bool = True) -> np.ndarray:
@@ -56,7 +72,7 @@ def mnist_style(image: np.ndarray, match_ink: bool = True) -> np.ndarray:
     Raises `EmptyImageError` when there is no ink to classify.
     """
     ink = to_ink(image)
-    rows, cols = np.nonzero(ink > INK_THRESHOLD)
+    rows, cols = np.nonzero(_strokes(ink))
     if len(rows) == 0:
         raise EmptyImageError("the image is empty: there is no digit to classify")
     extent = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
@@ -84,6 +100,22 @@ def load_image(path: str | Path) -> np.ndarray:
         raise ImageError(f"{path}: too large for a digit image ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{path}: not a readable image ({exc})") from None
+
+
+def _strokes(ink: np.ndarray) -> np.ndarray:
+    """Where the ink is, without a large picture's specks of grain, dust or JPEG noise.
+
+    A speck outside the digit would stretch the crop, and the digit would shrink to fit it. On
+    a picture of `LARGE_PICTURE` pixels or more a pen's stroke is wider than three pixels, so
+    what a 3×3 opening removes is not a stroke. A picture whose only ink is such specks keeps
+    them, to be refused as a speck.
+    """
+    mask = ink > INK_THRESHOLD
+    if min(mask.shape) < LARGE_PICTURE:
+        return mask
+    image = Image.fromarray(mask.astype(np.uint8) * 255)
+    opened = np.asarray(image.filter(ImageFilter.MinFilter(3)).filter(ImageFilter.MaxFilter(3))) > 0
+    return opened if opened.any() else mask
 
 
 def _full_scale(image: np.ndarray) -> float:

@@ -67,12 +67,30 @@ def test_to_ink_reads_the_polarity_from_the_background() -> None:
     dark_on_light = np.full((10, 10), 200, np.uint8)
     dark_on_light[4:6, 2:8] = 0
     ink = to_ink(dark_on_light)
-    assert ink[5, 5] == pytest.approx(1.0) and ink[0, 0] == pytest.approx(1 - 200 / 255)
+    assert ink[5, 5] == pytest.approx(1.0) and ink[0, 0] == 0.0, "the paper's own shade is no ink"
     light_on_dark = 255 - dark_on_light
     np.testing.assert_allclose(to_ink(light_on_dark), ink, atol=1e-6)
     as_16_bit = light_on_dark.astype(np.uint16) * 257
     np.testing.assert_allclose(to_ink(as_16_bit), ink, atol=1e-6)
     np.testing.assert_allclose(to_ink(light_on_dark / 255.0), ink, atol=1e-6)
+
+
+def test_pencil_on_grey_paper_prepares_like_the_same_stroke_on_the_canvas() -> None:
+    """A scan's paper is a shade of grey with grain in it, and its pencil far from black: the
+    digit must still be cropped to its strokes, not to the sheet."""
+    canvas = mnist_style(draw(SEVEN))
+    paper, pencil = 0.88, 0.4
+    grey = paper - (paper - pencil) * draw(SEVEN, background=0, ink=255) / 255.0
+    grain = np.random.default_rng(0).normal(0, 0.015, grey.shape)
+    scan = mnist_style((np.clip(grey + grain, 0, 1) * 255).astype(np.uint8))
+    assert ink_box(scan) == ink_box(canvas)
+    assert np.abs(scan - canvas).mean() < 0.02
+
+
+def test_a_blank_photo_stays_blank_rather_than_its_grain_becoming_ink() -> None:
+    grain = np.random.default_rng(0).normal(200, 3, (300, 300)).clip(0, 255).astype(np.uint8)
+    with pytest.raises(EmptyImageError):
+        mnist_style(grain)
 
 
 def test_a_thick_stroke_is_thinned_to_mnist_ink_and_a_thin_one_left_alone() -> None:
