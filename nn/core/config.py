@@ -36,7 +36,7 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 SCHEDULES = ("constant", "linear", "cosine", "step")
 INITS = ("he", "small")
 # Recipes in nn/core/augment.py; a run may combine several: "affine+noise+blur".
-AUGMENTATIONS = ("none", "affine", "elastic", "pen", "noise", "blur", "stroke")
+AUGMENTATIONS = ("none", "affine", "elastic", "pen", "noise", "blur", "stroke", "narrow")
 DTYPES = ("float32", "float64")
 PREPARATIONS = ("none", "deskew")  # what a network does to every image before reading it (nn/core/deskew.py)
 # What trains the network (`nn.engines`): this package's own NumPy, or Keras 3 on TensorFlow.
@@ -259,8 +259,8 @@ PARAMETERS: dict[str, Parameter] = {
             "Data augmentation",
             "random distortions of the training images, fresh every epoch: affine (rotate, scale, "
             "shear, shift), elastic (affine plus a smooth random wobble), pen (affine plus random "
-            "stroke thickness and blur), noise, blur, stroke (thicker or thinner); combine them "
-            "with +, e.g. affine+noise+blur",
+            "stroke thickness and blur), noise, blur, stroke (thicker or thinner), narrow (up to "
+            "half as wide); combine them with +, e.g. affine+noise+blur",
             choices=AUGMENTATIONS,
             advanced=True,
         ),

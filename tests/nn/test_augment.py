@@ -18,6 +18,7 @@ from nn.robustness.corruptions import corrupt
 KINDS = [kind for kind in AUGMENTATIONS if kind != "none"]
 GEOMETRIC = ["affine", "elastic", "pen"]  # they move the ink; the others change how it looks
 STEADINESS = ["noise", "blur", "stroke"]
+SHAPE = ["narrow"]  # moves the ink too, but leaves the widest digits almost as they were
 SAMPLE = 2000
 
 
@@ -27,7 +28,7 @@ def digits(mnist: MNIST) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_every_configurable_kind_has_a_recipe() -> None:
-    assert set(KINDS) == set(RECIPES) == set(GEOMETRIC + STEADINESS)
+    assert set(KINDS) == set(RECIPES) == set(GEOMETRIC + STEADINESS + SHAPE)
 
 
 def test_recipes_combine_by_name_each_strength_the_larger() -> None:
@@ -61,6 +62,23 @@ def test_blur_and_stroke_vary_per_image_within_their_strengths(digits) -> None:
     thicker = distort(images, np.random.default_rng(1), "stroke").astype(float).sum(axis=(1, 2))
     ratio = thicker / images.sum(axis=(1, 2))
     assert ratio.min() < 0.7 and ratio.max() > 1.4  # up to a pixel thinner, or thicker
+
+
+def test_narrow_squeezes_each_digit_sideways_by_up_to_half_and_keeps_its_height(digits) -> None:
+    images, _ = digits
+    out = distort(images, np.random.default_rng(0), "narrow")
+    width = _spread(out, axis=1) / _spread(images, axis=1)
+    height = _spread(out, axis=2) / _spread(images, axis=2)
+    assert width.min() > 0.35 and width.max() < 1.05 and 0.7 < np.median(width) < 0.8
+    assert np.abs(height - 1).max() < 0.05 and np.abs(np.median(height) - 1) < 0.01
+
+
+def _spread(images: np.ndarray, axis: int) -> np.ndarray:
+    """The ink's standard deviation across columns (axis 1 summed away) or rows (axis 2), per image."""
+    mass = images.astype(float).sum(axis=axis)
+    where = np.arange(28)
+    mean = (mass * where).sum(axis=1) / mass.sum(axis=1)
+    return np.sqrt((mass * (where - mean[:, None]) ** 2).sum(axis=1) / mass.sum(axis=1))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -110,7 +128,7 @@ def test_ink_stays_in_the_frame_and_near_the_centre(digits, kind: str) -> None:
     assert np.mean(np.abs(rows - 13.5) < 4) > 0.98
 
 
-@pytest.mark.parametrize("kind", GEOMETRIC)
+@pytest.mark.parametrize("kind", GEOMETRIC + SHAPE)
 def test_distorted_digits_keep_their_class(trained_model: MLP, digits, kind: str) -> None:
     """A network that never saw a distorted digit still reads most of them correctly.
 
