@@ -17,8 +17,11 @@ bilinear interpolation:
 - **pen** — the affine map, then a random stroke thickness (a partial grey dilation or erosion)
   and a mild blur: other pens, other scanners.
 - **noise**, **blur**, **stroke** — no affine map: Gaussian pixel noise, a Gaussian blur of up
-  to 2 px, a stroke up to a pixel thicker or thinner, each of random strength per image. They
-  teach steadiness under what the Robustness page measures, and are meant to be combined.
+  to 2 px, a stroke up to a pixel thicker or thinner, each of random strength on a random
+  quarter of the images (`STEADY_SHARE`). They teach steadiness under what the Robustness page
+  measures, and are meant to be combined.
+- **narrow** — no affine map: a random quarter of the digits squeezed sideways to between half
+  and all of their width, as narrow hands write.
 
 Recipes combine by joining their names with "+" ("affine+noise+blur"): each strength is then
 the larger of the recipes' (`Distortion.__add__`).
@@ -45,6 +48,10 @@ SIZE = 28
 PAD = 2  # zero border: a source point more than a pixel off the image reads as background
 BLOCK = 4096  # images per draw of random parameters and elastic fields
 CHUNK = 256  # images per sampling step: its working arrays stay in the CPU cache
+# Noise, blur, stroke changes and narrowing reach only this share of the images: on every image
+# they cost clean accuracy and the reading of drawn digits (784-1600-800-10 with noise and blur
+# on all: validation 99.15 % against 99.25 %, drawn digits 0.93 against 0.95).
+STEADY_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class Distortion:
     elastic_sigma: float = 6.0  # smoothness of the displacement field in pixels (Simard: 4; Cireşan: 6)
     thickness: float = 0.0  # stroke thickness change, a dilation/erosion weight in ±thickness
     blur: float = 0.0  # blur weight, uniform in [0, blur]
+    # These last four reach only a `STEADY_SHARE` of the images.
     stroke: float = 0.0  # pixels added to or taken off the stroke, uniform in ±stroke
     blur_sigma: float = 0.0  # a Gaussian blur's σ in pixels, uniform in [0, blur_sigma]
     noise: float = 0.0  # Gaussian noise's σ on the 0–1 ink scale, uniform in [0, noise]
@@ -126,16 +134,16 @@ def _distort_block(images: np.ndarray, rng: np.random.Generator, recipe: Distort
     if recipe.elastic_alpha:
         coords += _elastic_displacement(n, rng, recipe.elastic_alpha, recipe.elastic_sigma)
     if recipe.narrow:
-        width = rng.uniform(1 - recipe.narrow, 1, n).astype(np.float32)
+        width = (1 - _on_some(rng.uniform(0, recipe.narrow, n), rng)).astype(np.float32)
         # Each output column reads a source column 1/width as far from the centre: a narrower digit.
         coords[:, 1] = (coords[:, 1] - (SIZE - 1) / 2) / width[:, None] + (SIZE - 1) / 2
     thickness = rng.uniform(-recipe.thickness, recipe.thickness, n)
     blurring = rng.uniform(0.0, recipe.blur, n)
     # The new strengths are drawn only when asked for, so that the older recipes draw exactly
     # what they always drew: the same seed still gives the same images, and the same runs.
-    stroke = rng.uniform(-recipe.stroke, recipe.stroke, n) if recipe.stroke else None
-    sigma = rng.uniform(0.0, recipe.blur_sigma, n) if recipe.blur_sigma else None
-    noise = rng.uniform(0.0, recipe.noise, n) if recipe.noise else None
+    stroke = _on_some(rng.uniform(-recipe.stroke, recipe.stroke, n), rng) if recipe.stroke else None
+    sigma = _on_some(rng.uniform(0.0, recipe.blur_sigma, n), rng) if recipe.blur_sigma else None
+    noise = _on_some(rng.uniform(0.0, recipe.noise, n), rng) if recipe.noise else None
     for start in range(0, n, CHUNK):
         chunk = slice(start, start + CHUNK)
         pixels = bilinear(images[chunk], coords[chunk])
@@ -270,6 +278,11 @@ def change_thickness(pixels: np.ndarray, amount: np.ndarray) -> np.ndarray:
     target -= pixels
     target *= np.abs(amount).astype(np.float32)[:, None, None]
     return target + pixels
+
+
+def _on_some(strengths: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The strengths, on a random `STEADY_SHARE` of the images and zero on the others."""
+    return np.where(rng.random(len(strengths)) < STEADY_SHARE, strengths, 0.0)
 
 
 def blur(pixels: np.ndarray, amount: np.ndarray) -> np.ndarray:

@@ -360,7 +360,7 @@ def v1_file(tmp_path: Path, meta: dict, model: MLP | None = None) -> Path:
 
 
 def test_the_shipped_model_in_the_old_layout_loads_into_the_typed_description() -> None:
-    path = REPO / "models" / "default.npz"
+    path = REPO / "tests" / "files" / "shipped-2026-11-24.npz"  # the app's model until issue 25
     with np.load(path) as archive:
         assert str(archive["format"]) == FORMAT_V1, "written before the split: this test reads the old layout"
         meta = json.loads(str(archive["meta"]))
