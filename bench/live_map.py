@@ -11,7 +11,7 @@ draws them as a picture (`ui.layer_maps.map_picture`, encoded by `ui.pixels.png`
 3 s, in its own process. The issue allows the map to slow a run by at most 5 %. Measured two ways:
 
 1. per call, the median of 20 calls, on the default network (784-128-64-10) after training and
-   on the shipped one (784-1024-256-10): the points without and with the separation score, and
+   on the shipped one (784-1600-800-10): the points without and with the separation score, and
    the server's picture of them;
 2. the default run (`RunConfig()`, full MNIST, test accuracy each epoch) timed from the
    first batch to the last epoch, plain and with the map's points computed in the same process
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"load average at start of the per-call timings: {os.getloadavg()[0]:.2f}")
     for name, model in (
         ("default 784-128-64-10 (trained)", trained),
-        ("shipped 784-1024-256-10", load_model(SHIPPED)),
+        ("shipped 784-1600-800-10", load_model(SHIPPED)),
     ):
         layer_map = last_hidden_map(model, chosen.images, chosen.labels, score=False)
         bare = median_seconds(

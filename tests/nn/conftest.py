@@ -38,5 +38,5 @@ def model_file(trained_model: MLP, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture(scope="session")
 def shipped_model() -> MLP:
-    """The app's model, models/default.npz: 784-1024-256-10, 99.1 % (shared: do not modify)."""
+    """The app's model, models/default.npz: 784-1600-800-10 (shared: do not modify)."""
     return load_model(SHIPPED_MODEL)

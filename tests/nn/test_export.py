@@ -58,7 +58,7 @@ def test_the_graph_declares_its_input_output_and_temperature(shipped_model) -> N
     )
     assert (out.name, dims(out)) == ("probabilities", ["N", 10])
     props = {p.key: p.value for p in proto.metadata_props}
-    assert props["layer_sizes"] == "784-1024-256-10" and props["temperature"] == "1"
+    assert props["layer_sizes"] == "784-1600-800-10" and props["temperature"] == "1"
 
 
 def test_a_float64_model_with_a_temperature_exports_with_it(mnist, tmp_path) -> None:

@@ -36,8 +36,11 @@ def test_each_preset_is_the_recipe_it_claims() -> None:
     assert config_from_args(parse_args([])) == PRESETS["default"], "no preset asked for: the default"
     assert best["augment"] != "none"
     assert min(best["hidden"]) > max(default["hidden"])
-    assert MLP.from_config(PRESETS["shipped"].model).params.nbytes < 5_000_000  # the app ships it
-    assert load_model(SHIPPED).config == PRESETS["shipped"].model, "the shipped model's recipe"
+    assert MLP.from_config(PRESETS["shipped"].model).params.nbytes < 20_000_000  # a model file up to 20 MB
+    shipped = load_model(SHIPPED)
+    assert shipped.config == PRESETS["shipped"].model, "the shipped model's recipe"
+    assert shipped.record.training == PRESETS["shipped"].training
+    assert not shipped.deskews, "it exports to ONNX and Keras"
     assert MLP.from_config(PRESETS["best"].model).params.nbytes < 20_000_000  # a model file up to 20 MB
     for config in PRESETS.values():  # the presets train on all of MNIST and report test accuracy
         assert config.training.train_size is None and config.training.val_size == 0

@@ -76,7 +76,7 @@ def test_layers_of_a_trained_network_separate_digits_better_than_pixels():
     images, labels = mnist.test_images[chosen], mnist.test_labels[chosen]
     model = load_model(SHIPPED)
     maps = layer_maps(model, images, labels)
-    assert [m.name for m in maps] == ["pixels (784)", "hidden 1 (1024)", "hidden 2 (256)", "output (10)"]
+    assert [m.name for m in maps] == ["pixels (784)", "hidden 1 (1600)", "hidden 2 (800)", "output (10)"]
     assert all(m.points.shape == (MAP_SAMPLE, 2) for m in maps)
     pixels, last_hidden = maps[0].separation, maps[-2].separation
     assert last_hidden > pixels + 0.2, (pixels, last_hidden)
