@@ -113,8 +113,9 @@ if compared:
         "What the curves show: a network trained on distorted digits (augmentation, on the Train page) "
         "degrades gracefully under the changes it trained on — its curves stay high as the digit turns, "
         "moves, grows, shrinks or changes pen, where one trained on MNIST's digits as they are falls away. "
-        "Augmentation is no general armour, though: strong noise and heavy blur, which no training "
-        f"image showed, can hurt it as much or more. ({trained}.)"
+        "Augmentation is no general armour, though: a change no training image showed, such as strong "
+        "noise or heavy blur for a network that never trained on them (augmentations noise and blur), "
+        f"can hurt it as much or more. ({trained}.)"
     )
 
 st.header("Calibration")

@@ -67,7 +67,7 @@ def test_the_maps_are_nns_pca_of_each_layer_before_and_after_training(models_dir
     after, before = reference
     app = open_inside(models_dir / SHIPPED_MODEL.name)
     radio = next(r for r in app.radio if r.label == "Map of")
-    assert radio.options == [m.name for m in after] and radio.value == "hidden 2 (256)"
+    assert radio.options == [m.name for m in after] and radio.value == "hidden 2 (800)"
     shown = maps_on(app)
     trained = shown[f"after training: {after[2].separation:.0%} separated"]
     untrained = shown[f"before training: {before[2].separation:.0%} separated"]

@@ -135,6 +135,7 @@ def test_browsing_misclassified_images_and_following_a_confusion_matrix_cell(
     expect(page.locator("[class*='st-key-tile_']").first).not_to_have_text(texts[0])
 
     cell = page.locator("[data-testid=stPlotlyChart] .scatterlayer .trace .point").nth(true * 10 + said)
+    cell.scroll_into_view_if_needed()  # the mouse clicks in the viewport: bring the cell into it
     box = cell.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     expect(page.get_by_text(f"{count:,} images match")).to_be_visible()

@@ -107,7 +107,9 @@ def test_accuracy_falls_monotonically_with_epsilon_on_the_fixed_sample(shipped, 
         assert curve[0] == pytest.approx(shipped.score(images, labels))
         assert np.all(np.diff(curve) <= 0), curve
     assert np.all(pgd_curve <= fgsm_curve), "several projected steps find at least what one step finds"
-    assert fgsm_curve[EPSILONS.index(0.1)] < 0.5, "an undefended MLP falls to ε = 0.1"
+    # Trained on noise but never adversarially, it loses to an attack what noise never took:
+    tenth = EPSILONS.index(0.1)
+    assert fgsm_curve[tenth] < fgsm_curve[0] - 0.3 and pgd_curve[tenth] < 0.5, "it falls at ε = 0.1"
     assert pgd_curve[-1] < 0.02
 
 
