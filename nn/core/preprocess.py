@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import EmptyImageError, ImageError
 
@@ -113,9 +113,18 @@ def _strokes(ink: np.ndarray) -> np.ndarray:
     mask = ink > INK_THRESHOLD
     if min(mask.shape) < LARGE_PICTURE:
         return mask
-    image = Image.fromarray(mask.astype(np.uint8) * 255)
-    opened = np.asarray(image.filter(ImageFilter.MinFilter(3)).filter(ImageFilter.MaxFilter(3))) > 0
+    opened = _over_3x3(_over_3x3(mask, np.logical_and), np.logical_or)  # erosion, then dilation
     return opened if opened.any() else mask
+
+
+def _over_3x3(mask: np.ndarray, combine: np.ufunc) -> np.ndarray:
+    """`combine` (and: erosion, or: dilation) of each pixel's 3×3 neighbourhood; off the edge is no ink."""
+    h, w = mask.shape
+    padded = np.pad(mask, 1)
+    out = padded[:h, :w].copy()
+    for dr, dc in np.ndindex(3, 3):
+        combine(out, padded[dr : dr + h, dc : dc + w], out=out)
+    return out
 
 
 def _full_scale(image: np.ndarray) -> float:
