@@ -25,6 +25,7 @@ INK_THRESHOLD = 0.1  # pixels fainter than this are paper, not ink
 MIN_EXTENT_FRACTION, MIN_EXTENT_PIXELS = 0.03, 3
 MAX_IMAGE_PIXELS = 40_000_000
 LARGE_PICTURE = 100  # pixels on the shorter side: from here on, ink narrower than 3 px is a speck
+GRAINY = 0.25  # paper has grain when more than this share of the picture holds any ink at all
 
 
 def to_ink(image: np.ndarray) -> np.ndarray:
@@ -107,11 +108,12 @@ def _strokes(ink: np.ndarray) -> np.ndarray:
 
     A speck outside the digit would stretch the crop, and the digit would shrink to fit it. On
     a picture of `LARGE_PICTURE` pixels or more a pen's stroke is wider than three pixels, so
-    what a 3×3 opening removes is not a stroke. A picture whose only ink is such specks keeps
-    them, to be refused as a speck.
+    what a 3×3 opening removes is not a stroke. Only paper with grain has specks: where most of
+    the picture is exactly blank, as on the canvas, the ink is left exactly as it is. A picture
+    whose only ink is such specks keeps them, to be refused as a speck.
     """
     mask = ink > INK_THRESHOLD
-    if min(mask.shape) < LARGE_PICTURE:
+    if min(mask.shape) < LARGE_PICTURE or np.count_nonzero(ink) < GRAINY * ink.size:
         return mask
     opened = _over_3x3(_over_3x3(mask, np.logical_and), np.logical_or)  # erosion, then dilation
     return opened if opened.any() else mask
