@@ -34,6 +34,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from nn.core.persistence import load_model
 from nn.core.preprocess import mnist_style
 
+from .markdown import models_table
 from .quick import add_quick
 
 Stroke = list[tuple[float, float]]  # points (x right, y down) in a unit box, drawn in order
@@ -215,12 +216,9 @@ def accuracy_by(groups: np.ndarray, correct: np.ndarray) -> dict[str, float]:
     return {str(g): float(correct[groups == g].mean()) for g in dict.fromkeys(groups)}
 
 
-def table(names: list[str], columns: list[dict[str, float]], title: str) -> str:
-    """A Markdown table: one row per group, one column per model."""
-    lines = [f"| {title} | " + " | ".join(names) + " |", "| --- |" + " ---: |" * len(names)]
-    for group in columns[0]:
-        lines.append(f"| {group} | " + " | ".join(f"{column[group]:.3f}" for column in columns) + " |")
-    return "\n".join(lines)
+def accuracy_rows(columns: list[dict[str, float]]) -> dict[str, list[str]]:
+    """{group: each model's accuracy there}, from one {group: accuracy} per model."""
+    return {group: [f"{column[group]:.3f}" for column in columns] for group in columns[0]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,11 +238,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(digits.labels)} drawn digits: {len(STYLES)} styles, {len(POSES)} poses, pens {args.pens}, "
         f"{args.copies} copies, on the canvas and scanned\n"
     )
-    print(table(names, [{"all": float(c.mean())} | accuracy_by(digits.media, c) for c in correct], "digits"))
-    print()
-    print(table(names, [accuracy_by(digits.poses, c) for c in correct], "pose"))
-    print()
-    print(table(names, [accuracy_by(digits.styles, c) for c in correct], "style"))
+    by_medium = [{"all": float(c.mean())} | accuracy_by(digits.media, c) for c in correct]
+    lines = models_table("digits", names, accuracy_rows(by_medium))
+    lines += models_table("pose", names, accuracy_rows([accuracy_by(digits.poses, c) for c in correct]))
+    lines += models_table("style", names, accuracy_rows([accuracy_by(digits.styles, c) for c in correct]))
+    print("\n".join(lines))
     return 0
 
 

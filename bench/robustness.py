@@ -35,6 +35,7 @@ from nn.robustness.adversarial import accuracy_under_attack
 from nn.robustness.calibration import calibrate
 from nn.robustness.corruptions import CORRUPTIONS, accuracy_under_corruption
 
+from .markdown import models_table
 from .quick import add_quick
 
 EPSILONS = (0.0, 0.05, 0.1, 0.2, 0.3)
@@ -68,11 +69,6 @@ def onnx_parity(model: MLP, mnist: MNIST) -> tuple[float, bool]:
     return float(np.abs(onnx_probs - nn_probs).max()), bool(
         np.array_equal(onnx_probs.argmax(axis=1), nn_probs.argmax(axis=1))
     )
-
-
-def table(title: str, names: list[str], rows: dict[str, list[str]]) -> list[str]:
-    lines = [f"| {title} | " + " | ".join(names) + " |", "| --- |" + " ---: |" * len(names)]
-    return lines + [f"| {row} | " + " | ".join(cells) + " |" for row, cells in rows.items()] + [""]
 
 
 def report(results: list[dict], attacked: int) -> str:
@@ -109,10 +105,10 @@ def report(results: list[dict], attacked: int) -> str:
         ],
     }
     return "\n".join(
-        table(f"attack ({attacked:,} test images)", names, attacks)
-        + table(f"corruption ({attacked:,} test images)", names, corruptions)
-        + table("calibration (10,000 test images)", names, calibration)
-        + table("ONNX parity (10,000 test images)", names, parity)
+        models_table(f"attack ({attacked:,} test images)", names, attacks)
+        + models_table(f"corruption ({attacked:,} test images)", names, corruptions)
+        + models_table("calibration (10,000 test images)", names, calibration)
+        + models_table("ONNX parity (10,000 test images)", names, parity)
     )
 
 
