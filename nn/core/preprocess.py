@@ -50,11 +50,14 @@ def to_ink(image: np.ndarray) -> np.ndarray:
     gray /= _full_scale(image)
     if alpha is not None and np.median(alpha) < 0.5:
         return alpha  # on a transparent background the opaque pixels are the ink, any colour
-    return _paper_to_zero(1.0 - gray if np.median(gray) > 0.5 else gray)
+    background = float(np.median(gray))
+    if background > 0.5:
+        return _paper_to_zero(1.0 - gray, paper=1.0 - background)
+    return _paper_to_zero(gray, paper=background)
 
 
-def _paper_to_zero(ink: np.ndarray) -> np.ndarray:
-    """Ink measured from the paper's own shade (the median) up to the strongest stroke.
+def _paper_to_zero(ink: np.ndarray, paper: float) -> np.ndarray:
+    """Ink measured from the paper's own shade (the image's median) up to the strongest stroke.
 
     A scan or photo has grey paper and grey pencil: read as they are, the paper is faint ink
     everywhere, so the crop takes the whole sheet and the digit shrinks to a smudge. A canvas's
@@ -62,9 +65,8 @@ def _paper_to_zero(ink: np.ndarray) -> np.ndarray:
     to speak of is not stretched, so that a blank photo stays blank instead of its grain becoming
     ink.
     """
-    paper, strongest = float(np.median(ink)), float(ink.max())
-    contrast = strongest - paper if strongest - paper >= INK_THRESHOLD else 1.0
-    return np.clip((ink - paper) / contrast, 0.0, 1.0)
+    contrast = float(ink.max()) - paper
+    return np.clip((ink - paper) / (contrast if contrast >= INK_THRESHOLD else 1.0), 0.0, 1.0)
 
 
 def mnist_style(image: np.ndarray, match_ink: bool = True) -> np.ndarray:
