@@ -5,7 +5,6 @@ from datetime import datetime
 import streamlit as st
 
 from nn.core.errors import ModelFileError
-from nn.core.persistence import load_model
 from nn.export.to_onnx import onnx_bytes
 from services.database import RunStoreError
 from services.runs import MAX_UPLOAD_BYTES, RunStore
@@ -73,15 +72,20 @@ else:
             mime="application/octet-stream",
             icon=":material/download:",
         )
-        if cache.model(chosen.model_path).deskews:
+        try:
+            model = cache.model(chosen.model_path)
+        except ModelFileError as exc:
+            model = None
+            st.error(f"Its model file cannot be read: {exc}", icon=":material/error:")
+        if model is not None and model.deskews:
             st.caption(
                 "No .onnx or .keras file for this run: its network deskews every image before "
                 "reading it, which neither format can do."
             )
-        else:
+        elif model is not None:
             actions.download_button(
                 "Download .onnx",
-                lambda: onnx_bytes(load_model(chosen.model_path)),  # built only when clicked
+                lambda: onnx_bytes(model),  # built only when clicked
                 file_name=f"{chosen.model_path.stem}.onnx",
                 mime="application/octet-stream",
                 icon=":material/output:",

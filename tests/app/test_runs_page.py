@@ -133,3 +133,14 @@ def test_a_deskewing_run_offers_its_npz_only_and_says_why(store):
     assert "Download .npz" in str(labels) and ".onnx" not in str(labels)
     assert not [b for b in app.button if b.label == "Prepare .keras"]
     assert any("deskews every image before reading it" in c.value for c in app.caption)
+
+
+def test_a_run_whose_file_was_damaged_says_so_and_keeps_its_other_actions(store):
+    run = store.add(MLP((8,), seed=0), source="cli", name="damaged")
+    run.model_path.write_bytes(b"not a model" * 10)
+    app = open_runs()
+    assert not app.exception
+    assert any("Its model file cannot be read" in e.value for e in app.error)
+    labels = [b.label for b in app.get("download_button")]
+    assert "Download .npz" in str(labels) and ".onnx" not in str(labels)
+    assert button(app, "Make active") is not None
